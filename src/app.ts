@@ -1,0 +1,105 @@
+import { randomUUID } from 'node:crypto';
+import cors from '@fastify/cors';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Config } from './config.js';
+import type { Llm } from './chat/llm.js';
+import { PersonalityService } from './chat/personality-service.js';
+import { ChatService } from './chat/session-service.js';
+import type { Store } from './chat/store.js';
+import { countTokens } from './chat/token-count.js';
+import { registerErrorHandling } from './http/error-handler.js';
+import { chatbotRoutes } from './http/routes/chatbot.js';
+import { healthRoutes } from './http/routes/health.js';
+import { personalityRoutes } from './http/routes/personalities.js';
+import { ErrorBody } from './http/schemas/common.js';
+import { Personality } from './http/schemas/personalities.js';
+import { registerValidation } from './http/validation.js';
+import { createLlm } from './llm/create-llm.js';
+import { openStore } from './store/open-store.js';
+
+/** Replaceable parts, for tests and embedding; each defaults to what the config names. */
+export interface AppDeps {
+  store?: Store;
+  llm?: Llm;
+  now?: () => Date;
+}
+
+export interface Chatify {
+  app: FastifyInstance;
+  chat: ChatService;
+  personalities: PersonalityService;
+  store: Store;
+  llm: Llm;
+  /** Makes /ready answer 503 so traffic drains before the server closes. */
+  stopAccepting(): void;
+}
+
+const API_DESCRIPTION = `Chatify runs conversations between people and AI personalities.
+
+Errors always have the body \`{"success": false, "error": {"code": "...", "message": "..."}}\`.
+Use this document to generate clients, for example a Dart client for a Flutter app.`;
+
+/** Builds the whole server from its configuration: plugins, then services, then routes. */
+export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chatify> {
+  const store = deps.store ?? openStore(config);
+  const llm = deps.llm ?? createLlm(config.llm);
+  const now = deps.now ?? (() => new Date());
+
+  const personalities = new PersonalityService({
+    store,
+    countTokens,
+    now,
+    defaultPersonalityId: config.defaultTemplateId,
+  });
+  await personalities.init();
+  const chat = new ChatService(
+    { store, llm, personalities, countTokens, now, newId: randomUUID },
+    { context: config.context, maxMessageLength: config.maxMessageLength, cache: config.sessionCache },
+  );
+
+  const app = Fastify({
+    logger: { level: config.logLevel },
+    bodyLimit: config.bodyLimitBytes,
+    routerOptions: { ignoreTrailingSlash: true },
+    // Request bodies with "__proto__" or "constructor.prototype" are refused outright.
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  let accepting = true;
+  registerValidation(app);
+  registerErrorHandling(app);
+  app.addSchema(ErrorBody);
+  app.addSchema(Personality);
+
+  await app.register(cors, { origin: config.corsOrigins });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'Chatify API', version: '1.0.0', description: API_DESCRIPTION },
+      tags: [
+        { name: 'chatbot', description: 'Conversations with a personality' },
+        { name: 'personalities', description: 'Personality templates' },
+        { name: 'settings', description: 'Universal rules' },
+        { name: 'health', description: 'Liveness and readiness' },
+      ],
+    },
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  await app.register(healthRoutes, { store, provider: llm.provider, accepting: () => accepting });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await app.register(chatbotRoutes, { prefix: '/api/v1', chat, personalities });
+  await app.register(personalityRoutes, { prefix: '/api/v1', personalities });
+
+  app.addHook('onClose', async () => {
+    chat.close();
+    if (!deps.store) await store.close();
+  });
+
+  return { app, chat, personalities, store, llm, stopAccepting: () => void (accepting = false) };
+}

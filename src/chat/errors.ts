@@ -1,0 +1,28 @@
+/**
+ * The one error type of the domain. Its code is part of the public API (the HTTP layer maps each code
+ * to a status); its message is written for the person who has to act on it.
+ */
+export type ChatErrorCode =
+  | 'session_not_found'
+  | 'session_ended'
+  | 'template_not_found'
+  | 'personality_not_found'
+  | 'personality_exists'
+  | 'personality_protected'
+  | 'invalid_name'
+  | 'message_too_long'
+  | 'invalid_text'
+  | 'invalid_cursor'
+  | 'provider_error'
+  | 'provider_timeout';
+
+export class ChatError extends Error {
+  override readonly name = 'ChatError';
+  constructor(
+    readonly code: ChatErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

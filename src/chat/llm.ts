@@ -1,0 +1,46 @@
+import type { ModelSettings } from './types.js';
+
+/** A message as the model receives it: role and content only. */
+export interface ModelMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+export interface CompletionRequest extends ModelSettings {
+  /** System prompt first, then the conversation, ending with the new user message. */
+  messages: ModelMessage[];
+  /** Who is speaking; adapters that fake a model (offline) use it, real ones ignore it. */
+  persona: { id: string; name: string };
+  signal?: AbortSignal | undefined;
+}
+
+export interface TokenUsage {
+  promptTokens: number;
+  completionTokens: number;
+}
+
+export interface Completion {
+  text: string;
+  usage: TokenUsage | null;
+}
+
+export type LlmFailure = 'timeout' | 'rate_limited' | 'unavailable' | 'bad_response';
+
+/** Raised by every Llm implementation, so the domain never sees an SDK's own errors. */
+export class LlmError extends Error {
+  override readonly name = 'LlmError';
+  constructor(
+    readonly failure: LlmFailure,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** A chat model. Implementations live in src/llm. */
+export interface Llm {
+  /** "openai" or "offline": shown by /ready. */
+  readonly provider: string;
+  complete(request: CompletionRequest): Promise<Completion>;
+}

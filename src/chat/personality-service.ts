@@ -1,0 +1,155 @@
+import { DEFAULT_MODEL_SETTINGS, SHIPPED_PERSONALITIES } from './default-personalities.js';
+import { ChatError } from './errors.js';
+import { composeSystemPrompt, slugify } from './prompt.js';
+import type { Store } from './store.js';
+import type { TokenCounter } from './token-count.js';
+import type { ModelSettings, Personality, PersonalityInput, UniversalRules } from './types.js';
+
+/** What a conversation needs from its personality at send time. */
+export interface ResolvedPersonality {
+  personality: Personality;
+  systemPrompt: string;
+  systemPromptTokens: number;
+}
+
+export type NewPersonality = Pick<PersonalityInput, 'name' | 'personalityPrompt'> & Partial<PersonalityInput>;
+export type RulesUpdate = Partial<Pick<UniversalRules, 'rules' | 'enabled'>>;
+
+interface Deps {
+  store: Store;
+  countTokens: TokenCounter;
+  now: () => Date;
+  defaultPersonalityId: string;
+}
+
+/**
+ * Personality templates and the universal rules that precede them. Keeps the composed system prompt
+ * of each personality in memory (counted once), dropped whenever a personality or the rules change.
+ */
+export class PersonalityService {
+  readonly #resolved = new Map<string, ResolvedPersonality>();
+  #rules: UniversalRules | null = null;
+
+  constructor(private readonly deps: Deps) {}
+
+  get defaultPersonalityId(): string {
+    return this.deps.defaultPersonalityId;
+  }
+
+  /** Seeds the shipped personalities and empty rules into a store that lacks them. */
+  async init(): Promise<void> {
+    const now = this.#now();
+    for (const shipped of SHIPPED_PERSONALITIES) {
+      await this.deps.store.insertPersonality({
+        ...DEFAULT_MODEL_SETTINGS,
+        ...shipped,
+        isDefault: true,
+        usageCount: 0,
+        createdAt: now,
+        updatedAt: now,
+      });
+    }
+    if (!(await this.deps.store.getUniversalRules())) {
+      await this.deps.store.putUniversalRules({ rules: '', version: 1, enabled: true, updatedAt: now });
+    }
+  }
+
+  list(): Promise<Personality[]> {
+    return this.deps.store.listPersonalities();
+  }
+
+  async get(id: string): Promise<Personality> {
+    const found = await this.deps.store.getPersonality(id);
+    if (!found) throw notFound(id);
+    return found;
+  }
+
+  async create(input: NewPersonality): Promise<Personality> {
+    const id = slugify(input.name);
+    if (id === '') {
+      throw new ChatError('invalid_name', 'The name needs at least one letter or digit to make an id from.');
+    }
+    const now = this.#now();
+    const personality: Personality = {
+      ...DEFAULT_MODEL_SETTINGS,
+      title: input.name,
+      description: '',
+      category: 'general',
+      welcomeMessage: '',
+      tags: [],
+      isPublic: true,
+      ...input,
+      id,
+      isDefault: false,
+      usageCount: 0,
+      createdAt: now,
+      updatedAt: now,
+    };
+    if (!(await this.deps.store.insertPersonality(personality))) {
+      throw new ChatError('personality_exists', `A personality with the id "${id}" already exists; choose another name.`);
+    }
+    return personality;
+  }
+
+  /** Merges the given fields into the stored personality. */
+  async update(id: string, changes: Partial<PersonalityInput>): Promise<Personality> {
+    const current = await this.get(id);
+    const updated: Personality = { ...current, ...changes, id, updatedAt: this.#now() };
+    if (!(await this.deps.store.replacePersonality(updated))) throw notFound(id);
+    this.#resolved.delete(id);
+    return updated;
+  }
+
+  async remove(id: string): Promise<void> {
+    const current = await this.get(id);
+    if (current.isDefault) {
+      throw new ChatError('personality_protected', `"${id}" ships with Chatify and cannot be deleted; edit it instead.`);
+    }
+    if (!(await this.deps.store.deletePersonality(id))) throw notFound(id);
+    this.#resolved.delete(id);
+  }
+
+  async getRules(): Promise<UniversalRules> {
+    this.#rules ??= await this.deps.store.getUniversalRules();
+    return this.#rules ?? { rules: '', version: 0, enabled: true, updatedAt: this.#now() };
+  }
+
+  async updateRules(changes: RulesUpdate): Promise<UniversalRules> {
+    const current = await this.getRules();
+    const updated: UniversalRules = { ...current, ...changes, version: current.version + 1, updatedAt: this.#now() };
+    await this.deps.store.putUniversalRules(updated);
+    this.#rules = updated;
+    this.#resolved.clear();
+    return updated;
+  }
+
+  /** The personality with its composed system prompt, or null when it does not exist. */
+  async resolve(id: string): Promise<ResolvedPersonality | null> {
+    const cached = this.#resolved.get(id);
+    if (cached) return cached;
+    const personality = await this.deps.store.getPersonality(id);
+    if (!personality) return null;
+    const systemPrompt = composeSystemPrompt(await this.getRules(), personality.personalityPrompt);
+    const resolved = { personality, systemPrompt, systemPromptTokens: this.deps.countTokens(systemPrompt) };
+    this.#resolved.set(id, resolved);
+    return resolved;
+  }
+
+  /** Counts a session's start against its personality. */
+  recordUse(id: string): Promise<void> {
+    return this.deps.store.incrementPersonalityUsage(id);
+  }
+
+  #now(): string {
+    return this.deps.now().toISOString();
+  }
+}
+
+function notFound(id: string): ChatError {
+  return new ChatError('personality_not_found', `There is no personality "${id}".`);
+}
+
+export function modelSettingsOf(personality: ModelSettings): ModelSettings {
+  const { model, temperature, maxTokens, presencePenalty, frequencyPenalty } = personality;
+  return { model, temperature, maxTokens, presencePenalty, frequencyPenalty };
+}

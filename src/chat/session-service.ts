@@ -1,0 +1,263 @@
+import { LRUCache } from 'lru-cache';
+import { selectContext, type ContextLimits, type ContextMessage } from './context-window.js';
+import { DEFAULT_MODEL_SETTINGS } from './default-personalities.js';
+import { ChatError } from './errors.js';
+import { LlmError, type Llm, type ModelMessage } from './llm.js';
+import { modelSettingsOf, type PersonalityService, type ResolvedPersonality } from './personality-service.js';
+import { SerialQueue } from './serial-queue.js';
+import type { Store } from './store.js';
+import type { TokenCounter } from './token-count.js';
+import type { NewMessage, Page, Session, StoredMessage } from './types.js';
+import { checkMessageText } from './message-text.js';
+
+export interface ChatServiceOptions {
+  context: ContextLimits;
+  maxMessageLength: number;
+  /** Bounds of the in-memory cache of active sessions. */
+  cache: { maxSessions: number; idleTimeoutMs: number };
+}
+
+interface Deps {
+  store: Store;
+  llm: Llm;
+  personalities: PersonalityService;
+  countTokens: TokenCounter;
+  now: () => Date;
+  newId: () => string;
+}
+
+/** An active session held in memory: its record and the newest messages that may enter the context. */
+interface ActiveSession {
+  session: Session;
+  recent: ContextMessage[];
+}
+
+export interface ExchangeResult {
+  session: Session;
+  reply: string;
+  messages: StoredMessage[];
+}
+
+export interface SessionView {
+  session: Session;
+  /** Oldest first. */
+  messages: StoredMessage[];
+  hasMore: boolean;
+}
+
+export interface EndResult {
+  session: Session;
+  durationSeconds: number;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
+
+/**
+ * Conversations between a user and a personality: the seed's create / send / end, plus reading.
+ * Sends and ends of one session run one at a time in arrival order; the store is written before a
+ * reply is returned, and a failed exchange writes nothing.
+ */
+export class ChatService {
+  readonly #active: LRUCache<string, ActiveSession>;
+  readonly #queue = new SerialQueue();
+  readonly #purgeTimer: NodeJS.Timeout;
+
+  constructor(
+    private readonly deps: Deps,
+    private readonly options: ChatServiceOptions,
+  ) {
+    this.#active = new LRUCache({
+      max: options.cache.maxSessions,
+      ttl: options.cache.idleTimeoutMs,
+      updateAgeOnGet: true,
+    });
+    // Expired entries go lazily; sweep now and then so idle sessions really leave memory.
+    this.#purgeTimer = setInterval(() => this.#active.purgeStale(), Math.min(60_000, options.cache.idleTimeoutMs));
+    this.#purgeTimer.unref();
+  }
+
+  /** Sessions held in memory right now. */
+  get activeSessionCount(): number {
+    return this.#active.size;
+  }
+
+  async createSession(userId: string, templateId?: string): Promise<Session> {
+    const personalityId = templateId ?? this.deps.personalities.defaultPersonalityId;
+    const resolved = await this.deps.personalities.resolve(personalityId);
+    if (!resolved) throw new ChatError('template_not_found', `There is no personality template "${personalityId}".`);
+    const now = this.#now();
+    const session: Session = {
+      id: this.deps.newId(),
+      userId,
+      templateId: personalityId,
+      systemPrompt: resolved.systemPrompt,
+      status: 'active',
+      createdAt: now,
+      lastActivity: now,
+      endedAt: null,
+      messageCount: 0,
+    };
+    await this.deps.store.createSession(session);
+    await this.deps.personalities.recordUse(personalityId);
+    this.#active.set(session.id, { session, recent: [] });
+    return session;
+  }
+
+  /** Sends a user message and returns the model's reply, once both are stored. */
+  sendMessage(sessionId: string, text: string): Promise<ExchangeResult> {
+    checkMessageText(text, this.options.maxMessageLength);
+    assertSessionId(sessionId);
+    const receivedAt = this.#now();
+    return this.#queue.run(sessionId, () => this.#exchange(sessionId, text, receivedAt));
+  }
+
+  async getSession(sessionId: string, page: { limit: number; before?: number | undefined }): Promise<SessionView> {
+    assertSessionId(sessionId);
+    const session = await this.deps.store.getSession(sessionId);
+    if (!session) throw sessionNotFound();
+    const fetched = await this.deps.store.readMessages(sessionId, { limit: page.limit + 1, beforeSeq: page.before });
+    const hasMore = fetched.length > page.limit;
+    return { session, messages: hasMore ? fetched.slice(1) : fetched, hasMore };
+  }
+
+  listSessions(userId: string, page: { limit: number; cursor?: string | undefined }): Promise<Page<Session>> {
+    return this.deps.store.listSessions(userId, page);
+  }
+
+  /** Ends a session after any sends already queued for it, and lets it leave memory. */
+  endSession(sessionId: string): Promise<EndResult> {
+    assertSessionId(sessionId);
+    return this.#queue.run(sessionId, async () => {
+      const session = this.#active.get(sessionId)?.session ?? (await this.deps.store.getSession(sessionId));
+      if (!session) throw sessionNotFound();
+      if (session.status !== 'active') throw sessionEnded();
+      const endedAt = this.#now();
+      if (!(await this.deps.store.endSession(sessionId, endedAt))) {
+        this.#active.delete(sessionId);
+        throw sessionEnded();
+      }
+      this.#active.delete(sessionId);
+      const ended: Session = { ...session, status: 'ended', endedAt };
+      const durationSeconds = (Date.parse(endedAt) - Date.parse(session.createdAt)) / 1000;
+      return { session: ended, durationSeconds };
+    });
+  }
+
+  close(): void {
+    clearInterval(this.#purgeTimer);
+    this.#active.clear();
+  }
+
+  async #exchange(sessionId: string, text: string, receivedAt: string): Promise<ExchangeResult> {
+    const active = await this.#load(sessionId);
+    const resolved = await this.#personalityOf(active.session);
+    const question: NewMessage = { role: 'user', content: text, tokens: this.deps.countTokens(text), createdAt: receivedAt };
+    const context = selectContext(active.recent, question, resolved.systemPromptTokens, this.options.context);
+    const messages: ModelMessage[] = [{ role: 'system', content: resolved.systemPrompt }];
+    for (const m of context) messages.push({ role: m.role, content: m.content });
+
+    const completion = await this.#complete(resolved, messages);
+    const answer: NewMessage = {
+      role: 'assistant',
+      content: completion,
+      tokens: this.deps.countTokens(completion),
+      createdAt: this.#now(),
+    };
+    const stored = await this.deps.store.appendExchange(sessionId, [question, answer], answer.createdAt);
+    if (!stored) {
+      this.#active.delete(sessionId);
+      throw sessionEnded();
+    }
+    this.#remember(active, question, answer);
+    active.session.messageCount = stored.messageCount;
+    active.session.lastActivity = answer.createdAt;
+    return { session: { ...active.session }, reply: completion, messages: stored.messages };
+  }
+
+  async #complete(resolved: ResolvedPersonality, messages: ModelMessage[]): Promise<string> {
+    const { personality } = resolved;
+    try {
+      const completion = await this.deps.llm.complete({
+        ...modelSettingsOf(personality),
+        messages,
+        persona: { id: personality.id, name: personality.name },
+      });
+      return completion.text;
+    } catch (error) {
+      throw toChatError(error);
+    }
+  }
+
+  /** The session from memory, or from the store (after eviction or a restart). Ended ones are refused. */
+  async #load(sessionId: string): Promise<ActiveSession> {
+    const cached = this.#active.get(sessionId);
+    if (cached) return cached;
+    const session = await this.deps.store.getSession(sessionId);
+    if (!session) throw sessionNotFound();
+    if (session.status !== 'active') throw sessionEnded();
+    const recent = await this.deps.store.readMessages(sessionId, { limit: this.options.context.maxMessages });
+    const active: ActiveSession = {
+      session,
+      recent: recent.map(({ role, content, tokens }) => ({ role, content, tokens })),
+    };
+    this.#active.set(sessionId, active);
+    return active;
+  }
+
+  /** The session's personality as it is now; its snapshot prompt if the personality was deleted. */
+  async #personalityOf(session: Session): Promise<ResolvedPersonality> {
+    const current = await this.deps.personalities.resolve(session.templateId);
+    if (current) return current;
+    return {
+      personality: {
+        ...DEFAULT_MODEL_SETTINGS,
+        id: session.templateId,
+        name: session.templateId,
+        title: '',
+        description: '',
+        category: '',
+        personalityPrompt: session.systemPrompt,
+        welcomeMessage: '',
+        tags: [],
+        isPublic: false,
+        isDefault: false,
+        usageCount: 0,
+        createdAt: session.createdAt,
+        updatedAt: session.createdAt,
+      },
+      systemPrompt: session.systemPrompt,
+      systemPromptTokens: this.deps.countTokens(session.systemPrompt),
+    };
+  }
+
+  /** Keeps only as many recent messages as could ever enter the context: memory stays flat. */
+  #remember(active: ActiveSession, ...messages: NewMessage[]): void {
+    for (const { role, content, tokens } of messages) active.recent.push({ role, content, tokens });
+    const excess = active.recent.length - this.options.context.maxMessages;
+    if (excess > 0) active.recent.splice(0, excess);
+  }
+
+  #now(): string {
+    return this.deps.now().toISOString();
+  }
+}
+
+function assertSessionId(id: string): void {
+  if (!UUID.test(id)) throw sessionNotFound();
+}
+
+function sessionNotFound(): ChatError {
+  return new ChatError('session_not_found', 'There is no such session. Start a new one.');
+}
+
+function sessionEnded(): ChatError {
+  return new ChatError('session_ended', 'This session has ended. Start a new one to keep chatting.');
+}
+
+function toChatError(error: unknown): ChatError {
+  if (error instanceof LlmError && error.failure === 'timeout') {
+    return new ChatError('provider_timeout', 'The model did not answer in time. Please try again.', { cause: error });
+  }
+  const detail = error instanceof LlmError ? error.message : 'unexpected failure';
+  return new ChatError('provider_error', `The model service failed (${detail}). Please try again.`, { cause: error });
+}

@@ -1,0 +1,45 @@
+import type { NewMessage, Page, Personality, Session, StoredMessage, UniversalRules } from './types.js';
+
+/**
+ * Everything the chat domain needs from durable storage. Each implementation (sqlite, postgres,
+ * firebase) lives in src/store and passes the same contract tests.
+ */
+export interface Store {
+  /** A short name for /ready and logs, e.g. "sqlite". */
+  readonly kind: string;
+  /** Resolves when the store answers; rejects otherwise. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+
+  createSession(session: Session): Promise<void>;
+  getSession(id: string): Promise<Session | null>;
+  /** A user's sessions, newest first. `cursor` comes from a previous page's `nextCursor`. */
+  listSessions(userId: string, page: { limit: number; cursor?: string | undefined }): Promise<Page<Session>>;
+  /** Marks an active session ended; returns false when it was not active (missing or already ended). */
+  endSession(id: string, endedAt: string): Promise<boolean>;
+
+  /**
+   * Appends one completed exchange atomically and counts it: all messages get the next sequence
+   * numbers, `messageCount` grows by one and `lastActivity` is set. Returns null, writing nothing,
+   * when the session is not active.
+   */
+  appendExchange(
+    sessionId: string,
+    messages: readonly NewMessage[],
+    lastActivity: string,
+  ): Promise<{ messages: StoredMessage[]; messageCount: number } | null>;
+  /** The newest `limit` messages with seq below `beforeSeq` (all when omitted), oldest first. */
+  readMessages(sessionId: string, page: { limit: number; beforeSeq?: number | undefined }): Promise<StoredMessage[]>;
+
+  listPersonalities(): Promise<Personality[]>;
+  getPersonality(id: string): Promise<Personality | null>;
+  /** Inserts a new personality; returns false when the id is taken. */
+  insertPersonality(personality: Personality): Promise<boolean>;
+  /** Replaces an existing personality; returns false when there is none with that id. */
+  replacePersonality(personality: Personality): Promise<boolean>;
+  deletePersonality(id: string): Promise<boolean>;
+  incrementPersonalityUsage(id: string): Promise<void>;
+
+  getUniversalRules(): Promise<UniversalRules | null>;
+  putUniversalRules(rules: UniversalRules): Promise<void>;
+}

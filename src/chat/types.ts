@@ -1,0 +1,73 @@
+/** The chat domain's data, independent of any transport or database. */
+
+export type Role = 'user' | 'assistant';
+export type SessionStatus = 'active' | 'ended';
+
+export interface Session {
+  id: string;
+  userId: string;
+  templateId: string;
+  /** The system prompt composed when the session started; used if its personality is later deleted. */
+  systemPrompt: string;
+  status: SessionStatus;
+  createdAt: string;
+  lastActivity: string;
+  endedAt: string | null;
+  /** Completed exchanges (user message + reply). */
+  messageCount: number;
+}
+
+export interface NewMessage {
+  role: Role;
+  content: string;
+  /** Tokens of `content`, counted once when the message is first seen. */
+  tokens: number;
+  createdAt: string;
+}
+
+export interface StoredMessage extends NewMessage {
+  /** Position in the session, 1-based, strictly increasing. */
+  seq: number;
+}
+
+/** Model settings a personality carries; what the model receives. */
+export interface ModelSettings {
+  model: string;
+  temperature: number;
+  maxTokens: number;
+  presencePenalty: number;
+  frequencyPenalty: number;
+}
+
+export interface Personality extends ModelSettings {
+  id: string;
+  name: string;
+  title: string;
+  description: string;
+  category: string;
+  personalityPrompt: string;
+  welcomeMessage: string;
+  tags: string[];
+  isPublic: boolean;
+  /** Shipped with Chatify; cannot be deleted. */
+  isDefault: boolean;
+  usageCount: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** Fields a client may set on a personality. */
+export type PersonalityInput = Omit<Personality, 'id' | 'isDefault' | 'usageCount' | 'createdAt' | 'updatedAt'>;
+
+export interface UniversalRules {
+  rules: string;
+  version: number;
+  enabled: boolean;
+  updatedAt: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Opaque cursor for the next (older) page, or null when this is the last one. */
+  nextCursor: string | null;
+}

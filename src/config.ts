@@ -1,0 +1,122 @@
+import envSchema from 'env-schema';
+import { Type, type Static } from 'typebox';
+
+/** Origins a local browser app is served from while developing. */
+const LOCAL_ORIGINS = ['3000', '5173', '8000']
+  .flatMap((port) => [`http://localhost:${port}`, `http://127.0.0.1:${port}`])
+  .join(',');
+
+/** Every environment variable Chatify reads, with its default. The README lists the same. */
+const EnvSchema = Type.Object({
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8000 }),
+  HOST: Type.String({ default: '127.0.0.1' }),
+  NODE_ENV: Type.String({ default: 'development' }),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
+    { default: 'info' },
+  ),
+  DATABASE_URL: Type.String({ minLength: 1, default: 'sqlite:./data/chatify.db' }),
+  SQLITE_SYNCHRONOUS: Type.Union([Type.Literal('FULL'), Type.Literal('NORMAL')], { default: 'FULL' }),
+  OPENAI_API_KEY: Type.Optional(Type.String()),
+  OPENAI_BASE_URL: Type.Optional(Type.String()),
+  LLM_PROVIDER: Type.Optional(Type.Union([Type.Literal('openai'), Type.Literal('offline'), Type.Literal('')])),
+  LLM_MODEL: Type.Optional(Type.String()),
+  LLM_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 30_000 }),
+  LLM_MAX_RETRIES: Type.Integer({ minimum: 0, maximum: 10, default: 2 }),
+  CONTEXT_MAX_TOKENS: Type.Integer({ minimum: 1, default: 6000 }),
+  CONTEXT_MAX_MESSAGES: Type.Integer({ minimum: 1, maximum: 1000, default: 20 }),
+  SESSION_IDLE_TIMEOUT: Type.String({ pattern: '^\\d+(ms|s|m|h)?$', default: '30m' }),
+  SESSION_CACHE_MAX: Type.Integer({ minimum: 1, default: 10_000 }),
+  MAX_MESSAGE_LENGTH: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 4000 }),
+  BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, default: 262_144 }),
+  DEFAULT_TEMPLATE_ID: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$', default: 'friendly-assistant' }),
+  CORS_ORIGINS: Type.String({ default: LOCAL_ORIGINS }),
+});
+type Env = Static<typeof EnvSchema>;
+
+export type LlmConfig =
+  | { provider: 'offline' }
+  | {
+      provider: 'openai';
+      apiKey: string;
+      baseURL: string | undefined;
+      model: string | undefined;
+      timeoutMs: number;
+      maxRetries: number;
+    };
+
+export interface Config {
+  port: number;
+  host: string;
+  production: boolean;
+  logLevel: Env['LOG_LEVEL'];
+  databaseUrl: string;
+  sqliteSynchronous: 'FULL' | 'NORMAL';
+  llm: LlmConfig;
+  /** Set when OPENAI_BASE_URL is given but unused (no key, no LLM_PROVIDER): worth a warning. */
+  unusedBaseUrl: string | undefined;
+  context: { maxTokens: number; maxMessages: number };
+  sessionCache: { maxSessions: number; idleTimeoutMs: number };
+  maxMessageLength: number;
+  bodyLimitBytes: number;
+  defaultTemplateId: string;
+  corsOrigins: string[];
+}
+
+/**
+ * Reads the configuration: the only place that looks at the environment. `env` defaults to
+ * process.env plus a `.env` file in the working directory; tests pass their own.
+ */
+export function loadConfig(env?: Record<string, string | undefined>): Config {
+  const raw = envSchema<Env>({
+    schema: structuredClone(EnvSchema) as object,
+    data: env ?? process.env,
+    dotenv: env === undefined,
+  });
+  const apiKey = blankToUndefined(raw.OPENAI_API_KEY);
+  const baseURL = blankToUndefined(raw.OPENAI_BASE_URL);
+  const provider = raw.LLM_PROVIDER === 'openai' || raw.LLM_PROVIDER === 'offline' ? raw.LLM_PROVIDER : apiKey ? 'openai' : 'offline';
+  if (provider === 'offline' && apiKey) {
+    throw new Error('LLM_PROVIDER=offline but OPENAI_API_KEY is set: the offline responder never answers when a key is configured. Unset one of them.');
+  }
+  return {
+    port: raw.PORT,
+    host: raw.HOST,
+    production: raw.NODE_ENV === 'production',
+    logLevel: raw.LOG_LEVEL,
+    databaseUrl: raw.DATABASE_URL,
+    sqliteSynchronous: raw.SQLITE_SYNCHRONOUS,
+    llm:
+      provider === 'offline'
+        ? { provider }
+        : {
+            provider,
+            // Local servers (Ollama, llama.cpp) need no key, but the SDK wants a non-empty one.
+            apiKey: apiKey ?? 'not-needed',
+            baseURL,
+            model: blankToUndefined(raw.LLM_MODEL),
+            timeoutMs: raw.LLM_TIMEOUT_MS,
+            maxRetries: raw.LLM_MAX_RETRIES,
+          },
+    unusedBaseUrl: provider === 'offline' ? baseURL : undefined,
+    context: { maxTokens: raw.CONTEXT_MAX_TOKENS, maxMessages: raw.CONTEXT_MAX_MESSAGES },
+    sessionCache: { maxSessions: raw.SESSION_CACHE_MAX, idleTimeoutMs: parseDuration(raw.SESSION_IDLE_TIMEOUT) },
+    maxMessageLength: raw.MAX_MESSAGE_LENGTH,
+    bodyLimitBytes: raw.BODY_LIMIT_BYTES,
+    defaultTemplateId: raw.DEFAULT_TEMPLATE_ID,
+    corsOrigins: raw.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
+  };
+}
+
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+
+/** "1800" (seconds), "1800s", "30m", "2h", "500ms" → milliseconds. */
+export function parseDuration(text: string): number {
+  const match = /^(\d+)(ms|s|m|h)?$/.exec(text);
+  if (!match) throw new Error(`"${text}" is not a duration like 1800, 30m or 2h`);
+  return Number(match[1]) * UNIT_MS[(match[2] ?? 's') as keyof typeof UNIT_MS];
+}
+
+function blankToUndefined<T extends string>(value: T | undefined): T | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value;
+}

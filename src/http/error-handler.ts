@@ -1,0 +1,81 @@
+import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import { ChatError, type ChatErrorCode } from '../chat/errors.js';
+
+const STATUS_OF: Record<ChatErrorCode, number> = {
+  session_not_found: 404,
+  template_not_found: 404,
+  personality_not_found: 404,
+  session_ended: 409,
+  personality_exists: 409,
+  personality_protected: 409,
+  invalid_name: 422,
+  message_too_long: 422,
+  invalid_text: 422,
+  invalid_cursor: 422,
+  provider_error: 502,
+  provider_timeout: 504,
+};
+
+/** Fastify's own errors that are the client's doing, as our codes. */
+const FRAMEWORK_ERRORS: Record<string, { status: number; code: string; message: string }> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'payload_too_large', message: 'The request body is too large.' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
+    status: 415,
+    code: 'unsupported_media_type',
+    message: 'Send the body as application/json.',
+  },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'invalid_json', message: 'The JSON body is empty.' },
+  FST_ERR_CTP_INVALID_JSON_BODY: {
+    status: 400,
+    code: 'invalid_json',
+    message: 'The body is not valid JSON, or uses a forbidden key such as __proto__.',
+  },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'invalid_request', message: 'Content-Length does not match the body.' },
+};
+
+export function sendError(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
+  return reply.code(status).type('application/json').send({ success: false, error: { code, message } });
+}
+
+/** One place turns every failure into `{success:false, error:{code, message}}` with a fitting status. */
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof ChatError) {
+      const status = STATUS_OF[error.code];
+      if (status >= 500) request.log.warn({ code: error.code, cause: describeCause(error.cause) }, 'model call failed');
+      return sendError(reply, status, error.code, error.message);
+    }
+    if (error.validation) {
+      return sendError(reply, 422, 'validation_error', validationMessage(error));
+    }
+    const known = error.code ? FRAMEWORK_ERRORS[error.code] : undefined;
+    if (known) return sendError(reply, known.status, known.code, known.message);
+    if (error instanceof SyntaxError || /prototype property/i.test(error.message)) {
+      return sendError(reply, 400, 'invalid_json', 'The body is not valid JSON, or uses a forbidden key such as __proto__.');
+    }
+    const status = error.statusCode ?? 500;
+    if (status >= 400 && status < 500) {
+      return sendError(reply, status, 'bad_request', error.message);
+    }
+    request.log.error({ err: error }, 'unexpected error');
+    return sendError(reply, 500, 'internal_error', 'Something went wrong on our side. Please try again.');
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    sendError(reply, 404, 'not_found', `There is no ${request.method} ${request.url.split('?')[0]}.`),
+  );
+}
+
+function validationMessage(error: FastifyError): string {
+  const first = error.validation?.[0];
+  if (!first) return error.message;
+  const where = `${error.validationContext ?? 'request'}${first.instancePath.replaceAll('/', '.')}`;
+  const missing = first.params?.['missingProperty'];
+  if (typeof missing === 'string') return `${where}.${missing} is required.`;
+  if (first.keyword === 'pattern') return `${where} has characters or a length that is not allowed.`;
+  return `${where} ${first.message ?? 'is invalid'}.`;
+}
+
+function describeCause(cause: unknown): string | undefined {
+  return cause instanceof Error ? `${cause.name}: ${cause.message}` : undefined;
+}

@@ -1,0 +1,143 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { ChatService } from '../../chat/session-service.js';
+import type { PersonalityService } from '../../chat/personality-service.js';
+import type { Session } from '../../chat/types.js';
+import { errors } from '../schemas/common.js';
+import {
+  ChatReply,
+  CreateSessionBody,
+  EndReply,
+  HistoryQuery,
+  PersonalitySummaries,
+  SendMessageBody,
+  SessionDetail,
+  SessionList,
+  SessionListQuery,
+  SessionParams,
+} from '../schemas/chatbot.js';
+
+export interface ChatbotRoutesOptions {
+  chat: ChatService;
+  personalities: PersonalityService;
+}
+
+const tags = ['chatbot'];
+
+/** The seed's session API: create, send, read, list, end. */
+export const chatbotRoutes: FastifyPluginAsyncTypebox<ChatbotRoutesOptions> = async (app, { chat, personalities }) => {
+  app.post('/chatbot/session', {
+    schema: {
+      tags,
+      summary: 'Start a session with a personality',
+      body: CreateSessionBody,
+      response: { 200: ChatReply, ...errors(404, 413, 415, 422) },
+    },
+    handler: async (request) => {
+      const session = await chat.createSession(request.body.user_id, request.body.template_id ?? undefined);
+      return chatReply(session, { message: 'Session created successfully' });
+    },
+  });
+
+  app.post('/chatbot/session/:id/message', {
+    schema: {
+      tags,
+      summary: 'Send a message and get the reply',
+      description:
+        'Messages to one session are answered one at a time, in arrival order. A failed model call stores nothing: ' +
+        'the conversation stays as it was and the same text can be sent again.',
+      params: SessionParams,
+      body: SendMessageBody,
+      response: { 200: ChatReply, ...errors(404, 409, 413, 422, 502, 504) },
+    },
+    handler: async (request) => {
+      const result = await chat.sendMessage(request.params.id, request.body.message);
+      return chatReply(result.session, { response: result.reply });
+    },
+  });
+
+  app.get('/chatbot/session/:id', {
+    schema: {
+      tags,
+      summary: 'A session and a page of its history',
+      params: SessionParams,
+      querystring: HistoryQuery,
+      response: { 200: SessionDetail, ...errors(404, 422) },
+    },
+    handler: async (request) => {
+      const { session, messages, hasMore } = await chat.getSession(request.params.id, request.query);
+      return {
+        ...chatReply(session, {}),
+        ...sessionJson(session),
+        conversation_history: messages.map((m) => ({ seq: m.seq, role: m.role, content: m.content, timestamp: m.createdAt })),
+        has_more: hasMore,
+        next_before: hasMore ? (messages[0]?.seq ?? null) : null,
+      };
+    },
+  });
+
+  app.get('/chatbot/sessions', {
+    schema: {
+      tags,
+      summary: "A user's sessions, newest first",
+      querystring: SessionListQuery,
+      response: { 200: SessionList, ...errors(422) },
+    },
+    handler: async (request) => {
+      const { user_id, limit, cursor } = request.query;
+      const page = await chat.listSessions(user_id, { limit, cursor });
+      return { success: true as const, sessions: page.items.map(sessionJson), next_cursor: page.nextCursor };
+    },
+  });
+
+  app.delete('/chatbot/session/:id', {
+    schema: {
+      tags,
+      summary: 'End a session',
+      params: SessionParams,
+      response: { 200: EndReply, ...errors(404, 409) },
+    },
+    handler: async (request) => {
+      const { session, durationSeconds } = await chat.endSession(request.params.id);
+      return {
+        ...chatReply(session, { message: 'Session ended successfully' }),
+        stats: { duration_seconds: durationSeconds, message_count: session.messageCount },
+      };
+    },
+  });
+
+  app.get('/chatbot/personalities', {
+    schema: { tags, summary: 'Personality ids and descriptions, and the default', response: { 200: PersonalitySummaries } },
+    handler: async () => {
+      const all = await personalities.list();
+      return {
+        success: true as const,
+        personalities: Object.fromEntries(all.map((p) => [p.id, p.description])),
+        default: personalities.defaultPersonalityId,
+      };
+    },
+  });
+};
+
+function chatReply(session: Session, extra: { message?: string; response?: string }) {
+  return {
+    success: true as const,
+    message: extra.message ?? null,
+    error: null,
+    session_id: session.id,
+    response: extra.response ?? null,
+    message_count: session.messageCount,
+  };
+}
+
+function sessionJson(session: Session) {
+  return {
+    session_id: session.id,
+    user_id: session.userId,
+    template_id: session.templateId,
+    status: session.status,
+    created_at: session.createdAt,
+    last_activity: session.lastActivity,
+    ended_at: session.endedAt,
+    message_count: session.messageCount,
+  };
+}

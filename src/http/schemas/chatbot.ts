@@ -1,0 +1,86 @@
+import { Type, type Static } from 'typebox';
+import { Timestamp, TemplateId, UserId } from './common.js';
+
+export const SessionParams = Type.Object({ id: Type.String({ description: 'The session id (a UUID)' }) });
+
+export const CreateSessionBody = Type.Object(
+  {
+    user_id: UserId,
+    template_id: Type.Optional(Type.Union([TemplateId, Type.Null()], { description: 'Defaults to the default personality' })),
+  },
+  { additionalProperties: false },
+);
+export type CreateSessionBody = Static<typeof CreateSessionBody>;
+
+export const SendMessageBody = Type.Object(
+  { message: Type.String({ minLength: 1, description: 'The user message; at most MAX_MESSAGE_LENGTH characters' }) },
+  { additionalProperties: false },
+);
+
+/** The six keys the original Chatify always answers, plus what a call adds. */
+const chatReplyFields = {
+  success: Type.Literal(true),
+  message: Type.Union([Type.String(), Type.Null()]),
+  error: Type.Null(),
+  session_id: Type.String({ format: 'uuid' }),
+  response: Type.Union([Type.String(), Type.Null()]),
+  message_count: Type.Integer({ description: 'Completed exchanges: 1 after the first reply' }),
+};
+
+export const ChatReply = Type.Object(chatReplyFields);
+
+const sessionFields = {
+  session_id: Type.String({ format: 'uuid' }),
+  user_id: Type.String(),
+  template_id: Type.String(),
+  status: Type.Union([Type.Literal('active'), Type.Literal('ended')]),
+  created_at: Timestamp,
+  last_activity: Timestamp,
+  ended_at: Type.Union([Timestamp, Type.Null()]),
+  message_count: Type.Integer(),
+};
+export const SessionSummary = Type.Object(sessionFields);
+
+export const HistoryMessage = Type.Object({
+  seq: Type.Integer({ description: 'Position in the session, from 1' }),
+  role: Type.Union([Type.Literal('user'), Type.Literal('assistant')]),
+  content: Type.String(),
+  timestamp: Timestamp,
+});
+
+export const HistoryQuery = Type.Object({
+  limit: Type.Integer({ minimum: 1, maximum: 500, default: 100, description: 'Newest messages to return' }),
+  before: Type.Optional(Type.Integer({ minimum: 1, description: 'Only messages with seq below this (from next_before)' })),
+});
+
+export const SessionDetail = Type.Object({
+  ...chatReplyFields,
+  ...sessionFields,
+  conversation_history: Type.Array(HistoryMessage, { description: 'Oldest first' }),
+  has_more: Type.Boolean({ description: 'Older messages exist' }),
+  next_before: Type.Union([Type.Integer(), Type.Null()], { description: 'Pass as `before` for the previous page' }),
+});
+
+export const SessionListQuery = Type.Object({
+  user_id: UserId,
+  limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+  cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,19}$', description: 'next_cursor of the previous page' })),
+});
+
+export const SessionList = Type.Object({
+  success: Type.Literal(true),
+  sessions: Type.Array(SessionSummary, { description: 'Newest first' }),
+  next_cursor: Type.Union([Type.String(), Type.Null()]),
+});
+
+export const EndReply = Type.Object({
+  ...chatReplyFields,
+  stats: Type.Object({ duration_seconds: Type.Number(), message_count: Type.Integer() }),
+});
+
+export const PersonalitySummaries = Type.Object({
+  success: Type.Literal(true),
+  personalities: Type.Record(Type.String(), Type.String(), { description: 'id → description' }),
+  default: Type.String(),
+});
+

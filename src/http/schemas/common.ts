@@ -1,0 +1,34 @@
+import { Type } from 'typebox';
+
+/** Free text that may hold newlines and tabs but no other control characters. */
+export const Text = (maxLength: number, options: { minLength?: number; description?: string } = {}) =>
+  Type.String({ maxLength, pattern: '^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f]*$', ...options });
+
+export const UserId = Type.String({
+  pattern: '^[A-Za-z0-9][A-Za-z0-9_.@:+-]{0,127}$',
+  description: 'Letters, digits and _ . @ : + -, at most 128 characters, starting with a letter or digit.',
+  examples: ['user_12345'],
+});
+
+export const TemplateId = Type.String({
+  pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$',
+  description: 'A personality id: letters, digits, _ and -, at most 64 characters.',
+  examples: ['friendly-assistant'],
+});
+
+export const Timestamp = Type.String({ format: 'date-time', description: 'ISO 8601, UTC' });
+
+export const ErrorBody = Type.Object(
+  {
+    success: Type.Literal(false),
+    error: Type.Object({
+      code: Type.String({ description: 'snake_case, stable: program against it' }),
+      message: Type.String({ description: 'What happened and what to do, for people' }),
+    }),
+  },
+  { $id: 'Error', description: 'Every error, whatever the status' },
+);
+
+/** The error statuses a route documents, all with the same body. */
+export const errors = (...statuses: number[]) =>
+  Object.fromEntries(statuses.map((status) => [status, Type.Ref('Error')]));

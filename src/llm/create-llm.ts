@@ -1,0 +1,15 @@
+import type { Llm } from '../chat/llm.js';
+import type { LlmConfig } from '../config.js';
+import { OfflineLlm } from './offline-llm.js';
+import { OpenAiLlm } from './openai-llm.js';
+
+export function createLlm(config: LlmConfig): Llm {
+  if (config.provider === 'offline') return new OfflineLlm();
+  return new OpenAiLlm({
+    apiKey: config.apiKey,
+    baseURL: config.baseURL,
+    timeoutMs: config.timeoutMs,
+    maxRetries: config.maxRetries,
+    modelOverride: config.model,
+  });
+}
