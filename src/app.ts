@@ -10,7 +10,7 @@ import { PersonalityService } from './chat/personality-service.js';
 import { ChatService } from './chat/session-service.js';
 import type { Store } from './chat/store.js';
 import { countTokens } from './chat/token-count.js';
-import { registerErrorHandling } from './http/error-handler.js';
+import { frameworkErrors, registerErrorHandling } from './http/error-handler.js';
 import { chatbotRoutes } from './http/routes/chatbot.js';
 import { healthRoutes } from './http/routes/health.js';
 import { personalityRoutes } from './http/routes/personalities.js';
@@ -63,7 +63,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
   const app = Fastify({
     logger: { level: config.logLevel },
     bodyLimit: config.bodyLimitBytes,
-    routerOptions: { ignoreTrailingSlash: true },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    frameworkErrors,
     // Request bodies with "__proto__" or "constructor.prototype" are refused outright.
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
@@ -71,6 +72,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
 
   let accepting = true;
   registerValidation(app);
+  // The API speaks JSON only: other bodies get a clear 415 instead of a confusing validation error.
+  app.removeContentTypeParser('text/plain');
   registerErrorHandling(app);
   app.addSchema(ErrorBody);
   app.addSchema(Personality);

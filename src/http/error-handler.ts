@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ChatError, type ChatErrorCode } from '../chat/errors.js';
 
 const STATUS_OF: Record<ChatErrorCode, number> = {
@@ -78,4 +78,17 @@ function validationMessage(error: FastifyError): string {
 
 function describeCause(cause: unknown): string | undefined {
   return cause instanceof Error ? `${cause.name}: ${cause.message}` : undefined;
+}
+
+/**
+ * Errors the router raises before any route runs. A path parameter longer than any id we issue
+ * names nothing that exists: that is a 404, like any other unknown id.
+ */
+export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    const code = request.url.includes('/chatbot/session/') ? 'session_not_found' : 'not_found';
+    void sendError(reply, 404, code, 'There is no such resource.');
+    return;
+  }
+  void sendError(reply, 400, 'bad_request', 'The request URL is malformed.');
 }

@@ -1,0 +1,64 @@
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeOpenAi, lastUserMessage } from './support/fake-openai.js';
+import { ChatifyServer } from './support/chatify-server.js';
+
+describe('concurrent sends to one session', () => {
+  let model: FakeOpenAi;
+  let server: ChatifyServer;
+  beforeAll(async () => {
+    // Random latency per call, so replies would overtake each other if sends were not serialised.
+    model = await FakeOpenAi.start({ latencyMs: (index) => [30, 5, 20, 0, 12][index % 5]! });
+    server = await ChatifyServer.start(ChatifyServer.modelEnv(model.url, { CONTEXT_MAX_MESSAGES: '100' }));
+  });
+  afterAll(async () => {
+    await server.close();
+    await model.close();
+  });
+
+  it('answers 20 simultaneous sends one at a time, each seeing the exchange before it', async () => {
+    const id = await server.createSession('user_concurrent');
+    const texts = Array.from({ length: 20 }, (_, i) => `message ${i + 1}`);
+    const replies = await Promise.all(texts.map((text) => server.send(id, text)));
+
+    for (const [i, res] of replies.entries()) {
+      expect(res.status).toBe(200);
+      expect(res.body.response).toBe(`Reply to: ${texts[i]}`);
+    }
+    expect(replies.map((r) => r.body.message_count).sort((a, b) => a - b)).toEqual(texts.map((_, i) => i + 1));
+
+    // The model saw each exchange in the order the server took them, each with every earlier one.
+    expect(model.requests).toHaveLength(20);
+    const order = model.requests.map(lastUserMessage);
+    expect(new Set(order).size).toBe(20);
+    model.requests.forEach((request, k) => {
+      const expected = order.slice(0, k).flatMap((text) => [text, `Reply to: ${text}`]);
+      expect(request.messages.slice(1, -1).map((m) => m.content)).toEqual(expected);
+    });
+    // Each reply's message_count is its position in that order.
+    for (const [i, res] of replies.entries()) expect(order.indexOf(texts[i]!) + 1).toBe(res.body.message_count);
+
+    // Stored exactly once each, in the same order, questions and answers paired.
+    const db = new Database(server.databasePath, { readonly: true });
+    const rows = db.prepare('SELECT seq, role, content FROM messages ORDER BY seq').all() as { seq: number; role: string; content: string }[];
+    db.close();
+    expect(rows).toHaveLength(40);
+    expect(rows.map((r) => r.seq)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    expect(rows.map((r) => r.content)).toEqual(order.flatMap((text) => [text, `Reply to: ${text}`]));
+    const read = await server.get(`/api/v1/chatbot/session/${id}`);
+    expect(read.body.message_count).toBe(20);
+  });
+
+  it('ends a session only after the sends queued before the end', async () => {
+    const id = await server.createSession('user_end_race');
+    const sends = [1, 2, 3].map((i) => server.send(id, `before end ${i}`));
+    const end = server.del(`/api/v1/chatbot/session/${id}`);
+    const results = await Promise.all([...sends, end]);
+    const ended = results[3]!;
+    expect(ended.status).toBe(200);
+    const answered = results.slice(0, 3).filter((r) => r.status === 200).length;
+    expect(results.slice(0, 3).every((r) => r.status === 200 || r.status === 409)).toBe(true);
+    expect(ended.body.stats.message_count).toBe(answered);
+    expect((await server.send(id, 'too late')).status).toBe(409);
+  });
+});

@@ -1,0 +1,125 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { FakeOpenAi } from './support/fake-openai.js';
+import { ChatifyServer, dumpDatabase } from './support/chatify-server.js';
+
+const errorBody = (code: string) => ({ success: false, error: { code, message: expect.any(String) } });
+
+describe('every error path answers clearly and leaves the store unchanged', () => {
+  let model: FakeOpenAi;
+  let server: ChatifyServer;
+  let sessionId: string;
+  let endedId: string;
+
+  beforeAll(async () => {
+    model = await FakeOpenAi.start();
+    server = await ChatifyServer.start(ChatifyServer.modelEnv(model.url, { LLM_TIMEOUT_MS: '300', MAX_MESSAGE_LENGTH: '50' }));
+    sessionId = await server.createSession('user_errors');
+    await server.send(sessionId, 'hello');
+    endedId = await server.createSession('user_errors');
+    await server.del(`/api/v1/chatbot/session/${endedId}`);
+  });
+  afterAll(async () => {
+    await server.close();
+    await model.close();
+  });
+  beforeEach(() => {
+    model.faults.length = 0;
+  });
+
+  /** Runs a request that must fail with `status` and `code`, and checks the database did not change. */
+  async function expectRefused(
+    call: () => Promise<{ status: number; body: unknown }>,
+    status: number,
+    code: string,
+  ): Promise<void> {
+    const before = dumpDatabase(server.databasePath);
+    const res = await call();
+    expect({ status: res.status, body: res.body }).toEqual({ status, body: errorBody(code) });
+    expect(dumpDatabase(server.databasePath)).toBe(before);
+    expect((await server.get('/health')).status).toBe(200);
+  }
+
+  const session = '/api/v1/chatbot/session';
+  const raw = (method: string, path: string, body: string, type = 'application/json') =>
+    server.request(method, path, body, { 'content-type': type });
+
+  it('refuses bad session creation', async () => {
+    await expectRefused(() => server.post(session, { user_id: 'u1', template_id: 'no-such-template' }), 404, 'template_not_found');
+    await expectRefused(() => server.post(session, {}), 422, 'validation_error');
+    await expectRefused(() => server.post(session, { user_id: 42 }), 422, 'validation_error');
+    await expectRefused(() => server.post(session, { user_id: '' }), 422, 'validation_error');
+    await expectRefused(() => server.post(session, { user_id: 'x'.repeat(129) }), 422, 'validation_error');
+    await expectRefused(() => server.post(session, { user_id: '../../etc/passwd' }), 422, 'validation_error');
+    await expectRefused(() => server.post(session, { user_id: "u'; DROP TABLE sessions;--" }), 422, 'validation_error');
+    await expectRefused(() => server.post(session, { user_id: 'u1', template_id: '../secrets' }), 422, 'validation_error');
+    await expectRefused(() => server.post(session, { user_id: 'u1', template_id: 7 }), 422, 'validation_error');
+    await expectRefused(() => raw('POST', session, '{"user_id": "u1"'), 400, 'invalid_json');
+    await expectRefused(() => raw('POST', session, '{"user_id":"u1","__proto__":{"admin":true}}'), 400, 'invalid_json');
+    await expectRefused(() => raw('POST', session, '{"user_id":"u1","constructor":{"prototype":{"x":1}}}'), 400, 'invalid_json');
+    await expectRefused(() => raw('POST', session, 'user_id=u1', 'text/plain'), 415, 'unsupported_media_type');
+    await expectRefused(() => server.post(session, { user_id: 'u1', pad: 'x'.repeat(300_000) }), 413, 'payload_too_large');
+  });
+
+  it('refuses bad messages', async () => {
+    const path = `${session}/${sessionId}/message`;
+    await expectRefused(() => server.send(sessionId, 'x'.repeat(51)), 422, 'message_too_long');
+    await expectRefused(() => server.send(sessionId, ''), 422, 'validation_error');
+    await expectRefused(() => server.send(sessionId, '   \n '), 422, 'invalid_text');
+    await expectRefused(() => server.send(sessionId, 'null byte \u0000 here'), 422, 'invalid_text');
+    await expectRefused(() => raw('POST', path, '{"message":"broken \\ud800 surrogate"}'), 422, 'invalid_text');
+    await expectRefused(() => server.post(path, { message: 12 }), 422, 'validation_error');
+    await expectRefused(() => server.post(path, { text: 'hi' }), 422, 'validation_error');
+    await expectRefused(() => raw('POST', path, 'not json'), 400, 'invalid_json');
+    // 50 characters of emoji are 100 UTF-16 units: the limit counts characters.
+    const emoji = '😀'.repeat(50);
+    const ok = await server.send(sessionId, emoji);
+    expect(ok.status).toBe(200);
+  });
+
+  it('answers 404 for unknown sessions, UUID or not, on every route', async () => {
+    for (const id of ['3f2b6c1e-8a4d-4c7e-9b1a-2d3e4f5a6b7c', 'not-a-uuid', '..%2F..%2Fetc', 'x'.repeat(300)]) {
+      await expectRefused(() => server.send(id, 'hi'), 404, 'session_not_found');
+      await expectRefused(() => server.get(`${session}/${id}`), 404, 'session_not_found');
+      await expectRefused(() => server.del(`${session}/${id}`), 404, 'session_not_found');
+    }
+  });
+
+  it('answers 409 for ended sessions', async () => {
+    await expectRefused(() => server.send(endedId, 'hello?'), 409, 'session_ended');
+    await expectRefused(() => server.del(`${session}/${endedId}`), 409, 'session_ended');
+  });
+
+  it('maps model failures to 502 and 504 and stores nothing', async () => {
+    const calls = model.requests.length;
+    model.faults.push({ status: 500 });
+    await expectRefused(() => server.send(sessionId, 'will fail'), 502, 'provider_error');
+    model.faults.push({ status: 429, retryAfterSeconds: 0 });
+    await expectRefused(() => server.send(sessionId, 'will be limited'), 502, 'provider_error');
+    model.faults.push({ status: 200, body: '{"choices":[]}' });
+    await expectRefused(() => server.send(sessionId, 'will be empty'), 502, 'provider_error');
+    model.faults.push({ hang: true });
+    await expectRefused(() => server.send(sessionId, 'will time out'), 504, 'provider_timeout');
+    expect(model.requests.length).toBe(calls);
+
+    // The next exchange's context holds no unanswered user turn from the failures.
+    const ok = await server.send(sessionId, 'after the failures');
+    expect(ok.status).toBe(200);
+    const contents = model.requests.at(-1)!.messages.map((m) => m.content);
+    expect(contents.some((c) => c.startsWith('will '))).toBe(false);
+    const roles = model.requests.at(-1)!.messages.slice(1).map((m) => m.role);
+    roles.forEach((role, i) => expect(role).toBe(i % 2 === 0 ? 'user' : 'assistant'));
+  });
+
+  it('refuses bad paging and listing parameters', async () => {
+    await expectRefused(() => server.get(`${session}/${sessionId}?limit=0`), 422, 'validation_error');
+    await expectRefused(() => server.get(`${session}/${sessionId}?limit=abc`), 422, 'validation_error');
+    await expectRefused(() => server.get(`${session}/${sessionId}?before=-1`), 422, 'validation_error');
+    await expectRefused(() => server.get('/api/v1/chatbot/sessions'), 422, 'validation_error');
+    await expectRefused(() => server.get('/api/v1/chatbot/sessions?user_id=u1&cursor=abc'), 422, 'validation_error');
+    await expectRefused(() => server.get('/api/v1/chatbot/sessions?user_id=u1&limit=1000'), 422, 'validation_error');
+  });
+
+  it('answers unknown routes with the error shape', async () => {
+    await expectRefused(() => server.get('/api/v1/nothing-here'), 404, 'not_found');
+  });
+});

@@ -1,0 +1,100 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import Database from 'better-sqlite3';
+import { buildApp, type AppDeps, type Chatify } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+
+export interface ApiResponse<T = any> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+/** A real Chatify server on a loopback port, with a real SQLite file. */
+export class ChatifyServer {
+  private constructor(
+    readonly chatify: Chatify,
+    readonly baseUrl: string,
+    readonly databasePath: string,
+  ) {}
+
+  /**
+   * Starts a server. `env` is the environment it sees (on top of quiet test defaults); pass
+   * `databasePath` to reopen an existing database file.
+   */
+  static async start(env: Record<string, string> = {}, options: { databasePath?: string; deps?: AppDeps } = {}) {
+    const databasePath = options.databasePath ?? join(tempDir(), 'chatify.db');
+    const config = loadConfig({ LOG_LEVEL: 'silent', DATABASE_URL: `sqlite:${databasePath}`, ...env });
+    const chatify = await buildApp(config, options.deps);
+    await chatify.app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = chatify.app.server.address() as AddressInfo;
+    return new ChatifyServer(chatify, `http://127.0.0.1:${port}`, databasePath);
+  }
+
+  /** Environment for a server that talks to the given fake model. */
+  static modelEnv(modelUrl: string, extra: Record<string, string> = {}): Record<string, string> {
+    return { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: modelUrl, LLM_MAX_RETRIES: '0', LLM_TIMEOUT_MS: '5000', ...extra };
+  }
+
+  async request<T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse<T>> {
+    const init: RequestInit = { method, headers: { ...headers } };
+    if (body !== undefined) {
+      init.body = typeof body === 'string' ? body : JSON.stringify(body);
+      (init.headers as Record<string, string>)['content-type'] ??= 'application/json';
+    }
+    const res = await fetch(this.baseUrl + path, init);
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // not JSON: keep the text
+    }
+    return { status: res.status, headers: res.headers, body: parsed as T };
+  }
+
+  get = <T = any>(path: string) => this.request<T>('GET', path);
+  post = <T = any>(path: string, body?: unknown) => this.request<T>('POST', path, body);
+  put = <T = any>(path: string, body?: unknown) => this.request<T>('PUT', path, body);
+  del = <T = any>(path: string) => this.request<T>('DELETE', path);
+
+  /** Creates a session and returns its id. */
+  async createSession(userId = 'user_12345', templateId?: string): Promise<string> {
+    const res = await this.post('/api/v1/chatbot/session', { user_id: userId, template_id: templateId });
+    if (res.status !== 200) throw new Error(`create session: ${res.status} ${JSON.stringify(res.body)}`);
+    return res.body.session_id as string;
+  }
+
+  send(sessionId: string, message: string) {
+    return this.post(`/api/v1/chatbot/session/${sessionId}/message`, { message });
+  }
+
+  async close(): Promise<void> {
+    await this.chatify.app.close();
+  }
+}
+
+/** Every row of every table, as text: equal dumps mean an unchanged database. */
+export function dumpDatabase(path: string): string {
+  const db = new Database(path, { readonly: true });
+  try {
+    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[];
+    return tables
+      .map(({ name }) => `${name}: ${JSON.stringify(db.prepare(`SELECT * FROM "${name}" ORDER BY 1, 2`).all())}`)
+      .join('\n');
+  } finally {
+    db.close();
+  }
+}
+
+const dirs: string[] = [];
+export function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'chatify-test-'));
+  dirs.push(dir);
+  return dir;
+}
+process.on('exit', () => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});

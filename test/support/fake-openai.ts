@@ -1,0 +1,140 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** A chat completions request as the fake model received it. */
+export interface RecordedRequest {
+  model: string;
+  messages: { role: string; content: string; [extra: string]: unknown }[];
+  temperature?: number;
+  max_tokens?: number;
+  presence_penalty?: number;
+  frequency_penalty?: number;
+  stream?: boolean;
+  [extra: string]: unknown;
+}
+
+/** What the next request suffers instead of a normal answer. */
+export type Fault = { status: number; retryAfterSeconds?: number; body?: string } | { hang: true };
+
+export interface FakeOpenAiOptions {
+  /** The reply text for a request; by default echoes the last user message. */
+  reply?: (request: RecordedRequest, index: number) => string;
+  /** Delay before answering (before the first token when streaming), fixed or per request index. */
+  latencyMs?: number | ((index: number) => number);
+  /** Delay between streamed tokens. */
+  tokenDelayMs?: number;
+}
+
+/**
+ * An OpenAI-compatible HTTP server for tests: POST /v1/chat/completions with JSON or SSE answers,
+ * every request recorded, latency and faults (429, 500, hangs) injectable per request.
+ */
+export class FakeOpenAi {
+  readonly requests: RecordedRequest[] = [];
+  /** Consumed one per request, in order; when empty, requests succeed. */
+  readonly faults: Fault[] = [];
+  /** Called for every request not taken by `faults`; a fault to inject, or undefined. */
+  randomFault: (() => Fault | undefined) | undefined;
+  reply: (request: RecordedRequest, index: number) => string;
+  latencyMs: number | ((index: number) => number);
+  tokenDelayMs: number;
+  /** Requests that arrived, including faulted ones. */
+  attempts = 0;
+  readonly #server = createServer((req, res) => void this.#handle(req, res));
+  #url = '';
+
+  constructor(options: FakeOpenAiOptions = {}) {
+    this.reply = options.reply ?? ((request) => `Reply to: ${lastUserMessage(request)}`);
+    this.latencyMs = options.latencyMs ?? 0;
+    this.tokenDelayMs = options.tokenDelayMs ?? 0;
+  }
+
+  static async start(options?: FakeOpenAiOptions): Promise<FakeOpenAi> {
+    const fake = new FakeOpenAi(options);
+    await new Promise<void>((resolve) => fake.#server.listen(0, '127.0.0.1', resolve));
+    fake.#url = `http://127.0.0.1:${(fake.#server.address() as AddressInfo).port}/v1`;
+    return fake;
+  }
+
+  /** Base URL to give the SDK (OPENAI_BASE_URL). */
+  get url(): string {
+    return this.#url;
+  }
+
+  async close(): Promise<void> {
+    this.#server.closeAllConnections();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method !== 'POST' || req.url !== '/v1/chat/completions') {
+      res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"message":"not found"}}');
+      return;
+    }
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as RecordedRequest;
+    this.attempts += 1;
+
+    const fault = this.faults.shift() ?? this.randomFault?.();
+    if (fault && 'hang' in fault) return; // never answer: the client's timeout must fire
+    if (fault) {
+      const headers: Record<string, string> = { 'content-type': 'application/json' };
+      if (fault.retryAfterSeconds !== undefined) headers['retry-after'] = String(fault.retryAfterSeconds);
+      res.writeHead(fault.status, headers).end(fault.body ?? JSON.stringify({ error: { message: `injected ${fault.status}` } }));
+      return;
+    }
+
+    const index = this.requests.push(body) - 1;
+    const text = this.reply(body, index);
+    await sleep(typeof this.latencyMs === 'number' ? this.latencyMs : this.latencyMs(index));
+    if (res.destroyed) return;
+    if (body.stream) await this.#stream(res, body, text);
+    else {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(completion(body, text)));
+    }
+  }
+
+  async #stream(res: ServerResponse, body: RecordedRequest, text: string): Promise<void> {
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    const send = (data: unknown) => res.write(`data: ${JSON.stringify(data)}\n\n`);
+    const base = { id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: now(), model: body.model };
+    send({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] });
+    for (const token of tokens(text)) {
+      if (res.destroyed) return;
+      send({ ...base, choices: [{ index: 0, delta: { content: token }, finish_reason: null }] });
+      await sleep(this.tokenDelayMs);
+    }
+    send({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }], usage: usage(body, text) });
+    res.end('data: [DONE]\n\n');
+  }
+}
+
+export function lastUserMessage(request: RecordedRequest): string {
+  return [...request.messages].reverse().find((m) => m.role === 'user')?.content ?? '';
+}
+
+/** Splits text into word-sized pieces that join back to exactly the text. */
+export function tokens(text: string): string[] {
+  return text.match(/\s*\S+|\s+$/g) ?? [text];
+}
+
+function completion(body: RecordedRequest, text: string) {
+  return {
+    id: 'chatcmpl-fake',
+    object: 'chat.completion',
+    created: now(),
+    model: body.model,
+    choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }],
+    usage: usage(body, text),
+  };
+}
+
+function usage(body: RecordedRequest, text: string) {
+  const prompt = body.messages.reduce((sum, m) => sum + Math.ceil(m.content.length / 4), 0);
+  const completionTokens = Math.ceil(text.length / 4);
+  return { prompt_tokens: prompt, completion_tokens: completionTokens, total_tokens: prompt + completionTokens };
+}
+
+const now = () => Math.floor(Date.now() / 1000);
+const sleep = (ms: number) => (ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve());
