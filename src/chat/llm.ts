@@ -12,6 +12,8 @@ export interface CompletionRequest extends ModelSettings {
   /** Who is speaking; adapters that fake a model (offline) use it, real ones ignore it. */
   persona: { id: string; name: string };
   signal?: AbortSignal | undefined;
+  /** When given, the reply is streamed: called with each piece of text as the model produces it. */
+  onDelta?: ((text: string) => void) | undefined;
 }
 
 export interface TokenUsage {
@@ -42,5 +44,6 @@ export class LlmError extends Error {
 export interface Llm {
   /** "openai" or "offline": shown by /ready. */
   readonly provider: string;
+  /** The whole reply; streamed piece by piece to `request.onDelta` when that is set. */
   complete(request: CompletionRequest): Promise<Completion>;
 }

@@ -103,12 +103,25 @@ export class ChatService {
     return session;
   }
 
-  /** Sends a user message and returns the model's reply, once both are stored. */
-  sendMessage(sessionId: string, text: string): Promise<ExchangeResult> {
+  /**
+   * Sends a user message and returns the model's reply once both are stored. With `onDelta` the
+   * reply is also passed on piece by piece as the model produces it. The exchange completes and is
+   * stored even if whoever listens to the pieces goes away.
+   */
+  sendMessage(sessionId: string, text: string, onDelta?: (text: string) => void): Promise<ExchangeResult> {
     checkMessageText(text, this.options.maxMessageLength);
     assertSessionId(sessionId);
     const receivedAt = this.#now();
-    return this.#queue.run(sessionId, () => this.#exchange(sessionId, text, receivedAt));
+    return this.#queue.run(sessionId, () => this.#exchange(sessionId, text, receivedAt, onDelta));
+  }
+
+  /** Throws as sendMessage would for this id and text, without queueing anything. */
+  async checkSendable(sessionId: string, text: string): Promise<void> {
+    checkMessageText(text, this.options.maxMessageLength);
+    assertSessionId(sessionId);
+    const session = this.#active.get(sessionId)?.session ?? (await this.deps.store.getSession(sessionId));
+    if (!session) throw sessionNotFound();
+    if (session.status !== 'active') throw sessionEnded();
   }
 
   async getSession(sessionId: string, page: { limit: number; before?: number | undefined }): Promise<SessionView> {
@@ -148,7 +161,12 @@ export class ChatService {
     this.#active.clear();
   }
 
-  async #exchange(sessionId: string, text: string, receivedAt: string): Promise<ExchangeResult> {
+  async #exchange(
+    sessionId: string,
+    text: string,
+    receivedAt: string,
+    onDelta: ((text: string) => void) | undefined,
+  ): Promise<ExchangeResult> {
     const active = await this.#load(sessionId);
     const resolved = await this.#personalityOf(active.session);
     const question: NewMessage = { role: 'user', content: text, tokens: this.deps.countTokens(text), createdAt: receivedAt };
@@ -156,7 +174,7 @@ export class ChatService {
     const messages: ModelMessage[] = [{ role: 'system', content: resolved.systemPrompt }];
     for (const m of context) messages.push({ role: m.role, content: m.content });
 
-    const completion = await this.#complete(resolved, messages);
+    const completion = await this.#complete(resolved, messages, onDelta);
     const answer: NewMessage = {
       role: 'assistant',
       content: completion,
@@ -174,13 +192,18 @@ export class ChatService {
     return { session: { ...active.session }, reply: completion, messages: stored.messages };
   }
 
-  async #complete(resolved: ResolvedPersonality, messages: ModelMessage[]): Promise<string> {
+  async #complete(
+    resolved: ResolvedPersonality,
+    messages: ModelMessage[],
+    onDelta: ((text: string) => void) | undefined,
+  ): Promise<string> {
     const { personality } = resolved;
     try {
       const completion = await this.deps.llm.complete({
         ...modelSettingsOf(personality),
         messages,
         persona: { id: personality.id, name: personality.name },
+        onDelta,
       });
       return completion.text;
     } catch (error) {

@@ -37,6 +37,13 @@ export function sendError(reply: FastifyReply, status: number, code: string, mes
   return reply.code(status).type('application/json').send({ success: false, error: { code, message } });
 }
 
+/** The `{code, message}` of a failure inside a stream, where the status is already sent. */
+export function streamErrorOf(error: unknown, log: FastifyRequest['log']): { code: string; message: string } {
+  if (error instanceof ChatError) return { code: error.code, message: error.message };
+  log.error({ err: error }, 'unexpected error in stream');
+  return { code: 'internal_error', message: 'Something went wrong on our side. Please try again.' };
+}
+
 /** One place turns every failure into `{success:false, error:{code, message}}` with a fitting status. */
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {

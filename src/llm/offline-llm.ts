@@ -27,6 +27,7 @@ export class OfflineLlm implements Llm {
     const chars = Array.from(last);
     const quoted = chars.length > 60 ? `${chars.slice(0, 57).join('').trimEnd()}...` : last;
     const text = `${line} You said: "${quoted}" (${request.persona.name}, offline mode: set OPENAI_API_KEY for real replies.)`;
+    if (request.onDelta) for (const word of text.match(/\S+\s*/g) ?? [text]) request.onDelta(word);
     return { text, usage: null };
   }
 }

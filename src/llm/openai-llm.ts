@@ -1,4 +1,6 @@
 import OpenAI from 'openai';
+import type { CompletionUsage } from 'openai/resources/completions';
+import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import { LlmError, type Completion, type CompletionRequest, type Llm } from '../chat/llm.js';
 
 export interface OpenAiLlmOptions {
@@ -28,30 +30,56 @@ export class OpenAiLlm implements Llm {
   }
 
   async complete(request: CompletionRequest): Promise<Completion> {
+    const body = {
+      model: this.options.modelOverride ?? request.model,
+      messages: request.messages.map(({ role, content }) => ({ role, content })),
+      temperature: request.temperature,
+      max_tokens: request.maxTokens,
+      presence_penalty: request.presencePenalty,
+      frequency_penalty: request.frequencyPenalty,
+    };
     try {
-      const response = await this.#client.chat.completions.create(
-        {
-          model: this.options.modelOverride ?? request.model,
-          messages: request.messages.map(({ role, content }) => ({ role, content })),
-          temperature: request.temperature,
-          max_tokens: request.maxTokens,
-          presence_penalty: request.presencePenalty,
-          frequency_penalty: request.frequencyPenalty,
-        },
-        { signal: request.signal },
-      );
-      const text = response.choices[0]?.message?.content;
-      if (typeof text !== 'string' || text.trim() === '') {
-        throw new LlmError('bad_response', 'the model returned an empty reply');
-      }
-      const usage = response.usage
-        ? { promptTokens: response.usage.prompt_tokens, completionTokens: response.usage.completion_tokens }
-        : null;
-      return { text, usage };
+      const completion = request.onDelta
+        ? await this.#stream(body, request.onDelta, request.signal)
+        : await this.#once(body, request.signal);
+      if (completion.text.trim() === '') throw new LlmError('bad_response', 'the model returned an empty reply');
+      return completion;
     } catch (error) {
       throw toLlmError(error);
     }
   }
+
+  async #once(body: ChatCompletionCreateParamsNonStreaming, signal: AbortSignal | undefined): Promise<Completion> {
+    const response = await this.#client.chat.completions.create(body, { signal });
+    const text = response.choices[0]?.message?.content;
+    return { text: typeof text === 'string' ? text : '', usage: usageOf(response.usage) };
+  }
+
+  async #stream(
+    body: ChatCompletionCreateParamsNonStreaming,
+    onDelta: (text: string) => void,
+    signal: AbortSignal | undefined,
+  ): Promise<Completion> {
+    const stream = await this.#client.chat.completions.create(
+      { ...body, stream: true, stream_options: { include_usage: true } },
+      { signal },
+    );
+    let text = '';
+    let usage: Completion['usage'] = null;
+    for await (const chunk of stream) {
+      const piece = chunk.choices[0]?.delta?.content;
+      if (piece) {
+        text += piece;
+        onDelta(piece);
+      }
+      if (chunk.usage) usage = usageOf(chunk.usage);
+    }
+    return { text, usage };
+  }
+}
+
+function usageOf(usage: CompletionUsage | null | undefined): Completion['usage'] {
+  return usage ? { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens } : null;
 }
 
 function toLlmError(error: unknown): LlmError {

@@ -40,6 +40,8 @@ export class FakeOpenAi {
   tokenDelayMs: number;
   /** Requests that arrived, including faulted ones. */
   attempts = 0;
+  /** When each streamed answer sent its last piece (Date.now()). */
+  readonly streamEndTimes: number[] = [];
   readonly #server = createServer((req, res) => void this.#handle(req, res));
   #url = '';
 
@@ -107,6 +109,7 @@ export class FakeOpenAi {
     }
     send({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }], usage: usage(body, text) });
     res.end('data: [DONE]\n\n');
+    this.streamEndTimes.push(Date.now());
   }
 }
 

@@ -2,7 +2,10 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { ChatService } from '../../chat/session-service.js';
 import type { PersonalityService } from '../../chat/personality-service.js';
 import type { Session } from '../../chat/types.js';
+import { Type } from 'typebox';
+import { streamErrorOf } from '../error-handler.js';
 import { errors } from '../schemas/common.js';
+import { EventStream, wantsEventStream } from '../sse.js';
 import {
   ChatReply,
   CreateSessionBody,
@@ -10,6 +13,7 @@ import {
   HistoryQuery,
   PersonalitySummaries,
   SendMessageBody,
+  SendMessageQuery,
   SessionDetail,
   SessionList,
   SessionListQuery,
@@ -22,6 +26,19 @@ export interface ChatbotRoutesOptions {
 }
 
 const tags = ['chatbot'];
+
+const SEND_DESCRIPTION = `Messages to one session are answered one at a time, in arrival order, each seeing the exchange
+before it. A failed model call stores nothing: the conversation stays as it was and the same text can be sent again.
+
+**Streaming.** With \`Accept: text/event-stream\` or \`?stream=true\` the answer is a stream of Server-Sent Events:
+
+- \`event: delta\` with \`data: {"text": "..."}\`: the next piece of the reply, as the model produces it;
+- then exactly one of \`event: done\` with \`data:\` the same JSON the non-streaming call returns, or
+  \`event: error\` with \`data: {"code": "...", "message": "..."}\` (for example \`provider_error\`).
+
+The stored reply is exactly the concatenation of the deltas. A client that disconnects mid-stream loses nothing:
+the reply is completed and stored, and reading the session shows it whole. Unknown or ended sessions and bad
+input are refused before the stream starts, with the usual status and JSON error body.`;
 
 /** The seed's session API: create, send, read, list, end. */
 export const chatbotRoutes: FastifyPluginAsyncTypebox<ChatbotRoutesOptions> = async (app, { chat, personalities }) => {
@@ -41,17 +58,38 @@ export const chatbotRoutes: FastifyPluginAsyncTypebox<ChatbotRoutesOptions> = as
   app.post('/chatbot/session/:id/message', {
     schema: {
       tags,
-      summary: 'Send a message and get the reply',
-      description:
-        'Messages to one session are answered one at a time, in arrival order. A failed model call stores nothing: ' +
-        'the conversation stays as it was and the same text can be sent again.',
+      summary: 'Send a message and get the reply, whole or streamed',
+      description: SEND_DESCRIPTION,
       params: SessionParams,
+      querystring: SendMessageQuery,
       body: SendMessageBody,
-      response: { 200: ChatReply, ...errors(404, 409, 413, 422, 502, 504) },
+      response: {
+        200: {
+          description: 'The reply: JSON, or Server-Sent Events when streaming',
+          content: {
+            'application/json': { schema: ChatReply },
+            'text/event-stream': { schema: Type.String({ description: 'delta* then done, or error' }) },
+          },
+        },
+        ...errors(404, 409, 413, 422, 502, 504),
+      },
     },
-    handler: async (request) => {
-      const result = await chat.sendMessage(request.params.id, request.body.message);
-      return chatReply(result.session, { response: result.reply });
+    handler: async (request, reply) => {
+      const { id } = request.params;
+      const { message } = request.body;
+      if (!wantsEventStream(request, request.query.stream)) {
+        const result = await chat.sendMessage(id, message);
+        return chatReply(result.session, { response: result.reply });
+      }
+      // Refusals that need no model call still get a plain status and JSON body.
+      await chat.checkSendable(id, message);
+      const events = new EventStream();
+      chat
+        .sendMessage(id, message, (text) => events.send('delta', { text }))
+        .then((result) => events.send('done', chatReply(result.session, { response: result.reply })))
+        .catch((error: unknown) => events.send('error', streamErrorOf(error, request.log)))
+        .finally(() => events.end());
+      return events.begin(reply);
     },
   });
 

@@ -12,6 +12,10 @@ export const CreateSessionBody = Type.Object(
 );
 export type CreateSessionBody = Static<typeof CreateSessionBody>;
 
+export const SendMessageQuery = Type.Object({
+  stream: Type.Optional(Type.Boolean({ description: 'Answer as Server-Sent Events (same as Accept: text/event-stream)' })),
+});
+
 export const SendMessageBody = Type.Object(
   { message: Type.String({ minLength: 1, description: 'The user message; at most MAX_MESSAGE_LENGTH characters' }) },
   { additionalProperties: false },
