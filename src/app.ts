@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import fastifyStatic from '@fastify/static';
 import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -36,6 +39,9 @@ export interface Chatify {
   /** Makes /ready answer 503 so traffic drains before the server closes. */
   stopAccepting(): void;
 }
+
+/** The built web app: dist/web beside both src/ (tsx) and dist/ (compiled). */
+const WEB_ROOT = fileURLToPath(new URL('../dist/web/', import.meta.url));
 
 const API_DESCRIPTION = `Chatify runs conversations between people and AI personalities.
 
@@ -98,6 +104,13 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.register(chatbotRoutes, { prefix: '/api/v1', chat, personalities });
   await app.register(personalityRoutes, { prefix: '/api/v1', personalities });
+
+  if (existsSync(WEB_ROOT)) {
+    // One route per built file (no wildcard), so unknown paths reach the JSON not-found handler.
+    await app.register(fastifyStatic, { root: WEB_ROOT, prefix: '/', decorateReply: false, wildcard: false });
+  } else {
+    app.log.warn('The web app is not built (npm run build); serving the API only.');
+  }
 
   app.addHook('onClose', async () => {
     chat.close();

@@ -69,7 +69,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
   });
 
   app.setNotFoundHandler((request, reply) =>
-    sendError(reply, 404, 'not_found', `There is no ${request.method} ${request.url.split('?')[0]}.`),
+    sendError(reply, 404, notFoundCode(request.url), `There is no ${request.method} ${request.url.split('?')[0]}.`),
   );
 }
 
@@ -87,14 +87,18 @@ function describeCause(cause: unknown): string | undefined {
   return cause instanceof Error ? `${cause.name}: ${cause.message}` : undefined;
 }
 
+/** Under a session URL, anything not found is an unknown session (ids too long to route included). */
+function notFoundCode(url: string): string {
+  return url.startsWith('/api/v1/chatbot/session/') ? 'session_not_found' : 'not_found';
+}
+
 /**
  * Errors the router raises before any route runs. A path parameter longer than any id we issue
  * names nothing that exists: that is a 404, like any other unknown id.
  */
 export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
-    const code = request.url.includes('/chatbot/session/') ? 'session_not_found' : 'not_found';
-    void sendError(reply, 404, code, 'There is no such resource.');
+    void sendError(reply, 404, notFoundCode(request.url), 'There is no such resource.');
     return;
   }
   void sendError(reply, 400, 'bad_request', 'The request URL is malformed.');

@@ -1,3 +1,5 @@
+import { readEventStream } from '../../src/client/chatify-client.js';
+
 export interface ReceivedEvent {
   event: string;
   data: any;
@@ -6,8 +8,8 @@ export interface ReceivedEvent {
 }
 
 /**
- * Reads a Server-Sent Events response as it arrives. `onEvent` may return 'stop' to disconnect
- * (abort the request) right there.
+ * Reads a Server-Sent Events response as it arrives, stamping each event. `onEvent` may return
+ * 'stop' to disconnect (abort the request) right there.
  */
 export async function readEvents(
   response: Response,
@@ -15,26 +17,13 @@ export async function readEvents(
   abort?: AbortController,
 ): Promise<ReceivedEvent[]> {
   const events: ReceivedEvent[] = [];
-  const decoder = new TextDecoder();
-  let buffer = '';
-  const reader = response.body!.getReader();
   try {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      buffer += decoder.decode(value, { stream: true });
-      let end: number;
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const event = /^event: (.*)$/m.exec(block)?.[1] ?? 'message';
-        const data = /^data: (.*)$/m.exec(block)?.[1] ?? '';
-        const received = { event, data: JSON.parse(data), at: Date.now() };
-        events.push(received);
-        if (onEvent(received) === 'stop') {
-          abort?.abort();
-          return events;
-        }
+    for await (const { event, data } of readEventStream(response.body!)) {
+      const received = { event, data, at: Date.now() };
+      events.push(received);
+      if (onEvent(received) === 'stop') {
+        abort?.abort();
+        break;
       }
     }
   } catch (error) {

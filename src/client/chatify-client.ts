@@ -1,0 +1,209 @@
+/**
+ * A small typed client for the Chatify API, for browsers and Node (anything with fetch). Its types
+ * are the server's own schemas, so client and server cannot drift apart.
+ */
+import type { Static } from 'typebox';
+import type {
+  ChatReply,
+  EndReply,
+  PersonalitySummaries,
+  SessionDetail,
+  SessionList,
+} from '../http/schemas/chatbot.js';
+import type {
+  CreatePersonalityBody,
+  Personality,
+  UniversalRules,
+  UpdatePersonalityBody,
+  UpdateRulesBody,
+} from '../http/schemas/personalities.js';
+
+export type ChatReplyJson = Static<typeof ChatReply>;
+export type SessionDetailJson = Static<typeof SessionDetail>;
+export type SessionSummaryJson = Static<typeof SessionList>['sessions'][number];
+export type SessionListJson = Static<typeof SessionList>;
+export type EndReplyJson = Static<typeof EndReply>;
+export type PersonalitySummariesJson = Static<typeof PersonalitySummaries>;
+export type PersonalityJson = Static<typeof Personality>;
+export type NewPersonalityJson = Static<typeof CreatePersonalityBody>;
+export type PersonalityChangesJson = Static<typeof UpdatePersonalityBody>;
+export type UniversalRulesJson = Static<typeof UniversalRules>;
+export type RulesChangesJson = Static<typeof UpdateRulesBody>;
+
+/** An error answer from the API (or the network), with the API's stable code. */
+export class ChatifyError extends Error {
+  override readonly name = 'ChatifyError';
+  constructor(
+    /** HTTP status; 0 when the server could not be reached. */
+    readonly status: number,
+    /** snake_case, e.g. session_ended, provider_error, validation_error, network_error. */
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface ChatifyClientOptions {
+  /** Where the API lives, e.g. "https://chat.example.com"; empty for the same origin. */
+  baseUrl?: string;
+  /** Extra headers for every call (e.g. Authorization). */
+  headers?: () => Record<string, string>;
+  fetch?: typeof fetch;
+}
+
+export interface StreamOptions {
+  /** Called with each piece of the reply as it arrives. */
+  onDelta?: (text: string) => void;
+  signal?: AbortSignal;
+}
+
+export class ChatifyClient {
+  readonly #baseUrl: string;
+  readonly #headers: () => Record<string, string>;
+  readonly #fetch: typeof fetch;
+
+  constructor(options: ChatifyClientOptions = {}) {
+    this.#baseUrl = (options.baseUrl ?? '').replace(/\/$/, '');
+    this.#headers = options.headers ?? (() => ({}));
+    this.#fetch = options.fetch ?? ((...args) => globalThis.fetch(...args));
+  }
+
+  createSession(userId: string, templateId?: string): Promise<ChatReplyJson> {
+    return this.#call('POST', '/api/v1/chatbot/session', { user_id: userId, template_id: templateId });
+  }
+
+  sendMessage(sessionId: string, message: string): Promise<ChatReplyJson> {
+    return this.#call('POST', `/api/v1/chatbot/session/${encodeURIComponent(sessionId)}/message`, { message });
+  }
+
+  /** Sends a message and streams the reply; resolves with the same JSON as sendMessage. */
+  async streamMessage(sessionId: string, message: string, options: StreamOptions = {}): Promise<ChatReplyJson> {
+    const response = await this.#request('POST', `/api/v1/chatbot/session/${encodeURIComponent(sessionId)}/message`, {
+      body: { message },
+      accept: 'text/event-stream',
+      signal: options.signal,
+    });
+    if (!response.ok || !response.body) throw await errorOf(response);
+    let done: ChatReplyJson | undefined;
+    for await (const { event, data } of readEventStream(response.body)) {
+      if (event === 'delta') options.onDelta?.((data as { text: string }).text);
+      else if (event === 'done') done = data as ChatReplyJson;
+      else if (event === 'error') {
+        const { code, message: text } = data as { code: string; message: string };
+        throw new ChatifyError(response.status, code, text);
+      }
+    }
+    if (!done) throw new ChatifyError(0, 'network_error', 'The connection closed before the reply was complete.');
+    return done;
+  }
+
+  getSession(sessionId: string, page: { limit?: number; before?: number } = {}): Promise<SessionDetailJson> {
+    return this.#call('GET', `/api/v1/chatbot/session/${encodeURIComponent(sessionId)}${query(page)}`);
+  }
+
+  listSessions(userId: string, page: { limit?: number; cursor?: string } = {}): Promise<SessionListJson> {
+    return this.#call('GET', `/api/v1/chatbot/sessions${query({ user_id: userId, ...page })}`);
+  }
+
+  endSession(sessionId: string): Promise<EndReplyJson> {
+    return this.#call('DELETE', `/api/v1/chatbot/session/${encodeURIComponent(sessionId)}`);
+  }
+
+  personalitySummaries(): Promise<PersonalitySummariesJson> {
+    return this.#call('GET', '/api/v1/chatbot/personalities');
+  }
+
+  listPersonalities(): Promise<PersonalityJson[]> {
+    return this.#call('GET', '/api/v1/personalities');
+  }
+
+  getPersonality(id: string): Promise<PersonalityJson> {
+    return this.#call('GET', `/api/v1/personalities/${encodeURIComponent(id)}`);
+  }
+
+  createPersonality(input: NewPersonalityJson): Promise<PersonalityJson> {
+    return this.#call('POST', '/api/v1/personalities', input);
+  }
+
+  updatePersonality(id: string, changes: PersonalityChangesJson): Promise<PersonalityJson> {
+    return this.#call('PUT', `/api/v1/personalities/${encodeURIComponent(id)}`, changes);
+  }
+
+  async deletePersonality(id: string): Promise<void> {
+    await this.#call('DELETE', `/api/v1/personalities/${encodeURIComponent(id)}`);
+  }
+
+  getUniversalRules(): Promise<UniversalRulesJson> {
+    return this.#call('GET', '/api/v1/settings/universal-rules');
+  }
+
+  updateUniversalRules(changes: RulesChangesJson): Promise<UniversalRulesJson> {
+    return this.#call('PUT', '/api/v1/settings/universal-rules', changes);
+  }
+
+  async #call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const response = await this.#request(method, path, { body });
+    if (!response.ok) throw await errorOf(response);
+    return (await response.json()) as T;
+  }
+
+  async #request(
+    method: string,
+    path: string,
+    options: { body?: unknown; accept?: string; signal?: AbortSignal | undefined },
+  ): Promise<Response> {
+    const headers: Record<string, string> = { accept: options.accept ?? 'application/json', ...this.#headers() };
+    if (options.body !== undefined) headers['content-type'] = 'application/json';
+    try {
+      return await this.#fetch(this.#baseUrl + path, {
+        method,
+        headers,
+        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+        signal: options.signal,
+      });
+    } catch (error) {
+      if ((error as Error).name === 'AbortError') throw error;
+      throw new ChatifyError(0, 'network_error', 'The server could not be reached. Check your connection and try again.');
+    }
+  }
+}
+
+async function errorOf(response: Response): Promise<ChatifyError> {
+  try {
+    const body = (await response.json()) as { error?: { code?: string; message?: string } };
+    if (body.error?.code) return new ChatifyError(response.status, body.error.code, body.error.message ?? '');
+  } catch {
+    // not our JSON error body
+  }
+  return new ChatifyError(response.status, 'http_error', `The server answered ${response.status}.`);
+}
+
+function query(params: Record<string, string | number | undefined>): string {
+  const entries = Object.entries(params).filter(([, v]) => v !== undefined) as [string, string | number][];
+  return entries.length ? `?${new URLSearchParams(entries.map(([k, v]): [string, string] => [k, String(v)]))}` : '';
+}
+
+/** Parses a Server-Sent Events body into {event, data} as the blocks arrive. */
+export async function* readEventStream(body: ReadableStream<Uint8Array>): AsyncGenerator<{ event: string; data: unknown }> {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += decoder.decode(value, { stream: true });
+    let end: number;
+    while ((end = buffer.indexOf('\n\n')) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      let event = 'message';
+      const data: string[] = [];
+      for (const line of block.split('\n')) {
+        if (line.startsWith('event:')) event = line.slice(6).trim();
+        else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
+      }
+      if (data.length) yield { event, data: JSON.parse(data.join('\n')) as unknown };
+    }
+  }
+}
