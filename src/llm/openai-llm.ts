@@ -1,6 +1,7 @@
 import OpenAI from 'openai';
 import type { CompletionUsage } from 'openai/resources/completions';
 import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
+import { createModelFetch } from './http-fetch.js';
 import { LlmError, type Completion, type CompletionRequest, type Llm } from '../chat/llm.js';
 
 export interface OpenAiLlmOptions {
@@ -26,6 +27,7 @@ export class OpenAiLlm implements Llm {
       baseURL: options.baseURL,
       timeout: options.timeoutMs,
       maxRetries: options.maxRetries,
+      fetch: createModelFetch(),
     });
   }
 

@@ -13,6 +13,15 @@ export interface RecordedRequest {
   [extra: string]: unknown;
 }
 
+/** How long the fake model itself took for one request, keyed by its last user message. */
+export interface ModelTiming {
+  key: string;
+  /** From the request's arrival to the first token written (to the whole answer when not streaming). */
+  firstTokenMs: number;
+  /** From the request's arrival to the end of the answer. */
+  totalMs: number;
+}
+
 /** What the next request suffers instead of a normal answer. */
 export type Fault = { status: number; retryAfterSeconds?: number; body?: string } | { hang: true };
 
@@ -23,6 +32,10 @@ export interface FakeOpenAiOptions {
   latencyMs?: number | ((index: number) => number);
   /** Delay between streamed tokens. */
   tokenDelayMs?: number;
+  /** Keep a ModelTiming per answered request (benchmarks). */
+  recordTimings?: boolean;
+  /** Keep every request body in `requests` (tests); off for long benchmark runs. */
+  recordRequests?: boolean;
 }
 
 /**
@@ -42,6 +55,10 @@ export class FakeOpenAi {
   attempts = 0;
   /** When each streamed answer sent its last piece (Date.now()). */
   readonly streamEndTimes: number[] = [];
+  readonly timings: ModelTiming[] = [];
+  readonly #recordTimings: boolean;
+  readonly #recordRequests: boolean;
+  #answered = 0;
   readonly #server = createServer((req, res) => void this.#handle(req, res));
   #url = '';
 
@@ -49,6 +66,8 @@ export class FakeOpenAi {
     this.reply = options.reply ?? ((request) => `Reply to: ${lastUserMessage(request)}`);
     this.latencyMs = options.latencyMs ?? 0;
     this.tokenDelayMs = options.tokenDelayMs ?? 0;
+    this.#recordTimings = options.recordTimings ?? false;
+    this.#recordRequests = options.recordRequests ?? true;
   }
 
   static async start(options?: FakeOpenAiOptions): Promise<FakeOpenAi> {
@@ -69,6 +88,7 @@ export class FakeOpenAi {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const arrived = performance.now();
     if (req.method !== 'POST' || req.url !== '/v1/chat/completions') {
       res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"message":"not found"}}');
       return;
@@ -87,29 +107,40 @@ export class FakeOpenAi {
       return;
     }
 
-    const index = this.requests.push(body) - 1;
+    const index = this.#answered++;
+    if (this.#recordRequests) this.requests.push(body);
     const text = this.reply(body, index);
     await sleep(typeof this.latencyMs === 'number' ? this.latencyMs : this.latencyMs(index));
     if (res.destroyed) return;
-    if (body.stream) await this.#stream(res, body, text);
+    let firstToken: number;
+    if (body.stream) firstToken = await this.#stream(res, body, text);
     else {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(completion(body, text)));
+      firstToken = performance.now();
+    }
+    if (this.#recordTimings) {
+      const done = performance.now();
+      this.timings.push({ key: lastUserMessage(body), firstTokenMs: firstToken - arrived, totalMs: done - arrived });
     }
   }
 
-  async #stream(res: ServerResponse, body: RecordedRequest, text: string): Promise<void> {
+  /** Streams the answer; returns when (performance.now()) the first token was written. */
+  async #stream(res: ServerResponse, body: RecordedRequest, text: string): Promise<number> {
+    let firstToken = 0;
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
     const send = (data: unknown) => res.write(`data: ${JSON.stringify(data)}\n\n`);
     const base = { id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: now(), model: body.model };
     send({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] });
     for (const token of tokens(text)) {
-      if (res.destroyed) return;
+      if (res.destroyed) return firstToken;
       send({ ...base, choices: [{ index: 0, delta: { content: token }, finish_reason: null }] });
+      firstToken ||= performance.now();
       await sleep(this.tokenDelayMs);
     }
     send({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }], usage: usage(body, text) });
     res.end('data: [DONE]\n\n');
     this.streamEndTimes.push(Date.now());
+    return firstToken;
   }
 }
 

@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import Database, { type Statement } from 'better-sqlite3';
 import type { Store } from '../../chat/store.js';
 import type { NewMessage, Page, Personality, Session, StoredMessage, UniversalRules } from '../../chat/types.js';
+import { GroupCommit } from './group-commit.js';
 import { migrate } from './migrations.js';
 
 interface SessionRow {
@@ -45,9 +46,7 @@ export class SqliteStore implements Store {
   readonly kind = 'sqlite';
   readonly #db: Database.Database;
   readonly #sql: ReturnType<typeof prepareStatements>;
-  readonly #appendExchange: Database.Transaction<
-    (sessionId: string, messages: readonly NewMessage[], lastActivity: string) => ExchangeWrite | null
-  >;
+  readonly #writes: GroupCommit;
 
   constructor(options: SqliteOptions) {
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
@@ -58,18 +57,7 @@ export class SqliteStore implements Store {
     this.#db.pragma('busy_timeout = 5000');
     migrate(this.#db);
     this.#sql = prepareStatements(this.#db);
-    const sql = this.#sql;
-    this.#appendExchange = this.#db.transaction((sessionId: string, messages: readonly NewMessage[], lastActivity: string) => {
-      const session = sql.countExchange.get(lastActivity, sessionId) as { seq: number; message_count: number } | undefined;
-      if (!session) return null;
-      const last = sql.lastMessageSeq.get(session.seq) as { seq: number };
-      const stored = messages.map((m, i) => {
-        const seq = last.seq + i + 1;
-        sql.insertMessage.run(session.seq, seq, m.role, m.content, m.tokens, m.createdAt);
-        return { ...m, seq };
-      });
-      return { messages: stored, messageCount: session.message_count };
-    });
+    this.#writes = new GroupCommit(this.#db);
   }
 
   async ping(): Promise<void> {
@@ -77,12 +65,16 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
-    if (this.#db.open) this.#db.close();
+    if (!this.#db.open) return;
+    this.#writes.flushAll();
+    this.#db.close();
   }
 
   async createSession(s: Session): Promise<void> {
-    this.#sql.insertSession.run(
-      s.id, s.userId, s.templateId, s.systemPrompt, s.status, s.createdAt, s.lastActivity, s.endedAt, s.messageCount,
+    await this.#writes.write(() =>
+      this.#sql.insertSession.run(
+        s.id, s.userId, s.templateId, s.systemPrompt, s.status, s.createdAt, s.lastActivity, s.endedAt, s.messageCount,
+      ),
     );
   }
 
@@ -99,12 +91,23 @@ export class SqliteStore implements Store {
     return { items, nextCursor: hasMore ? String(rows[page.limit - 1]!.seq) : null };
   }
 
-  async endSession(id: string, endedAt: string): Promise<boolean> {
-    return this.#sql.endSession.run(endedAt, endedAt, id).changes === 1;
+  endSession(id: string, endedAt: string): Promise<boolean> {
+    return this.#writes.write(() => this.#sql.endSession.run(endedAt, endedAt, id).changes === 1);
   }
 
-  async appendExchange(sessionId: string, messages: readonly NewMessage[], lastActivity: string): Promise<ExchangeWrite | null> {
-    return this.#appendExchange.immediate(sessionId, messages, lastActivity);
+  appendExchange(sessionId: string, messages: readonly NewMessage[], lastActivity: string): Promise<ExchangeWrite | null> {
+    const sql = this.#sql;
+    return this.#writes.write(() => {
+      const session = sql.countExchange.get(lastActivity, sessionId) as { seq: number; message_count: number } | undefined;
+      if (!session) return null;
+      const last = sql.lastMessageSeq.get(session.seq) as { seq: number };
+      const stored = messages.map((m, i) => {
+        const seq = last.seq + i + 1;
+        sql.insertMessage.run(session.seq, seq, m.role, m.content, m.tokens, m.createdAt);
+        return { ...m, seq };
+      });
+      return { messages: stored, messageCount: session.message_count };
+    });
   }
 
   async readMessages(sessionId: string, page: { limit: number; beforeSeq?: number | undefined }): Promise<StoredMessage[]> {
@@ -122,20 +125,20 @@ export class SqliteStore implements Store {
     return row ? (JSON.parse(row.body) as Personality) : null;
   }
 
-  async insertPersonality(p: Personality): Promise<boolean> {
-    return this.#sql.insertPersonality.run(p.id, JSON.stringify(p)).changes === 1;
+  insertPersonality(p: Personality): Promise<boolean> {
+    return this.#writes.write(() => this.#sql.insertPersonality.run(p.id, JSON.stringify(p)).changes === 1);
   }
 
-  async replacePersonality(p: Personality): Promise<boolean> {
-    return this.#sql.replacePersonality.run(JSON.stringify(p), p.id).changes === 1;
+  replacePersonality(p: Personality): Promise<boolean> {
+    return this.#writes.write(() => this.#sql.replacePersonality.run(JSON.stringify(p), p.id).changes === 1);
   }
 
-  async deletePersonality(id: string): Promise<boolean> {
-    return this.#sql.deletePersonality.run(id).changes === 1;
+  deletePersonality(id: string): Promise<boolean> {
+    return this.#writes.write(() => this.#sql.deletePersonality.run(id).changes === 1);
   }
 
   async incrementPersonalityUsage(id: string): Promise<void> {
-    this.#sql.incrementUsage.run(id);
+    await this.#writes.write(() => this.#sql.incrementUsage.run(id));
   }
 
   async getUniversalRules(): Promise<UniversalRules | null> {
@@ -144,7 +147,7 @@ export class SqliteStore implements Store {
   }
 
   async putUniversalRules(rules: UniversalRules): Promise<void> {
-    this.#sql.putSetting.run(RULES_KEY, JSON.stringify(rules));
+    await this.#writes.write(() => this.#sql.putSetting.run(RULES_KEY, JSON.stringify(rules)));
   }
 }
 

@@ -1,0 +1,233 @@
+/**
+ * `npm run bench`: what the server adds on top of the model. Starts the fake model, the real server
+ * (production build) and simulated users, each in its own process, on loopback; prints a table and
+ * appends it to BENCHMARKS.md. Every phase is bounded in time.
+ */
+import { mkdirSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import type { Sample } from './load.js';
+import { cpuSecondsOf, LoadProcess, ModelProcess, ServerProcess, type ServerOptions } from './processes.js';
+import { machine, ms, percentile, record, table, type Row } from './report.js';
+
+const { values: args } = parseArgs({
+  options: {
+    store: { type: 'string', default: 'sqlite' },
+    only: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    profile: { type: 'boolean', default: false },
+    env: { type: 'string', multiple: true, default: [] },
+    'no-record': { type: 'boolean', default: false },
+  },
+});
+
+const quick = args.quick;
+/** Seconds a simulated person spends reading and typing between messages, as [min, max] ms. */
+const THINK: [number, number] = [1000, 3000];
+const scenarios = new Set((args.only ?? 'startup,throughput,overhead,streaming,flatness,memory').split(','));
+const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+
+if (args.store !== 'sqlite') {
+  console.error(`--store ${args.store} is not supported yet; only sqlite.`);
+  process.exit(2);
+}
+
+const model = await ModelProcess.start();
+const load = await LoadProcess.start();
+const rows: Row[] = [];
+const notes: string[] = [];
+const profileDir = args.profile ? 'bench-output/profiles' : undefined;
+if (profileDir) mkdirSync(profileDir, { recursive: true });
+
+async function withServer<T>(run: (server: ServerProcess) => Promise<T>, options: Partial<ServerOptions> = {}): Promise<T> {
+  const server = await ServerProcess.start({
+    modelUrl: model.url,
+    cpuProfileDir: profileDir,
+    env: Object.fromEntries(args.env.map((pair) => [pair.split('=')[0]!, pair.slice(pair.indexOf('=') + 1)])),
+    ...options,
+  });
+  try {
+    return await run(server);
+  } finally {
+    await server.stop();
+  }
+}
+
+function checkErrors(name: string, result: { errors: number; firstError?: string }): void {
+  if (result.errors > 0) {
+    notes.push(`${name}: ${result.errors} failed sessions (first: ${result.firstError})`);
+    console.error(`${name}: ${result.errors} errors, first: ${result.firstError}`);
+  }
+}
+
+/** Per message: what the server added to the model's own time. */
+async function overheads(samples: Sample[], pick: (s: Sample) => number | undefined, modelPick: 'totalMs' | 'firstTokenMs') {
+  const timings = await model.timings();
+  const values: number[] = [];
+  for (const sample of samples) {
+    const timing = timings.get(sample.key);
+    const measured = pick(sample);
+    if (timing && measured !== undefined) values.push(measured - timing[modelPick]);
+  }
+  return values;
+}
+
+try {
+  if (scenarios.has('startup')) {
+    const times: number[] = [];
+    for (let i = 0; i < 3; i++) await withServer(async (server) => void times.push(server.startupMs));
+    rows.push({
+      metric: 'start-up to /ready (new database, process spawn included)',
+      result: `median ${ms(percentile(times, 50))} of 3`,
+      target: '',
+    });
+  }
+
+  if (scenarios.has('throughput')) {
+    await model.configure(0);
+    const users = 64;
+    const durationMs = quick ? 3000 : 10_000;
+    const { result, cpu } = await withServer(async (server) => {
+      await load.run({ baseUrl: server.url, users, messagesPerSession: 10, durationMs: 1500, stream: false, tag: 'warm' });
+      await model.timings();
+      const pids = { server: () => server.cpuSeconds(), model: () => cpuSecondsOf(model.child.pid!), load: () => cpuSecondsOf(load.child.pid!) };
+      const before = { server: pids.server(), model: pids.model(), load: pids.load() };
+      const result = await load.run({ baseUrl: server.url, users, messagesPerSession: 10, durationMs, stream: false, tag: 'tp' });
+      const cpu = { server: pids.server() - before.server, model: pids.model() - before.model, load: pids.load() - before.load };
+      return { result, cpu };
+    });
+    checkErrors('throughput', result);
+    const latencies = result.samples.map((s) => s.totalMs);
+    const rate = (result.samples.length / result.elapsedMs) * 1000;
+    const share = (seconds: number) => `${((seconds / (result.elapsedMs / 1000)) * 100).toFixed(0)}%`;
+    notes.push(
+      `throughput run CPU (of one core): server ${share(cpu.server)}, fake model ${share(cpu.model)}, load ${share(cpu.load)}; ` +
+        `server CPU per message ${((cpu.server / result.samples.length) * 1e6).toFixed(0)} µs (session create/end included)`,
+    );
+    rows.push({
+      metric: `throughput, 0 ms model, non-streaming, ${users} users × (create, 10 messages, end)`,
+      result: `${Math.round(rate).toLocaleString('en')} msg/s; latency p50 ${ms(percentile(latencies, 50))}, p95 ${ms(percentile(latencies, 95))}, p99 ${ms(percentile(latencies, 99))}`,
+      target: '≥ 2,500 msg/s',
+      met: rate >= 2500,
+    });
+    await model.timings();
+  }
+
+  if (scenarios.has('overhead')) {
+    await model.configure(500);
+    const users = quick ? 200 : 1000;
+    const result = await withServer(async (server) => {
+      await load.run({ baseUrl: server.url, users: 50, messagesPerSession: 2, durationMs: 0, stream: false, tag: 'warm' });
+      await model.timings();
+      return load.run({ baseUrl: server.url, users, messagesPerSession: 5, durationMs: 0, stream: false, tag: 'oh', thinkMs: THINK });
+    });
+    checkErrors('overhead', result);
+    const added = await overheads(result.samples, (s) => s.totalMs, 'totalMs');
+    const p99 = percentile(added, 99);
+    rows.push({
+      metric: `overhead at 500 ms model, ${users} concurrent users thinking ${THINK[0] / 1000}–${THINK[1] / 1000} s between messages (end-to-end − model time, ${added.length} messages)`,
+      result: `p50 ${ms(percentile(added, 50))}, p99 ${ms(p99)}`,
+      target: 'p99 ≤ 5 ms',
+      met: p99 <= 5,
+    });
+  }
+
+  if (scenarios.has('streaming')) {
+    await model.configure(500, 5, 20);
+    const users = quick ? 200 : 1000;
+    const result = await withServer(async (server) => {
+      await load.run({ baseUrl: server.url, users: 50, messagesPerSession: 2, durationMs: 0, stream: true, tag: 'warm' });
+      await model.timings();
+      return load.run({ baseUrl: server.url, users, messagesPerSession: 3, durationMs: 0, stream: true, tag: 'st', thinkMs: THINK });
+    });
+    checkErrors('streaming', result);
+    const added = await overheads(result.samples, (s) => s.firstDeltaMs, 'firstTokenMs');
+    const p99 = percentile(added, 99);
+    rows.push({
+      metric: `streaming first delta − model first token, 500 ms to first token, ${users} concurrent users thinking ${THINK[0] / 1000}–${THINK[1] / 1000} s`,
+      result: `p50 ${ms(percentile(added, 50))}, p99 ${ms(p99)}`,
+      target: 'p99 ≤ 5 ms',
+      met: p99 <= 5,
+    });
+  }
+
+  if (scenarios.has('flatness')) {
+    await model.configure(0);
+    const big = quick ? 2000 : 10_000;
+    const probe = quick ? 100 : 300;
+    const ratio = await withServer(async (server) => {
+      const create = async () => {
+        const res = await fetch(`${server.url}/api/v1/chatbot/session`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ user_id: 'bench_flat' }),
+        });
+        return ((await res.json()) as { session_id: string }).session_id;
+      };
+      const small = await create();
+      const large = await create();
+      const fill = (sessionId: string, messages: number, tag: string) =>
+        load.run({ baseUrl: server.url, users: 1, messagesPerSession: messages / 2, durationMs: 0, stream: false, tag, sessionId });
+      await fill(small, 10, 'fill-small');
+      await fill(large, big, 'fill-large');
+      const median = async (sessionId: string, tag: string) => {
+        const result = await load.run({ baseUrl: server.url, users: 1, messagesPerSession: probe, durationMs: 0, stream: false, tag, sessionId });
+        return percentile(result.samples.map((s) => s.totalMs), 50);
+      };
+      // Alternate to spread machine noise over both.
+      const smallCost = [await median(small, 's1'), await median(small, 's2')];
+      const largeCost = [await median(large, 'l1'), await median(large, 'l2')];
+      const a = Math.min(...smallCost);
+      const b = Math.min(...largeCost);
+      await model.timings();
+      return { a, b, ratio: b / a };
+    });
+    rows.push({
+      metric: `flatness: message cost with 10 vs ${big.toLocaleString('en')} messages in the session (median of ${probe})`,
+      result: `${ms(ratio.a)} vs ${ms(ratio.b)}: ${ratio.ratio.toFixed(2)}×`,
+      target: '≤ 1.3×',
+      met: ratio.ratio <= 1.3,
+    });
+  }
+
+  if (scenarios.has('memory')) {
+    await model.configure(0);
+    const sessions = quick ? 2000 : 10_000;
+    const mem = await withServer(async (server) => {
+      await load.run({ baseUrl: server.url, users: 20, messagesPerSession: 1, durationMs: 0, stream: false, tag: 'warm' });
+      const before = server.rssMiB();
+      // Active sessions, each with one exchange held in memory: users that never end their session.
+      await load.run({
+        baseUrl: server.url,
+        users: 100,
+        sessionsPerUser: sessions / 100,
+        messagesPerSession: 1,
+        endSessions: false,
+        durationMs: 0,
+        stream: false,
+        tag: 'mem',
+      });
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const after = server.rssMiB();
+      await model.timings();
+      return { before, after };
+    });
+    const perSessionKiB = ((mem.after - mem.before) * 1024) / sessions;
+    rows.push({
+      metric: `memory: server RSS with ${sessions.toLocaleString('en')} active sessions (one exchange each)`,
+      result: `${mem.after.toFixed(0)} MiB (${mem.before.toFixed(0)} MiB before; ≈ ${perSessionKiB.toFixed(1)} KiB per session)`,
+      target: '≤ 300 MB',
+      met: mem.after * 1.048576 <= 300,
+    });
+  }
+} finally {
+  model.stop();
+  load.stop();
+}
+
+console.log(`\n${machine()}\n${command}\n\n${table(rows)}\n`);
+for (const note of notes) console.log(`- ${note}`);
+if (!args['no-record']) {
+  record('BENCHMARKS.md', `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, store ${args.store}${quick ? ', quick' : ''}`, command, rows, notes);
+  console.log('Appended to BENCHMARKS.md');
+}
+if (profileDir) console.log(`CPU profiles of the server: ${profileDir}/ (open in Chrome DevTools)`);
