@@ -13,12 +13,13 @@ import { PersonalityService } from './chat/personality-service.js';
 import { ChatService } from './chat/session-service.js';
 import type { Store } from './chat/store.js';
 import { countTokens } from './chat/token-count.js';
-import { frameworkErrors, registerErrorHandling } from './http/error-handler.js';
+import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './http/error-handler.js';
 import { chatbotRoutes } from './http/routes/chatbot.js';
 import { healthRoutes } from './http/routes/health.js';
 import { personalityRoutes } from './http/routes/personalities.js';
 import { ErrorBody } from './http/schemas/common.js';
 import { Personality } from './http/schemas/personalities.js';
+import { registerBodyParsing } from './http/body-parsing.js';
 import { registerValidation } from './http/validation.js';
 import { createLlm } from './llm/create-llm.js';
 import { openStore } from './store/open-store.js';
@@ -71,6 +72,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
     bodyLimit: config.bodyLimitBytes,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     frameworkErrors,
+    clientErrorHandler,
     // Request bodies with "__proto__" or "constructor.prototype" are refused outright.
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
@@ -78,13 +80,12 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
 
   let accepting = true;
   registerValidation(app);
-  // The API speaks JSON only: other bodies get a clear 415 instead of a confusing validation error.
-  app.removeContentTypeParser('text/plain');
+  registerBodyParsing(app);
   registerErrorHandling(app);
   app.addSchema(ErrorBody);
   app.addSchema(Personality);
 
-  await app.register(cors, { origin: config.corsOrigins });
+  await app.register(cors, { origin: config.corsOrigins, methods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE'] });
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',

@@ -10,7 +10,6 @@ const LOCAL_ORIGINS = ['3000', '5173', '8000']
 const EnvSchema = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8000 }),
   HOST: Type.String({ default: '127.0.0.1' }),
-  NODE_ENV: Type.String({ default: 'development' }),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
     { default: 'info' },
@@ -48,7 +47,6 @@ export type LlmConfig =
 export interface Config {
   port: number;
   host: string;
-  production: boolean;
   logLevel: Env['LOG_LEVEL'];
   databaseUrl: string;
   sqliteSynchronous: 'FULL' | 'NORMAL';
@@ -82,7 +80,6 @@ export function loadConfig(env?: Record<string, string | undefined>): Config {
   return {
     port: raw.PORT,
     host: raw.HOST,
-    production: raw.NODE_ENV === 'production',
     logLevel: raw.LOG_LEVEL,
     databaseUrl: raw.DATABASE_URL,
     sqliteSynchronous: raw.SQLITE_SYNCHRONOUS,
@@ -100,7 +97,7 @@ export function loadConfig(env?: Record<string, string | undefined>): Config {
           },
     unusedBaseUrl: provider === 'offline' ? baseURL : undefined,
     context: { maxTokens: raw.CONTEXT_MAX_TOKENS, maxMessages: raw.CONTEXT_MAX_MESSAGES },
-    sessionCache: { maxSessions: raw.SESSION_CACHE_MAX, idleTimeoutMs: parseDuration(raw.SESSION_IDLE_TIMEOUT) },
+    sessionCache: { maxSessions: raw.SESSION_CACHE_MAX, idleTimeoutMs: idleTimeout(raw.SESSION_IDLE_TIMEOUT) },
     maxMessageLength: raw.MAX_MESSAGE_LENGTH,
     bodyLimitBytes: raw.BODY_LIMIT_BYTES,
     defaultTemplateId: raw.DEFAULT_TEMPLATE_ID,
@@ -115,6 +112,12 @@ export function parseDuration(text: string): number {
   const match = /^(\d+)(ms|s|m|h)?$/.exec(text);
   if (!match) throw new Error(`"${text}" is not a duration like 1800, 30m or 2h`);
   return Number(match[1]) * UNIT_MS[(match[2] ?? 's') as keyof typeof UNIT_MS];
+}
+
+function idleTimeout(text: string): number {
+  const ms = parseDuration(text);
+  if (ms < 1000) throw new Error(`SESSION_IDLE_TIMEOUT must be at least 1 second, not "${text}".`);
+  return ms;
 }
 
 function blankToUndefined<T extends string>(value: T | undefined): T | undefined {

@@ -56,7 +56,8 @@ describe('every error path answers clearly and leaves the store unchanged', () =
     await expectRefused(() => raw('POST', session, '{"user_id": "u1"'), 400, 'invalid_json');
     await expectRefused(() => raw('POST', session, '{"user_id":"u1","__proto__":{"admin":true}}'), 400, 'invalid_json');
     await expectRefused(() => raw('POST', session, '{"user_id":"u1","constructor":{"prototype":{"x":1}}}'), 400, 'invalid_json');
-    await expectRefused(() => raw('POST', session, 'user_id=u1', 'text/plain'), 415, 'unsupported_media_type');
+    await expectRefused(() => raw('POST', session, 'user_id=u1', 'application/x-www-form-urlencoded'), 400, 'invalid_json');
+    await expectRefused(() => raw('POST', session, ''), 422, 'validation_error');
     await expectRefused(() => server.post(session, { user_id: 'u1', pad: 'x'.repeat(300_000) }), 413, 'payload_too_large');
   });
 
@@ -117,6 +118,42 @@ describe('every error path answers clearly and leaves the store unchanged', () =
     await expectRefused(() => server.get('/api/v1/chatbot/sessions'), 422, 'validation_error');
     await expectRefused(() => server.get('/api/v1/chatbot/sessions?user_id=u1&cursor=abc'), 422, 'validation_error');
     await expectRefused(() => server.get('/api/v1/chatbot/sessions?user_id=u1&limit=1000'), 422, 'validation_error');
+  });
+
+  it('reads JSON bodies whatever their content type, and accepts a DELETE with an empty JSON body', async () => {
+    const plain = await raw('POST', session, '{"user_id":"curl_user"}', 'application/x-www-form-urlencoded');
+    expect(plain.status).toBe(200);
+    const ended = await server.request('DELETE', `${session}/${plain.body.session_id}`, undefined, { 'content-type': 'application/json' });
+    expect(ended.status).toBe(200);
+  });
+
+  it('answers undecodable session URLs and broken HTTP with the error shape', async () => {
+    await expectRefused(() => server.get(`${session}/%E0%A4%A`), 404, 'session_not_found');
+    const { connect } = await import('node:net');
+    const url = new URL(server.baseUrl);
+    const answer = await new Promise<string>((resolve) => {
+      const socket = connect(Number(url.port), url.hostname, () => {
+        socket.write('POST /api/v1/chatbot/session HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n{}');
+      });
+      let text = '';
+      socket.on('data', (chunk) => (text += chunk.toString()));
+      socket.on('close', () => resolve(text));
+    });
+    expect(answer).toMatch(/^HTTP\/1.1 400/);
+    expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toEqual(errorBody('bad_request'));
+  });
+
+  it('allows the configured origins to call every method from a browser', async () => {
+    const preflight = await fetch(`${server.baseUrl}${session}/${sessionId}`, {
+      method: 'OPTIONS',
+      headers: { origin: 'http://localhost:3000', 'access-control-request-method': 'DELETE' },
+    });
+    expect(preflight.status).toBeLessThan(300);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('http://localhost:3000');
+    expect(preflight.headers.get('access-control-allow-methods')).toContain('DELETE');
+    expect(preflight.headers.get('access-control-allow-methods')).toContain('PUT');
+    const foreign = await fetch(`${server.baseUrl}/health`, { headers: { origin: 'https://evil.example' } });
+    expect(foreign.headers.get('access-control-allow-origin')).toBeNull();
   });
 
   it('answers unknown routes with the error shape', async () => {

@@ -72,6 +72,7 @@ describe('configuration', () => {
     expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/PORT/);
     expect(() => loadConfig({ CONTEXT_MAX_MESSAGES: '0' })).toThrow(/CONTEXT_MAX_MESSAGES/);
     expect(() => loadConfig({ SESSION_IDLE_TIMEOUT: 'soon' })).toThrow(/SESSION_IDLE_TIMEOUT/);
+    expect(() => loadConfig({ SESSION_IDLE_TIMEOUT: '0' })).toThrow(/SESSION_IDLE_TIMEOUT/);
     expect(() => loadConfig({ LLM_PROVIDER: 'claude' })).toThrow(/LLM_PROVIDER/);
   });
 

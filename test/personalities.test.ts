@@ -106,10 +106,19 @@ describe('personality templates', () => {
     expect(model.requests.at(-1)!.messages[0]!.content).toBe('You are a pirate captain. Speak like one.');
   });
 
+  it('gives names without a Latin slug an id of their own', async () => {
+    const created = await server.post(base, { name: '日本語の先生', personalityPrompt: 'Teach Japanese.' });
+    expect(created.status).toBe(201);
+    expect(created.body.id).toMatch(/^personality-[0-9a-f]{8}$/);
+    expect((await server.get(`${base}/${created.body.id}`)).body.name).toBe('日本語の先生');
+  });
+
   it('refuses bad personality writes and changes nothing', async () => {
     const cases: [string, string, unknown, number, string][] = [
       ['POST', base, { name: 'No Prompt' }, 422, 'validation_error'],
-      ['POST', base, { name: '!!!', personalityPrompt: 'x' }, 422, 'invalid_name'],
+      ['POST', base, { name: '   ', personalityPrompt: 'x' }, 422, 'invalid_name'],
+      ['PUT', `${base}/friendly-assistant`, { bogus: 1 }, 422, 'nothing_to_change'],
+      ['PUT', '/api/v1/settings/universal-rules', { bogus: 1 }, 422, 'nothing_to_change'],
       ['POST', base, { name: 'Hot', personalityPrompt: 'x', temperature: 5 }, 422, 'validation_error'],
       ['POST', base, { name: 'Hot', personalityPrompt: 'x', maxTokens: '50' }, 422, 'validation_error'],
       ['POST', base, { name: 'Hot', personalityPrompt: 'x', tags: 'fun' }, 422, 'validation_error'],

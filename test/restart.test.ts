@@ -59,12 +59,12 @@ describe('durability across restarts and cache eviction', () => {
   });
 
   it('lets idle sessions leave memory after SESSION_IDLE_TIMEOUT and picks them up again', async () => {
-    const server = await ChatifyServer.start(ChatifyServer.modelEnv(model.url, { SESSION_IDLE_TIMEOUT: '200ms' }));
+    const server = await ChatifyServer.start(ChatifyServer.modelEnv(model.url, { SESSION_IDLE_TIMEOUT: '1s' }));
     try {
       const id = await server.createSession('user_idle');
       await server.send(id, 'first');
       expect(server.chatify.chat.activeSessionCount).toBe(1);
-      await new Promise((resolve) => setTimeout(resolve, 450));
+      await new Promise((resolve) => setTimeout(resolve, 2200));
       expect(server.chatify.chat.activeSessionCount).toBe(0);
       model.requests.length = 0;
       expect((await server.send(id, 'second')).body.message_count).toBe(2);

@@ -134,3 +134,42 @@ describe('streamed replies (Server-Sent Events)', () => {
 });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('a model that stops mid-answer', () => {
+  let model: FakeOpenAi;
+  let server: ChatifyServer;
+  beforeAll(async () => {
+    model = await FakeOpenAi.start();
+    server = await ChatifyServer.start(ChatifyServer.modelEnv(model.url, { LLM_TIMEOUT_MS: '400' }));
+  });
+  afterAll(async () => {
+    await server.close();
+    await model.close();
+  });
+
+  it('times out a stalled stream, stores nothing and leaves the session usable', async () => {
+    const id = await server.createSession('user_stall');
+    const before = dumpDatabase(server.databasePath);
+    model.faults.push({ stallAfterTokens: 2 });
+    const response = await fetch(`${server.baseUrl}/api/v1/chatbot/session/${id}/message?stream=true`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ message: 'tell me everything' }),
+    });
+    const events = await readEvents(response);
+    expect(events.filter((e) => e.event === 'delta').length).toBe(2);
+    expect(events.at(-1)).toMatchObject({ event: 'error', data: { code: 'provider_timeout' } });
+    expect(dumpDatabase(server.databasePath)).toBe(before);
+    expect((await server.send(id, 'are you back?')).body).toMatchObject({ message_count: 1 });
+    expect((await server.del(`/api/v1/chatbot/session/${id}`)).status).toBe(200);
+  });
+
+  it('times out a plain answer whose body never completes', async () => {
+    const id = await server.createSession('user_stall');
+    model.faults.push({ stallAfterTokens: 0 });
+    const res = await server.send(id, 'hello?');
+    expect(res.status).toBe(504);
+    expect(res.body.error.code).toBe('provider_timeout');
+    expect((await server.send(id, 'again')).status).toBe(200);
+  });
+});

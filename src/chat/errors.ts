@@ -10,6 +10,7 @@ export type ChatErrorCode =
   | 'personality_exists'
   | 'personality_protected'
   | 'invalid_name'
+  | 'nothing_to_change'
   | 'message_too_long'
   | 'invalid_text'
   | 'invalid_cursor'

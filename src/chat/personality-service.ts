@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { DEFAULT_MODEL_SETTINGS, SHIPPED_PERSONALITIES } from './default-personalities.js';
 import { ChatError } from './errors.js';
 import { composeSystemPrompt, slugify } from './prompt.js';
@@ -65,10 +66,9 @@ export class PersonalityService {
   }
 
   async create(input: NewPersonality): Promise<Personality> {
-    const id = slugify(input.name);
-    if (id === '') {
-      throw new ChatError('invalid_name', 'The name needs at least one letter or digit to make an id from.');
-    }
+    if (input.name.trim() === '') throw new ChatError('invalid_name', 'The name cannot be blank.');
+    // Names in scripts without a Latin slug ("日本語") still get a stable, readable-enough id.
+    const id = slugify(input.name) || `personality-${randomUUID().slice(0, 8)}`;
     const now = this.#now();
     const personality: Personality = {
       ...DEFAULT_MODEL_SETTINGS,
@@ -93,6 +93,7 @@ export class PersonalityService {
 
   /** Merges the given fields into the stored personality. */
   async update(id: string, changes: Partial<PersonalityInput>): Promise<Personality> {
+    assertSomething(changes);
     const current = await this.get(id);
     const updated: Personality = { ...current, ...changes, id, updatedAt: this.#now() };
     if (!(await this.deps.store.replacePersonality(updated))) throw notFound(id);
@@ -115,6 +116,7 @@ export class PersonalityService {
   }
 
   async updateRules(changes: RulesUpdate): Promise<UniversalRules> {
+    assertSomething(changes);
     const current = await this.getRules();
     const updated: UniversalRules = { ...current, ...changes, version: current.version + 1, updatedAt: this.#now() };
     await this.deps.store.putUniversalRules(updated);
@@ -142,6 +144,13 @@ export class PersonalityService {
 
   #now(): string {
     return this.deps.now().toISOString();
+  }
+}
+
+/** Unknown fields are dropped before this point; an update left with nothing must not count as a change. */
+function assertSomething(changes: object): void {
+  if (Object.keys(changes).length === 0) {
+    throw new ChatError('nothing_to_change', 'The request names no field that can be changed.');
   }
 }
 

@@ -72,7 +72,7 @@ export class ChatService {
       updateAgeOnGet: true,
     });
     // Expired entries go lazily; sweep now and then so idle sessions really leave memory.
-    this.#purgeTimer = setInterval(() => this.#active.purgeStale(), Math.min(60_000, options.cache.idleTimeoutMs));
+    this.#purgeTimer = setInterval(() => this.#active.purgeStale(), Math.min(60_000, Math.max(1000, options.cache.idleTimeoutMs)));
     this.#purgeTimer.unref();
   }
 

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ChatError, type ChatErrorCode } from '../chat/errors.js';
 
@@ -9,6 +10,7 @@ const STATUS_OF: Record<ChatErrorCode, number> = {
   personality_exists: 409,
   personality_protected: 409,
   invalid_name: 422,
+  nothing_to_change: 422,
   message_too_long: 422,
   invalid_text: 422,
   invalid_cursor: 422,
@@ -19,11 +21,6 @@ const STATUS_OF: Record<ChatErrorCode, number> = {
 /** Fastify's own errors that are the client's doing, as our codes. */
 const FRAMEWORK_ERRORS: Record<string, { status: number; code: string; message: string }> = {
   FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'payload_too_large', message: 'The request body is too large.' },
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
-    status: 415,
-    code: 'unsupported_media_type',
-    message: 'Send the body as application/json.',
-  },
   FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'invalid_json', message: 'The JSON body is empty.' },
   FST_ERR_CTP_INVALID_JSON_BODY: {
     status: 400,
@@ -97,9 +94,25 @@ function notFoundCode(url: string): string {
  * names nothing that exists: that is a 404, like any other unknown id.
  */
 export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
-  if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
-    void sendError(reply, 404, notFoundCode(request.url), 'There is no such resource.');
+  const code = notFoundCode(request.url);
+  if (error.code === 'FST_ERR_MAX_PARAM_LENGTH' || code === 'session_not_found') {
+    // Too long to route, or not decodable: either way no session has that id.
+    void sendError(reply, 404, code, 'There is no such resource.');
     return;
   }
   void sendError(reply, 400, 'bad_request', 'The request URL is malformed.');
+}
+
+/** Requests so broken that HTTP parsing fails (bad Content-Length, bad headers): still our error shape. */
+export function clientErrorHandler(error: Error & { code?: string }, socket: Socket): void {
+  if (!socket.writable) return;
+  const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+  const body = JSON.stringify({
+    success: false,
+    error: { code: 'bad_request', message: 'The request could not be parsed as HTTP.' },
+  });
+  socket.end(
+    `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }

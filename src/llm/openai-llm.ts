@@ -57,26 +57,48 @@ export class OpenAiLlm implements Llm {
     return { text: typeof text === 'string' ? text : '', usage: usageOf(response.usage) };
   }
 
+  /**
+   * The SDK's timeout covers the wait for the answer to start; a stream that then goes silent is
+   * cut off once no piece has arrived for `timeoutMs`.
+   */
   async #stream(
     body: ChatCompletionCreateParamsNonStreaming,
     onDelta: (text: string) => void,
     signal: AbortSignal | undefined,
   ): Promise<Completion> {
-    const stream = await this.#client.chat.completions.create(
-      { ...body, stream: true, stream_options: { include_usage: true } },
-      { signal },
-    );
-    let text = '';
-    let usage: Completion['usage'] = null;
-    for await (const chunk of stream) {
-      const piece = chunk.choices[0]?.delta?.content;
-      if (piece) {
-        text += piece;
-        onDelta(piece);
+    const stall = new AbortController();
+    const combined = signal ? AbortSignal.any([signal, stall.signal]) : stall.signal;
+    let idle: NodeJS.Timeout | undefined;
+    const expectMore = () => {
+      clearTimeout(idle);
+      idle = setTimeout(() => stall.abort(), this.options.timeoutMs);
+    };
+    try {
+      const stream = await this.#client.chat.completions.create(
+        { ...body, stream: true, stream_options: { include_usage: true } },
+        { signal: combined },
+      );
+      let text = '';
+      let usage: Completion['usage'] = null;
+      expectMore();
+      for await (const chunk of stream) {
+        expectMore();
+        const piece = chunk.choices[0]?.delta?.content;
+        if (piece) {
+          text += piece;
+          onDelta(piece);
+        }
+        if (chunk.usage) usage = usageOf(chunk.usage);
       }
-      if (chunk.usage) usage = usageOf(chunk.usage);
+      // The SDK ends an aborted stream quietly: a cut-off reply must not pass for a whole one.
+      if (combined.aborted) throw new OpenAI.APIUserAbortError();
+      return { text, usage };
+    } catch (error) {
+      if (stall.signal.aborted) throw new LlmError('timeout', 'the model stopped sending its reply', { cause: error });
+      throw error;
+    } finally {
+      clearTimeout(idle);
     }
-    return { text, usage };
   }
 }
 

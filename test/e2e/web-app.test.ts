@@ -177,6 +177,23 @@ describe.runIf(browserAvailable())('the web app in a browser', () => {
     await page.close();
   });
 
+  it('reopens a long conversation page by page', async () => {
+    const id = await server.createSession('e2e_long');
+    const latency = model.latencyMs;
+    model.latencyMs = 0;
+    for (let i = 1; i <= 105; i++) await server.send(id, `long message ${i}`);
+    model.latencyMs = latency;
+    const page = await signedIn('e2e_long');
+    await page.getByRole('list', { name: 'Past sessions' }).getByRole('button').first().click();
+    await page.getByText('long message 105', { exact: true }).waitFor();
+    expect(await page.getByText('long message 1', { exact: true }).count()).toBe(0);
+    await page.getByRole('button', { name: 'Load earlier messages' }).click();
+    await page.getByText('long message 1', { exact: true }).waitFor();
+    await expect.poll(() => page.getByRole('button', { name: 'Load earlier messages' }).count()).toBe(0);
+    expect(await page.locator('.messages .bubble:not(.welcome-bubble)').count()).toBe(210);
+    await page.close();
+  });
+
   it('fits a 375 px wide phone screen', async () => {
     const page = await signedIn('e2e_phone', { width: 375, height: 740 });
     await page.getByRole('button', { name: 'Start chat' }).click();

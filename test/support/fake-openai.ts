@@ -23,7 +23,11 @@ export interface ModelTiming {
 }
 
 /** What the next request suffers instead of a normal answer. */
-export type Fault = { status: number; retryAfterSeconds?: number; body?: string } | { hang: true };
+export type Fault =
+  | { status: number; retryAfterSeconds?: number; body?: string }
+  | { hang: true }
+  /** Starts answering (headers, and for streams this many tokens), then goes silent. */
+  | { stallAfterTokens: number };
 
 export interface FakeOpenAiOptions {
   /** The reply text for a request; by default echoes the last user message. */
@@ -100,6 +104,14 @@ export class FakeOpenAi {
 
     const fault = this.faults.shift() ?? this.randomFault?.();
     if (fault && 'hang' in fault) return; // never answer: the client's timeout must fire
+    if (fault && 'stallAfterTokens' in fault) {
+      res.writeHead(200, { 'content-type': body.stream ? 'text/event-stream' : 'application/json' });
+      const text = tokens(this.reply(body, this.#answered)).slice(0, fault.stallAfterTokens);
+      for (const token of text) {
+        res.write(`data: ${JSON.stringify({ id: 'x', object: 'chat.completion.chunk', created: now(), model: body.model, choices: [{ index: 0, delta: { content: token }, finish_reason: null }] })}\n\n`);
+      }
+      return; // and never finish
+    }
     if (fault) {
       const headers: Record<string, string> = { 'content-type': 'application/json' };
       if (fault.retryAfterSeconds !== undefined) headers['retry-after'] = String(fault.retryAfterSeconds);

@@ -9,7 +9,13 @@ interface OpenSession {
   id: string;
   templateId: string;
   status: 'active' | 'ended';
+  /** Pass as `before` to load older messages; null when the whole history is shown. */
+  olderBefore: number | null;
 }
+
+const PAGE = 200;
+/** Failures a resend cannot fix. */
+const NOT_RETRYABLE = new Set(['message_too_long', 'invalid_text', 'validation_error', 'session_ended', 'session_not_found']);
 
 interface Failure {
   text: string;
@@ -25,6 +31,7 @@ export function ChatPage({ userId }: { userId: string }) {
   const [personalities, setPersonalities] = useState<PersonalityJson[]>([]);
   const [selected, setSelected] = useState('');
   const [sessions, setSessions] = useState<SessionSummaryJson[]>([]);
+  const [moreSessions, setMoreSessions] = useState<string | null>(null);
   const [current, setCurrent] = useState<OpenSession | null>(null);
   const [messages, setMessages] = useState<ChatMessage[]>([]);
   const [draft, setDraft] = useState('');
@@ -36,11 +43,24 @@ export function ChatPage({ userId }: { userId: string }) {
 
   const refreshSessions = useCallback(async () => {
     try {
-      setSessions((await api.listSessions(userId, { limit: 50 })).sessions);
+      const page = await api.listSessions(userId, { limit: 30 });
+      setSessions(page.sessions);
+      setMoreSessions(page.next_cursor);
     } catch (error) {
       setFailure({ text: describeError(error) });
     }
   }, [userId]);
+
+  const loadMoreSessions = async () => {
+    if (!moreSessions) return;
+    try {
+      const page = await api.listSessions(userId, { limit: 30, cursor: moreSessions });
+      setSessions((list) => [...list, ...page.sessions]);
+      setMoreSessions(page.next_cursor);
+    } catch (error) {
+      setFailure({ text: describeError(error) });
+    }
+  };
 
   useEffect(() => {
     api
@@ -65,7 +85,7 @@ export function ChatPage({ userId }: { userId: string }) {
     setFailure(null);
     try {
       const created = await api.createSession(userId, selected || undefined);
-      setCurrent({ id: created.session_id, templateId: selected, status: 'active' });
+      setCurrent({ id: created.session_id, templateId: selected, status: 'active', olderBefore: null });
       setMessages([]);
       void refreshSessions();
       input.current?.focus();
@@ -77,9 +97,21 @@ export function ChatPage({ userId }: { userId: string }) {
   const openSession = async (id: string) => {
     setFailure(null);
     try {
-      const session = await api.getSession(id, { limit: 500 });
-      setCurrent({ id, templateId: session.template_id, status: session.status });
+      const session = await api.getSession(id, { limit: PAGE });
+      setCurrent({ id, templateId: session.template_id, status: session.status, olderBefore: session.next_before });
       setMessages(session.conversation_history.map((m) => ({ key: `s${m.seq}`, role: m.role, content: m.content })));
+    } catch (error) {
+      setFailure({ text: describeError(error) });
+    }
+  };
+
+  const loadEarlier = async () => {
+    if (!current?.olderBefore) return;
+    try {
+      const page = await api.getSession(current.id, { limit: PAGE, before: current.olderBefore });
+      const older = page.conversation_history.map((m): ChatMessage => ({ key: `s${m.seq}`, role: m.role, content: m.content }));
+      setMessages((list) => [...older, ...list]);
+      setCurrent({ ...current, olderBefore: page.next_before });
     } catch (error) {
       setFailure({ text: describeError(error) });
     }
@@ -114,7 +146,8 @@ export function ChatPage({ userId }: { userId: string }) {
       // Nothing typed is lost: the message goes back into the box, and Retry sends it again.
       setMessages((list) => list.filter((m) => m.key !== question.key && m.key !== answer.key));
       setDraft((now) => (now === '' ? text : now));
-      setFailure({ text: describeError(error), retry: text });
+      const retryable = !(error instanceof ChatifyError && NOT_RETRYABLE.has(error.code));
+      setFailure(retryable ? { text: describeError(error), retry: text } : { text: describeError(error) });
       if (error instanceof ChatifyError && error.code === 'session_ended') {
         setCurrent((c) => (c ? { ...c, status: 'ended' } : c));
       }
@@ -182,6 +215,7 @@ export function ChatPage({ userId }: { userId: string }) {
           currentId={current?.id}
           nameOf={(id) => personality(id)?.name ?? id}
           onOpen={(id) => void openSession(id)}
+          onMore={moreSessions ? () => void loadMoreSessions() : undefined}
         />
       </aside>
 
@@ -202,8 +236,13 @@ export function ChatPage({ userId }: { userId: string }) {
           <p className="empty">Pick a personality and press “Start chat”, or reopen a past session.</p>
         )}
 
+        {current?.olderBefore && (
+          <button type="button" className="secondary load-earlier" onClick={() => void loadEarlier()}>
+            Load earlier messages
+          </button>
+        )}
         <ol className="messages" aria-label="Messages" aria-live="polite">
-          {current && talkingTo?.welcomeMessage && (
+          {current && !current.olderBefore && talkingTo?.welcomeMessage && (
             <li className="bubble assistant welcome-bubble">
               <p className="plain">{talkingTo.welcomeMessage}</p>
             </li>

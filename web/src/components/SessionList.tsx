@@ -8,6 +8,8 @@ export function SessionList(props: {
   currentId: string | undefined;
   nameOf: (templateId: string) => string;
   onOpen: (sessionId: string) => void;
+  /** Loads older sessions; absent when all are shown. */
+  onMore?: (() => void) | undefined;
 }) {
   return (
     <section aria-labelledby="past-sessions-heading" className="card">
@@ -33,6 +35,11 @@ export function SessionList(props: {
             </li>
           ))}
         </ul>
+      )}
+      {props.onMore && (
+        <button type="button" className="secondary more" onClick={props.onMore}>
+          Show older sessions
+        </button>
       )}
     </section>
   );
