@@ -69,6 +69,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
 
   const app = Fastify({
     logger: { level: config.logLevel },
+    // One line per request (below) instead of Fastify's two: half the logging cost on the hot path.
+    disableRequestLogging: true,
     bodyLimit: config.bodyLimitBytes,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     frameworkErrors,
@@ -79,6 +81,12 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   let accepting = true;
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info(
+      { method: request.method, url: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100 },
+      'request',
+    );
+  });
   registerValidation(app);
   registerBodyParsing(app);
   registerErrorHandling(app);
