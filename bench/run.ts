@@ -5,7 +5,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import type { Sample } from './load.js';
+import type { LoadPlan, LoadResult, Sample } from './load.js';
 import { cpuSecondsOf, LoadProcess, ModelProcess, ServerProcess, type ServerOptions } from './processes.js';
 import { machine, ms, percentile, record, table, type Row } from './report.js';
 
@@ -52,6 +52,20 @@ async function withServer<T>(run: (server: ServerProcess) => Promise<T>, options
   }
 }
 
+/** Runs one measured phase and notes how busy each process was (share of one core). */
+async function measured(name: string, server: ServerProcess, plan: LoadPlan): Promise<LoadResult> {
+  const cpu = () => ({ server: server.cpuSeconds(), model: cpuSecondsOf(model.child.pid!), load: cpuSecondsOf(load.child.pid!) });
+  const before = cpu();
+  const result = await load.run(plan);
+  const after = cpu();
+  const share = (key: keyof typeof before) => `${Math.round(((after[key] - before[key]) / (result.elapsedMs / 1000)) * 100)}%`;
+  notes.push(
+    `${name}: CPU (share of one core) server ${share('server')}, fake model ${share('model')}, load ${share('load')}; ` +
+      `server CPU per message ${Math.round(((after.server - before.server) / Math.max(1, result.samples.length)) * 1e6)} µs`,
+  );
+  return result;
+}
+
 function checkErrors(name: string, result: { errors: number; firstError?: string }): void {
   if (result.errors > 0) {
     notes.push(`${name}: ${result.errors} failed sessions (first: ${result.firstError})`);
@@ -86,23 +100,14 @@ try {
     await model.configure(0);
     const users = 64;
     const durationMs = quick ? 3000 : 10_000;
-    const { result, cpu } = await withServer(async (server) => {
+    const result = await withServer(async (server) => {
       await load.run({ baseUrl: server.url, users, messagesPerSession: 10, durationMs: 1500, stream: false, tag: 'warm' });
       await model.timings();
-      const pids = { server: () => server.cpuSeconds(), model: () => cpuSecondsOf(model.child.pid!), load: () => cpuSecondsOf(load.child.pid!) };
-      const before = { server: pids.server(), model: pids.model(), load: pids.load() };
-      const result = await load.run({ baseUrl: server.url, users, messagesPerSession: 10, durationMs, stream: false, tag: 'tp' });
-      const cpu = { server: pids.server() - before.server, model: pids.model() - before.model, load: pids.load() - before.load };
-      return { result, cpu };
+      return measured('throughput', server, { baseUrl: server.url, users, messagesPerSession: 10, durationMs, stream: false, tag: 'tp' });
     });
     checkErrors('throughput', result);
     const latencies = result.samples.map((s) => s.totalMs);
     const rate = (result.samples.length / result.elapsedMs) * 1000;
-    const share = (seconds: number) => `${((seconds / (result.elapsedMs / 1000)) * 100).toFixed(0)}%`;
-    notes.push(
-      `throughput run CPU (of one core): server ${share(cpu.server)}, fake model ${share(cpu.model)}, load ${share(cpu.load)}; ` +
-        `server CPU per message ${((cpu.server / result.samples.length) * 1e6).toFixed(0)} µs (session create/end included)`,
-    );
     rows.push({
       metric: `throughput, 0 ms model, non-streaming, ${users} users × (create, 10 messages, end)`,
       result: `${Math.round(rate).toLocaleString('en')} msg/s; latency p50 ${ms(percentile(latencies, 50))}, p95 ${ms(percentile(latencies, 95))}, p99 ${ms(percentile(latencies, 99))}`,
@@ -118,7 +123,7 @@ try {
     const result = await withServer(async (server) => {
       await load.run({ baseUrl: server.url, users: 50, messagesPerSession: 2, durationMs: 0, stream: false, tag: 'warm' });
       await model.timings();
-      return load.run({ baseUrl: server.url, users, messagesPerSession: 5, durationMs: 0, stream: false, tag: 'oh', thinkMs: THINK });
+      return measured('overhead', server, { baseUrl: server.url, users, messagesPerSession: 5, durationMs: 0, stream: false, tag: 'oh', thinkMs: THINK });
     });
     checkErrors('overhead', result);
     const added = await overheads(result.samples, (s) => s.totalMs, 'totalMs');
@@ -137,7 +142,7 @@ try {
     const result = await withServer(async (server) => {
       await load.run({ baseUrl: server.url, users: 50, messagesPerSession: 2, durationMs: 0, stream: true, tag: 'warm' });
       await model.timings();
-      return load.run({ baseUrl: server.url, users, messagesPerSession: 3, durationMs: 0, stream: true, tag: 'st', thinkMs: THINK });
+      return measured('streaming', server, { baseUrl: server.url, users, messagesPerSession: 3, durationMs: 0, stream: true, tag: 'st', thinkMs: THINK });
     });
     checkErrors('streaming', result);
     const added = await overheads(result.samples, (s) => s.firstDeltaMs, 'firstTokenMs');

@@ -1,4 +1,4 @@
-import { PassThrough } from 'node:stream';
+import type { ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 /** The client asked for Server-Sent Events: `Accept: text/event-stream` or `?stream=true`. */
@@ -7,27 +7,41 @@ export function wantsEventStream(request: FastifyRequest, streamParam: boolean |
 }
 
 /**
- * A Server-Sent Events response body. Each event is written to the socket at once (no buffering);
- * events sent after the client went away are dropped, the work behind them carries on.
+ * A Server-Sent Events response written straight to the socket: each event goes out as soon as it
+ * is sent (no buffering, no stream plumbing in between). Events sent after the client went away are
+ * dropped; the work behind them carries on.
  */
 export class EventStream {
-  readonly #body = new PassThrough();
+  readonly #raw: ServerResponse;
+  readonly #started = performance.now();
 
-  /** Starts the response: status 200, SSE headers, the stream as body. */
-  begin(reply: FastifyReply): FastifyReply {
-    return reply
-      .header('content-type', 'text/event-stream; charset=utf-8')
-      .header('cache-control', 'no-cache, no-transform')
-      .header('x-accel-buffering', 'no')
-      .send(this.#body);
+  /** Takes the response over from Fastify and sends status 200 with SSE headers (CORS ones kept). */
+  constructor(
+    private readonly request: FastifyRequest,
+    reply: FastifyReply,
+  ) {
+    reply.hijack();
+    this.#raw = reply.raw;
+    this.#raw.writeHead(200, {
+      ...(reply.getHeaders() as Record<string, string>),
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      'x-accel-buffering': 'no',
+    });
+    this.#raw.flushHeaders();
   }
 
   send(event: string, data: unknown): void {
-    if (this.#body.destroyed || this.#body.writableEnded) return;
-    this.#body.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    if (this.#raw.destroyed || this.#raw.writableEnded) return;
+    this.#raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
   }
 
   end(): void {
-    if (!this.#body.destroyed && !this.#body.writableEnded) this.#body.end();
+    if (!this.#raw.destroyed && !this.#raw.writableEnded) this.#raw.end();
+    // Fastify does not log hijacked replies; keep the one line per request.
+    this.request.log.info(
+      { method: this.request.method, url: this.request.url.split('?')[0], status: 200, ms: Math.round((performance.now() - this.#started) * 100) / 100, stream: true },
+      'request',
+    );
   }
 }

@@ -83,13 +83,13 @@ export const chatbotRoutes: FastifyPluginAsyncTypebox<ChatbotRoutesOptions> = as
       }
       // Refusals that need no model call still get a plain status and JSON body.
       await chat.checkSendable(id, message);
-      const events = new EventStream();
+      const events = new EventStream(request, reply);
       chat
         .sendMessage(id, message, (text) => events.send('delta', { text }))
         .then((result) => events.send('done', chatReply(result.session, { response: result.reply })))
         .catch((error: unknown) => events.send('error', streamErrorOf(error, request.log)))
         .finally(() => events.end());
-      return events.begin(reply);
+      return reply;
     },
   });
 

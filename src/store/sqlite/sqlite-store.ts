@@ -1,10 +1,13 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import Database, { type Statement } from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import type { Statement } from 'better-sqlite3';
 import type { Store } from '../../chat/store.js';
 import type { NewMessage, Page, Personality, Session, StoredMessage, UniversalRules } from '../../chat/types.js';
-import { GroupCommit } from './group-commit.js';
+import { openConnection } from './connection.js';
 import { migrate } from './migrations.js';
+import { InlineWriter, ThreadWriter } from './writer.js';
+import type { ExchangeWrite } from './writes.js';
 
 interface SessionRow {
   seq: number;
@@ -36,28 +39,24 @@ export interface SqliteOptions {
 
 const RULES_KEY = 'universal_rules';
 
-type ExchangeWrite = { messages: StoredMessage[]; messageCount: number };
-
 /**
- * The default store: one SQLite file in WAL mode. Every statement is prepared once; appending a
- * message touches one session row and inserts at the end of one index, whatever the history length.
+ * The default store: one SQLite file in WAL mode. Reads run on this thread with statements prepared
+ * once; writes go to a writer thread that commits them in groups (see writer.ts), so the event loop
+ * never waits for the disk. Appending a message costs the same at any history length.
  */
 export class SqliteStore implements Store {
   readonly kind = 'sqlite';
   readonly #db: Database.Database;
-  readonly #sql: ReturnType<typeof prepareStatements>;
-  readonly #writes: GroupCommit;
+  readonly #sql: ReturnType<typeof prepareReads>;
+  readonly #writer: ThreadWriter | InlineWriter;
 
   constructor(options: SqliteOptions) {
-    if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
-    this.#db = new Database(options.path);
-    this.#db.pragma('journal_mode = WAL');
-    this.#db.pragma(`synchronous = ${options.synchronous}`);
-    this.#db.pragma('foreign_keys = ON');
-    this.#db.pragma('busy_timeout = 5000');
+    const inMemory = options.path === ':memory:';
+    if (!inMemory) mkdirSync(dirname(options.path), { recursive: true });
+    this.#db = openConnection(options.path, options.synchronous);
     migrate(this.#db);
-    this.#sql = prepareStatements(this.#db);
-    this.#writes = new GroupCommit(this.#db);
+    this.#sql = prepareReads(this.#db);
+    this.#writer = inMemory ? new InlineWriter(this.#db) : new ThreadWriter(options.path, options.synchronous);
   }
 
   async ping(): Promise<void> {
@@ -66,16 +65,12 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     if (!this.#db.open) return;
-    this.#writes.flushAll();
+    await this.#writer.close();
     this.#db.close();
   }
 
-  async createSession(s: Session): Promise<void> {
-    await this.#writes.write(() =>
-      this.#sql.insertSession.run(
-        s.id, s.userId, s.templateId, s.systemPrompt, s.status, s.createdAt, s.lastActivity, s.endedAt, s.messageCount,
-      ),
-    );
+  createSession(session: Session): Promise<void> {
+    return this.#writer.write({ kind: 'createSession', session });
   }
 
   async getSession(id: string): Promise<Session | null> {
@@ -92,22 +87,11 @@ export class SqliteStore implements Store {
   }
 
   endSession(id: string, endedAt: string): Promise<boolean> {
-    return this.#writes.write(() => this.#sql.endSession.run(endedAt, endedAt, id).changes === 1);
+    return this.#writer.write({ kind: 'endSession', id, endedAt });
   }
 
   appendExchange(sessionId: string, messages: readonly NewMessage[], lastActivity: string): Promise<ExchangeWrite | null> {
-    const sql = this.#sql;
-    return this.#writes.write(() => {
-      const session = sql.countExchange.get(lastActivity, sessionId) as { seq: number; message_count: number } | undefined;
-      if (!session) return null;
-      const last = sql.lastMessageSeq.get(session.seq) as { seq: number };
-      const stored = messages.map((m, i) => {
-        const seq = last.seq + i + 1;
-        sql.insertMessage.run(session.seq, seq, m.role, m.content, m.tokens, m.createdAt);
-        return { ...m, seq };
-      });
-      return { messages: stored, messageCount: session.message_count };
-    });
+    return this.#writer.write({ kind: 'appendExchange', sessionId, messages, lastActivity });
   }
 
   async readMessages(sessionId: string, page: { limit: number; beforeSeq?: number | undefined }): Promise<StoredMessage[]> {
@@ -125,20 +109,20 @@ export class SqliteStore implements Store {
     return row ? (JSON.parse(row.body) as Personality) : null;
   }
 
-  insertPersonality(p: Personality): Promise<boolean> {
-    return this.#writes.write(() => this.#sql.insertPersonality.run(p.id, JSON.stringify(p)).changes === 1);
+  insertPersonality(personality: Personality): Promise<boolean> {
+    return this.#writer.write({ kind: 'insertPersonality', personality });
   }
 
-  replacePersonality(p: Personality): Promise<boolean> {
-    return this.#writes.write(() => this.#sql.replacePersonality.run(JSON.stringify(p), p.id).changes === 1);
+  replacePersonality(personality: Personality): Promise<boolean> {
+    return this.#writer.write({ kind: 'replacePersonality', personality });
   }
 
   deletePersonality(id: string): Promise<boolean> {
-    return this.#writes.write(() => this.#sql.deletePersonality.run(id).changes === 1);
+    return this.#writer.write({ kind: 'deletePersonality', id });
   }
 
-  async incrementPersonalityUsage(id: string): Promise<void> {
-    await this.#writes.write(() => this.#sql.incrementUsage.run(id));
+  incrementPersonalityUsage(id: string): Promise<void> {
+    return this.#writer.write({ kind: 'incrementUsage', id });
   }
 
   async getUniversalRules(): Promise<UniversalRules | null> {
@@ -146,37 +130,22 @@ export class SqliteStore implements Store {
     return row ? (JSON.parse(row.body) as UniversalRules) : null;
   }
 
-  async putUniversalRules(rules: UniversalRules): Promise<void> {
-    await this.#writes.write(() => this.#sql.putSetting.run(RULES_KEY, JSON.stringify(rules)));
+  putUniversalRules(rules: UniversalRules): Promise<void> {
+    return this.#writer.write({ kind: 'putSetting', key: RULES_KEY, value: rules });
   }
 }
 
-function prepareStatements(db: Database.Database) {
+function prepareReads(db: Database.Database) {
   const s = (sql: string): Statement => db.prepare(sql);
   return {
     ping: s('SELECT 1'),
-    insertSession: s(`INSERT INTO sessions
-      (id, user_id, template_id, system_prompt, status, created_at, last_activity, ended_at, message_count)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     getSession: s('SELECT * FROM sessions WHERE id = ?'),
     listSessions: s('SELECT * FROM sessions WHERE user_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?'),
-    endSession: s(`UPDATE sessions SET status = 'ended', ended_at = ?, last_activity = ? WHERE id = ? AND status = 'active'`),
-    countExchange: s(`UPDATE sessions SET message_count = message_count + 1, last_activity = ?
-      WHERE id = ? AND status = 'active' RETURNING seq, message_count`),
-    lastMessageSeq: s('SELECT COALESCE(MAX(seq), 0) AS seq FROM messages WHERE session_seq = ?'),
-    insertMessage: s('INSERT INTO messages (session_seq, seq, role, content, tokens, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
     readMessages: s(`SELECT seq, role, content, tokens, created_at FROM messages
       WHERE session_seq = (SELECT seq FROM sessions WHERE id = ?) AND seq < ? ORDER BY seq DESC LIMIT ?`),
     listPersonalities: s('SELECT body FROM personalities ORDER BY seq'),
     getPersonality: s('SELECT body FROM personalities WHERE id = ?'),
-    insertPersonality: s(`INSERT INTO personalities (id, seq, body)
-      VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM personalities), ?) ON CONFLICT (id) DO NOTHING`),
-    replacePersonality: s('UPDATE personalities SET body = ? WHERE id = ?'),
-    deletePersonality: s('DELETE FROM personalities WHERE id = ?'),
-    incrementUsage: s(`UPDATE personalities
-      SET body = json_set(body, '$.usageCount', COALESCE(json_extract(body, '$.usageCount'), 0) + 1) WHERE id = ?`),
     getSetting: s('SELECT body FROM settings WHERE key = ?'),
-    putSetting: s('INSERT INTO settings (key, body) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET body = excluded.body'),
   };
 }
 

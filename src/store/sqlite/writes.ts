@@ -1,0 +1,95 @@
+import type { Database, Statement } from 'better-sqlite3';
+import type { NewMessage, Personality, Session, StoredMessage, UniversalRules } from '../../chat/types.js';
+
+/** Every change the SQLite store makes, as data, so it can cross to the writer thread. */
+export type WriteOp =
+  | { kind: 'createSession'; session: Session }
+  | { kind: 'endSession'; id: string; endedAt: string }
+  | { kind: 'appendExchange'; sessionId: string; messages: readonly NewMessage[]; lastActivity: string }
+  | { kind: 'insertPersonality'; personality: Personality }
+  | { kind: 'replacePersonality'; personality: Personality }
+  | { kind: 'deletePersonality'; id: string }
+  | { kind: 'incrementUsage'; id: string }
+  | { kind: 'putSetting'; key: string; value: UniversalRules };
+
+export type ExchangeWrite = { messages: StoredMessage[]; messageCount: number };
+
+export type WriteOutcome = { ok: true; value: unknown } | { ok: false; error: string };
+
+type Statements = ReturnType<typeof prepareWrites>;
+
+export function prepareWrites(db: Database) {
+  const s = (sql: string): Statement => db.prepare(sql);
+  return {
+    insertSession: s(`INSERT INTO sessions
+      (id, user_id, template_id, system_prompt, status, created_at, last_activity, ended_at, message_count)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    endSession: s(`UPDATE sessions SET status = 'ended', ended_at = ?, last_activity = ? WHERE id = ? AND status = 'active'`),
+    countExchange: s(`UPDATE sessions SET message_count = message_count + 1, last_activity = ?
+      WHERE id = ? AND status = 'active' RETURNING seq, message_count`),
+    lastMessageSeq: s('SELECT COALESCE(MAX(seq), 0) AS seq FROM messages WHERE session_seq = ?'),
+    insertMessage: s('INSERT INTO messages (session_seq, seq, role, content, tokens, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
+    insertPersonality: s(`INSERT INTO personalities (id, seq, body)
+      VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM personalities), ?) ON CONFLICT (id) DO NOTHING`),
+    replacePersonality: s('UPDATE personalities SET body = ? WHERE id = ?'),
+    deletePersonality: s('DELETE FROM personalities WHERE id = ?'),
+    incrementUsage: s(`UPDATE personalities
+      SET body = json_set(body, '$.usageCount', COALESCE(json_extract(body, '$.usageCount'), 0) + 1) WHERE id = ?`),
+    putSetting: s('INSERT INTO settings (key, body) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET body = excluded.body'),
+  };
+}
+
+function apply(sql: Statements, op: WriteOp): unknown {
+  switch (op.kind) {
+    case 'createSession': {
+      const s = op.session;
+      sql.insertSession.run(s.id, s.userId, s.templateId, s.systemPrompt, s.status, s.createdAt, s.lastActivity, s.endedAt, s.messageCount);
+      return undefined;
+    }
+    case 'endSession':
+      return sql.endSession.run(op.endedAt, op.endedAt, op.id).changes === 1;
+    case 'appendExchange': {
+      // One session row and the end of one index are touched, whatever the history length.
+      const session = sql.countExchange.get(op.lastActivity, op.sessionId) as { seq: number; message_count: number } | undefined;
+      if (!session) return null;
+      const last = sql.lastMessageSeq.get(session.seq) as { seq: number };
+      const messages = op.messages.map((m, i) => {
+        const seq = last.seq + i + 1;
+        sql.insertMessage.run(session.seq, seq, m.role, m.content, m.tokens, m.createdAt);
+        return { ...m, seq };
+      });
+      return { messages, messageCount: session.message_count } satisfies ExchangeWrite;
+    }
+    case 'insertPersonality':
+      return sql.insertPersonality.run(op.personality.id, JSON.stringify(op.personality)).changes === 1;
+    case 'replacePersonality':
+      return sql.replacePersonality.run(JSON.stringify(op.personality), op.personality.id).changes === 1;
+    case 'deletePersonality':
+      return sql.deletePersonality.run(op.id).changes === 1;
+    case 'incrementUsage':
+      sql.incrementUsage.run(op.id);
+      return undefined;
+    case 'putSetting':
+      sql.putSetting.run(op.key, JSON.stringify(op.value));
+      return undefined;
+  }
+}
+
+/**
+ * Commits a batch of writes in one transaction (one fsync for all of them). Each write runs in its
+ * own savepoint, so one failing write does not undo the others. Throws if the commit itself fails,
+ * in which case nothing of the batch is durable.
+ */
+export function commitBatch(db: Database, sql: Statements, ops: readonly WriteOp[]): WriteOutcome[] {
+  const outcomes: WriteOutcome[] = [];
+  db.transaction(() => {
+    for (const op of ops) {
+      try {
+        outcomes.push({ ok: true, value: db.transaction(() => apply(sql, op))() });
+      } catch (error) {
+        outcomes.push({ ok: false, error: error instanceof Error ? error.message : String(error) });
+      }
+    }
+  }).immediate();
+  return outcomes;
+}
