@@ -3,6 +3,7 @@
  * (production build) and simulated users, each in its own process, on loopback; prints a table and
  * appends it to BENCHMARKS.md. Every phase is bounded in time.
  */
+import { execSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { LoadPlan, LoadResult, Sample } from './load.js';
@@ -232,7 +233,19 @@ try {
 console.log(`\n${machine()}\n${command}\n\n${table(rows)}\n`);
 for (const note of notes) console.log(`- ${note}`);
 if (!args['no-record']) {
-  record('BENCHMARKS.md', `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, store ${args.store}${quick ? ', quick' : ''}`, command, rows, notes);
+  const heading = `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, commit ${revision()}, store ${args.store}${quick ? ', quick' : ''}`;
+  record('BENCHMARKS.md', heading, command, rows, notes);
   console.log('Appended to BENCHMARKS.md');
 }
 if (profileDir) console.log(`CPU profiles of the server: ${profileDir}/ (open in Chrome DevTools)`);
+
+/** The commit measured, marked when the work tree has changes on top of it. */
+function revision(): string {
+  try {
+    const hash = execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim();
+    const dirty = execSync('git status --porcelain -- src bench package.json', { encoding: 'utf8' }).trim() !== '';
+    return dirty ? `${hash} + changes` : hash;
+  } catch {
+    return 'unknown';
+  }
+}
