@@ -51,7 +51,7 @@ Use this document to generate clients, for example a Dart client for a Flutter a
 
 /** Builds the whole server from its configuration: plugins, then services, then routes. */
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chatify> {
-  const store = deps.store ?? openStore(config);
+  const store = deps.store ?? (await openStore(config));
   const llm = deps.llm ?? createLlm(config.llm);
   const now = deps.now ?? (() => new Date());
 

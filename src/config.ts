@@ -16,6 +16,9 @@ const EnvSchema = Type.Object({
   ),
   DATABASE_URL: Type.String({ minLength: 1, default: 'sqlite:./data/chatify.db' }),
   SQLITE_SYNCHRONOUS: Type.Union([Type.Literal('FULL'), Type.Literal('NORMAL')], { default: 'FULL' }),
+  DATABASE_POOL_MAX: Type.Integer({ minimum: 1, maximum: 1000, default: 10 }),
+  DATABASE_IDLE_TIMEOUT_MS: Type.Integer({ minimum: 0, default: 10_000 }),
+  DATABASE_CONNECT_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 5000 }),
   OPENAI_API_KEY: Type.Optional(Type.String()),
   OPENAI_BASE_URL: Type.Optional(Type.String()),
   LLM_PROVIDER: Type.Optional(Type.Union([Type.Literal('openai'), Type.Literal('offline'), Type.Literal('')])),
@@ -50,6 +53,8 @@ export interface Config {
   logLevel: Env['LOG_LEVEL'];
   databaseUrl: string;
   sqliteSynchronous: 'FULL' | 'NORMAL';
+  /** PostgreSQL connection pool of this instance. */
+  pool: { max: number; idleTimeoutMs: number; connectionTimeoutMs: number };
   llm: LlmConfig;
   /** Set when OPENAI_BASE_URL is given but unused (no key, no LLM_PROVIDER): worth a warning. */
   unusedBaseUrl: string | undefined;
@@ -83,6 +88,11 @@ export function loadConfig(env?: Record<string, string | undefined>): Config {
     logLevel: raw.LOG_LEVEL,
     databaseUrl: raw.DATABASE_URL,
     sqliteSynchronous: raw.SQLITE_SYNCHRONOUS,
+    pool: {
+      max: raw.DATABASE_POOL_MAX,
+      idleTimeoutMs: raw.DATABASE_IDLE_TIMEOUT_MS,
+      connectionTimeoutMs: raw.DATABASE_CONNECT_TIMEOUT_MS,
+    },
     llm:
       provider === 'offline'
         ? { provider }

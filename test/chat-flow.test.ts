@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FakeOpenAi } from './support/fake-openai.js';
 import { ChatifyServer } from './support/chatify-server.js';
+import { forEachStore } from './support/stores.js';
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
-describe("the seed's chat flow", () => {
+forEachStore(() => describe("the seed's chat flow", () => {
   let model: FakeOpenAi;
   let server: ChatifyServer;
   let friendlyPrompt: string;
@@ -161,7 +162,11 @@ describe("the seed's chat flow", () => {
 
   it('serves health, readiness, the OpenAPI document and its UI', async () => {
     expect((await server.get('/health')).body).toEqual({ status: 'ok' });
-    expect((await server.get('/ready')).body).toEqual({ status: 'ready', store: 'sqlite', provider: 'openai' });
+    expect((await server.get('/ready')).body).toEqual({
+      status: 'ready',
+      store: expect.stringMatching(/^(sqlite|postgres)$/),
+      provider: 'openai',
+    });
     const spec = await server.get('/openapi.json');
     expect(spec.status).toBe(200);
     expect(spec.body.openapi).toMatch(/^3\./);
@@ -179,4 +184,4 @@ describe("the seed's chat flow", () => {
     expect(docs.status).toBe(200);
     expect(await docs.text()).toContain('swagger');
   });
-});
+}));

@@ -1,9 +1,9 @@
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeOpenAi, lastUserMessage } from './support/fake-openai.js';
 import { ChatifyServer } from './support/chatify-server.js';
+import { forEachStore } from './support/stores.js';
 
-describe('concurrent sends to one session', () => {
+forEachStore(() => describe('concurrent sends to one session', () => {
   let model: FakeOpenAi;
   let server: ChatifyServer;
   beforeAll(async () => {
@@ -39,9 +39,8 @@ describe('concurrent sends to one session', () => {
     for (const [i, res] of replies.entries()) expect(order.indexOf(texts[i]!) + 1).toBe(res.body.message_count);
 
     // Stored exactly once each, in the same order, questions and answers paired.
-    const db = new Database(server.databasePath, { readonly: true });
-    const rows = db.prepare('SELECT seq, role, content FROM messages ORDER BY seq').all() as { seq: number; role: string; content: string }[];
-    db.close();
+    const rows: { seq: number; content: string }[] = (await server.get(`/api/v1/chatbot/session/${id}?limit=100`)).body
+      .conversation_history;
     expect(rows).toHaveLength(40);
     expect(rows.map((r) => r.seq)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
     expect(rows.map((r) => r.content)).toEqual(order.flatMap((text) => [text, `Reply to: ${text}`]));
@@ -61,4 +60,4 @@ describe('concurrent sends to one session', () => {
     expect(ended.body.stats.message_count).toBe(answered);
     expect((await server.send(id, 'too late')).status).toBe(409);
   });
-});
+}));

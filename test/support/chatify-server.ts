@@ -12,7 +12,13 @@ export interface ApiResponse<T = any> {
   body: T;
 }
 
-/** A real Chatify server on a loopback port, with a real SQLite file. */
+/** Extra environment for every server a test file starts: `useStore` points them at PostgreSQL. */
+let storeEnv: Record<string, string> = {};
+export function useStoreEnv(env: Record<string, string>): void {
+  storeEnv = env;
+}
+
+/** A real Chatify server on a loopback port, with a real SQLite file (or the store useStoreEnv names). */
 export class ChatifyServer {
   private constructor(
     readonly chatify: Chatify,
@@ -26,7 +32,7 @@ export class ChatifyServer {
    */
   static async start(env: Record<string, string> = {}, options: { databasePath?: string; deps?: AppDeps } = {}) {
     const databasePath = options.databasePath ?? join(tempDir(), 'chatify.db');
-    const config = loadConfig({ LOG_LEVEL: 'silent', DATABASE_URL: `sqlite:${databasePath}`, ...env });
+    const config = loadConfig({ LOG_LEVEL: 'silent', DATABASE_URL: `sqlite:${databasePath}`, ...storeEnv, ...env });
     const chatify = await buildApp(config, options.deps);
     await chatify.app.listen({ port: 0, host: '127.0.0.1' });
     const { port } = chatify.app.server.address() as AddressInfo;

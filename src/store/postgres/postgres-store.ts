@@ -1,0 +1,213 @@
+import pg from 'pg';
+import type { Store } from '../../chat/store.js';
+import type { NewMessage, Page, Personality, Session, StoredMessage, UniversalRules } from '../../chat/types.js';
+import { migrate } from './migrations.js';
+
+export interface PostgresOptions {
+  connectionString: string;
+  /** Most connections this instance opens. */
+  poolMax: number;
+  /** How long an unused connection stays open, in ms. */
+  idleTimeoutMs: number;
+  /** How long to wait for a connection before failing the request, in ms. */
+  connectionTimeoutMs: number;
+}
+
+interface SessionRow {
+  seq: string;
+  id: string;
+  user_id: string;
+  template_id: string;
+  system_prompt: string;
+  status: 'active' | 'ended';
+  created_at: Date;
+  last_activity: Date;
+  ended_at: Date | null;
+  message_count: number;
+}
+
+interface MessageRow {
+  seq: number;
+  role: 'user' | 'assistant';
+  content: string;
+  tokens: number;
+  created_at: Date;
+}
+
+const RULES_KEY = 'universal_rules';
+
+/**
+ * PostgreSQL, for many instances on one database. Every change is one statement (atomic on its own),
+ * so concurrent writers on different instances cannot interleave halfway.
+ */
+export class PostgresStore implements Store {
+  readonly kind = 'postgres';
+  readonly #pool: pg.Pool;
+
+  private constructor(pool: pg.Pool) {
+    this.#pool = pool;
+  }
+
+  /** Connects and brings the schema up to date (one instance at a time). */
+  static async open(options: PostgresOptions): Promise<PostgresStore> {
+    const pool = new pg.Pool({
+      connectionString: options.connectionString,
+      max: options.poolMax,
+      idleTimeoutMillis: options.idleTimeoutMs,
+      connectionTimeoutMillis: options.connectionTimeoutMs,
+    });
+    // An idle connection the server drops must not crash the process; the pool replaces it.
+    pool.on('error', () => undefined);
+    try {
+      await migrate(pool);
+    } catch (error) {
+      await pool.end();
+      throw error;
+    }
+    return new PostgresStore(pool);
+  }
+
+  async ping(): Promise<void> {
+    await this.#pool.query('SELECT 1');
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.end();
+  }
+
+  async createSession(s: Session): Promise<void> {
+    await this.#pool.query(
+      `INSERT INTO sessions (id, user_id, template_id, system_prompt, status, created_at, last_activity, ended_at, message_count)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      [s.id, s.userId, s.templateId, s.systemPrompt, s.status, s.createdAt, s.lastActivity, s.endedAt, s.messageCount],
+    );
+  }
+
+  async getSession(id: string): Promise<Session | null> {
+    const { rows } = await this.#pool.query<SessionRow>('SELECT * FROM sessions WHERE id = $1', [id]);
+    return rows[0] ? toSession(rows[0]) : null;
+  }
+
+  async listSessions(userId: string, page: { limit: number; cursor?: string | undefined }): Promise<Page<Session>> {
+    const { rows } = await this.#pool.query<SessionRow>(
+      'SELECT * FROM sessions WHERE user_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3',
+      [userId, page.cursor ?? '9223372036854775807', page.limit + 1],
+    );
+    const hasMore = rows.length > page.limit;
+    const items = (hasMore ? rows.slice(0, page.limit) : rows).map(toSession);
+    return { items, nextCursor: hasMore ? rows[page.limit - 1]!.seq : null };
+  }
+
+  async endSession(id: string, endedAt: string): Promise<boolean> {
+    const result = await this.#pool.query(
+      `UPDATE sessions SET status = 'ended', ended_at = $2, last_activity = $2 WHERE id = $1 AND status = 'active'`,
+      [id, endedAt],
+    );
+    return result.rowCount === 1;
+  }
+
+  async appendExchange(sessionId: string, messages: readonly NewMessage[], lastActivity: string) {
+    // The row update takes the session's row lock and reserves the sequence numbers; the insert uses
+    // them. Concurrent appends to one session queue on that lock, each seeing the one before.
+    const { rows } = await this.#pool.query<{ message_count: number; last_seq: number }>(
+      `WITH s AS (
+         UPDATE sessions
+            SET message_count = message_count + 1, last_seq = last_seq + cardinality($3::text[]), last_activity = $2
+          WHERE id = $1 AND status = 'active'
+          RETURNING seq, message_count, last_seq
+       ), inserted AS (
+         INSERT INTO messages (session_seq, seq, role, content, tokens, created_at)
+         SELECT s.seq, s.last_seq - cardinality($3::text[]) + x.n, x.role, x.content, x.tokens, x.created_at
+           FROM s, unnest($3::text[], $4::text[], $5::int[], $6::timestamptz[])
+                   WITH ORDINALITY AS x(role, content, tokens, created_at, n)
+       )
+       SELECT message_count, last_seq FROM s`,
+      [
+        sessionId,
+        lastActivity,
+        messages.map((m) => m.role),
+        messages.map((m) => m.content),
+        messages.map((m) => m.tokens),
+        messages.map((m) => m.createdAt),
+      ],
+    );
+    const row = rows[0];
+    if (!row) return null;
+    const first = row.last_seq - messages.length + 1;
+    return { messages: messages.map((m, i) => ({ ...m, seq: first + i })), messageCount: row.message_count };
+  }
+
+  async readMessages(sessionId: string, page: { limit: number; beforeSeq?: number | undefined }): Promise<StoredMessage[]> {
+    const { rows } = await this.#pool.query<MessageRow>(
+      `SELECT m.seq, m.role, m.content, m.tokens, m.created_at
+         FROM messages m JOIN sessions s ON s.seq = m.session_seq
+        WHERE s.id = $1 AND m.seq < $2
+        ORDER BY m.seq DESC LIMIT $3`,
+      [sessionId, page.beforeSeq ?? 2_147_483_647, page.limit],
+    );
+    rows.reverse();
+    return rows.map((r) => ({ seq: r.seq, role: r.role, content: r.content, tokens: r.tokens, createdAt: r.created_at.toISOString() }));
+  }
+
+  async listPersonalities(): Promise<Personality[]> {
+    const { rows } = await this.#pool.query<{ body: Personality }>('SELECT body FROM personalities ORDER BY seq');
+    return rows.map((r) => r.body);
+  }
+
+  async getPersonality(id: string): Promise<Personality | null> {
+    const { rows } = await this.#pool.query<{ body: Personality }>('SELECT body FROM personalities WHERE id = $1', [id]);
+    return rows[0]?.body ?? null;
+  }
+
+  async insertPersonality(p: Personality): Promise<boolean> {
+    const result = await this.#pool.query('INSERT INTO personalities (id, body) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING', [
+      p.id,
+      JSON.stringify(p),
+    ]);
+    return result.rowCount === 1;
+  }
+
+  async replacePersonality(p: Personality): Promise<boolean> {
+    const result = await this.#pool.query('UPDATE personalities SET body = $2 WHERE id = $1', [p.id, JSON.stringify(p)]);
+    return result.rowCount === 1;
+  }
+
+  async deletePersonality(id: string): Promise<boolean> {
+    return (await this.#pool.query('DELETE FROM personalities WHERE id = $1', [id])).rowCount === 1;
+  }
+
+  async incrementPersonalityUsage(id: string): Promise<void> {
+    await this.#pool.query(
+      `UPDATE personalities
+          SET body = jsonb_set(body, '{usageCount}', to_jsonb(COALESCE((body->>'usageCount')::int, 0) + 1))
+        WHERE id = $1`,
+      [id],
+    );
+  }
+
+  async getUniversalRules(): Promise<UniversalRules | null> {
+    const { rows } = await this.#pool.query<{ body: UniversalRules }>('SELECT body FROM settings WHERE key = $1', [RULES_KEY]);
+    return rows[0]?.body ?? null;
+  }
+
+  async putUniversalRules(rules: UniversalRules): Promise<void> {
+    await this.#pool.query(
+      'INSERT INTO settings (key, body) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET body = excluded.body',
+      [RULES_KEY, JSON.stringify(rules)],
+    );
+  }
+}
+
+function toSession(row: SessionRow): Session {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    templateId: row.template_id,
+    systemPrompt: row.system_prompt,
+    status: row.status,
+    createdAt: row.created_at.toISOString(),
+    lastActivity: row.last_activity.toISOString(),
+    endedAt: row.ended_at?.toISOString() ?? null,
+    messageCount: row.message_count,
+  };
+}

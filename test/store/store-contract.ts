@@ -1,0 +1,213 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Store } from '../../src/chat/store.js';
+import type { NewMessage, Personality, Session } from '../../src/chat/types.js';
+
+/** How a contract run gets at one kind of store. */
+export interface StoreFactory {
+  /** Opens the store, on the same data each time within one run. */
+  open(): Promise<Store>;
+  /** Removes what the run created. */
+  dispose?(): Promise<void>;
+}
+
+const at = (second: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, second)).toISOString();
+
+export function newSession(userId = 'user_contract', overrides: Partial<Session> = {}): Session {
+  return {
+    id: randomUUID(),
+    userId,
+    templateId: 'friendly-assistant',
+    systemPrompt: 'You are friendly.',
+    status: 'active',
+    createdAt: at(0),
+    lastActivity: at(0),
+    endedAt: null,
+    messageCount: 0,
+    ...overrides,
+  };
+}
+
+const exchange = (text: string, second = 1): NewMessage[] => [
+  { role: 'user', content: text, tokens: 3, createdAt: at(second) },
+  { role: 'assistant', content: `Reply to: ${text}`, tokens: 5, createdAt: at(second + 1) },
+];
+
+export function personality(id: string, overrides: Partial<Personality> = {}): Personality {
+  return {
+    id,
+    name: id,
+    title: id,
+    description: `About ${id}`,
+    category: 'general',
+    personalityPrompt: `You are ${id}.`,
+    welcomeMessage: 'Hi',
+    model: 'gpt-4o-mini',
+    temperature: 0.9,
+    maxTokens: 50,
+    presencePenalty: 0.6,
+    frequencyPenalty: 0.6,
+    tags: ['a', 'b'],
+    isPublic: true,
+    isDefault: false,
+    usageCount: 0,
+    createdAt: at(0),
+    updatedAt: at(0),
+    ...overrides,
+  };
+}
+
+/** The behaviour every Store must have, whatever keeps the data. */
+export function storeContract(name: string, factory: StoreFactory): void {
+  describe(`${name} store contract`, () => {
+    let store: Store;
+    beforeAll(async () => {
+      store = await factory.open();
+    });
+    afterAll(async () => {
+      await store?.close();
+      await factory.dispose?.();
+    });
+
+    it('answers ping', async () => {
+      await expect(store.ping()).resolves.toBeUndefined();
+    });
+
+    it('creates and reads sessions', async () => {
+      const session = newSession();
+      await store.createSession(session);
+      expect(await store.getSession(session.id)).toEqual(session);
+      expect(await store.getSession(randomUUID())).toBeNull();
+      expect(await store.getSession('not-a-uuid')).toBeNull();
+    });
+
+    it("lists a user's sessions newest first, page by page, and only theirs", async () => {
+      const user = `lister_${randomUUID().slice(0, 8)}`;
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const session = newSession(user);
+        await store.createSession(session);
+        ids.push(session.id);
+      }
+      await store.createSession(newSession(`${user}_other`));
+      const first = await store.listSessions(user, { limit: 2 });
+      expect(first.items.map((s) => s.id)).toEqual([ids[4], ids[3]]);
+      const second = await store.listSessions(user, { limit: 2, cursor: first.nextCursor! });
+      expect(second.items.map((s) => s.id)).toEqual([ids[2], ids[1]]);
+      const third = await store.listSessions(user, { limit: 2, cursor: second.nextCursor! });
+      expect(third.items.map((s) => s.id)).toEqual([ids[0]]);
+      expect(third.nextCursor).toBeNull();
+      expect((await store.listSessions('nobody_at_all', { limit: 10 })).items).toEqual([]);
+    });
+
+    it('ends a session once', async () => {
+      const session = newSession();
+      await store.createSession(session);
+      expect(await store.endSession(session.id, at(30))).toBe(true);
+      expect(await store.endSession(session.id, at(31))).toBe(false);
+      expect(await store.endSession(randomUUID(), at(31))).toBe(false);
+      expect(await store.getSession(session.id)).toMatchObject({ status: 'ended', endedAt: at(30), lastActivity: at(30) });
+    });
+
+    it('appends exchanges with increasing sequence numbers and counts them', async () => {
+      const session = newSession();
+      await store.createSession(session);
+      const first = await store.appendExchange(session.id, exchange('one', 1), at(2));
+      expect(first).toEqual({ messageCount: 1, messages: exchange('one', 1).map((m, i) => ({ ...m, seq: i + 1 })) });
+      const second = await store.appendExchange(session.id, exchange('two', 3), at(4));
+      expect(second!.messageCount).toBe(2);
+      expect(second!.messages.map((m) => m.seq)).toEqual([3, 4]);
+      expect(await store.getSession(session.id)).toMatchObject({ messageCount: 2, lastActivity: at(4) });
+    });
+
+    it('refuses to append to ended or unknown sessions, writing nothing', async () => {
+      const session = newSession();
+      await store.createSession(session);
+      await store.endSession(session.id, at(10));
+      expect(await store.appendExchange(session.id, exchange('late'), at(11))).toBeNull();
+      expect(await store.appendExchange(randomUUID(), exchange('nowhere'), at(11))).toBeNull();
+      expect(await store.readMessages(session.id, { limit: 10 })).toEqual([]);
+      expect((await store.getSession(session.id))!.messageCount).toBe(0);
+    });
+
+    it('pages messages: the newest first-page, older pages before a sequence number, oldest first', async () => {
+      const session = newSession();
+      await store.createSession(session);
+      for (let i = 1; i <= 5; i++) await store.appendExchange(session.id, exchange(`m${i}`, i * 2), at(i * 2 + 1));
+      const newest = await store.readMessages(session.id, { limit: 3 });
+      expect(newest.map((m) => m.seq)).toEqual([8, 9, 10]);
+      expect(newest.map((m) => m.role)).toEqual(['assistant', 'user', 'assistant']);
+      const older = await store.readMessages(session.id, { limit: 4, beforeSeq: 8 });
+      expect(older.map((m) => m.seq)).toEqual([4, 5, 6, 7]);
+      expect(older[0]).toEqual({ seq: 4, role: 'assistant', content: 'Reply to: m2', tokens: 5, createdAt: at(5) });
+      expect(await store.readMessages(session.id, { limit: 10, beforeSeq: 1 })).toEqual([]);
+      expect(await store.readMessages(randomUUID(), { limit: 10 })).toEqual([]);
+    });
+
+    it('keeps every one of many concurrent appends to one session, none twice', async () => {
+      const session = newSession();
+      await store.createSession(session);
+      const results = await Promise.all(
+        Array.from({ length: 30 }, (_, i) => store.appendExchange(session.id, exchange(`c${i}`), at(5))),
+      );
+      expect(results.map((r) => r!.messageCount).sort((a, b) => a - b)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+      const stored = await store.readMessages(session.id, { limit: 100 });
+      expect(stored.map((m) => m.seq)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+      expect(new Set(stored.filter((m) => m.role === 'user').map((m) => m.content)).size).toBe(30);
+      for (let i = 0; i < 60; i += 2) expect(stored[i + 1]!.content).toBe(`Reply to: ${stored[i]!.content}`);
+    });
+
+    it('stores text exactly: unicode, quotes, newlines, SQL-looking and very long', async () => {
+      const session = newSession();
+      await store.createSession(session);
+      const texts = ["Robert'); DROP TABLE sessions;--", 'naïve café 😀 日本語', 'line one\nline two\t"quoted"', 'x'.repeat(20_000)];
+      for (const text of texts) await store.appendExchange(session.id, exchange(text), at(9));
+      const stored = await store.readMessages(session.id, { limit: 100 });
+      expect(stored.filter((m) => m.role === 'user').map((m) => m.content)).toEqual(texts);
+    });
+
+    it('keeps personalities: insert once, list in order, replace, count uses, delete', async () => {
+      const a = `contract-a-${randomUUID().slice(0, 6)}`;
+      const b = `contract-b-${randomUUID().slice(0, 6)}`;
+      expect(await store.insertPersonality(personality(a))).toBe(true);
+      expect(await store.insertPersonality(personality(b))).toBe(true);
+      expect(await store.insertPersonality(personality(a, { name: 'duplicate' }))).toBe(false);
+      const ids = (await store.listPersonalities()).map((p) => p.id);
+      expect(ids.indexOf(a)).toBeLessThan(ids.indexOf(b));
+      expect(await store.getPersonality(a)).toEqual(personality(a));
+      expect(await store.getPersonality('missing-one')).toBeNull();
+
+      expect(await store.replacePersonality(personality(a, { description: 'changed', tags: [] }))).toBe(true);
+      expect(await store.replacePersonality(personality('missing-one'))).toBe(false);
+      expect(await store.getPersonality(a)).toMatchObject({ description: 'changed', tags: [] });
+
+      await Promise.all(Array.from({ length: 20 }, () => store.incrementPersonalityUsage(a)));
+      expect((await store.getPersonality(a))!.usageCount).toBe(20);
+
+      expect(await store.deletePersonality(b)).toBe(true);
+      expect(await store.deletePersonality(b)).toBe(false);
+      expect(await store.getPersonality(b)).toBeNull();
+    });
+
+    it('keeps the universal rules', async () => {
+      const rules = { rules: 'Be kind.\n\nAlways.', version: 7, enabled: false, updatedAt: at(40) };
+      await store.putUniversalRules(rules);
+      expect(await store.getUniversalRules()).toEqual(rules);
+      await store.putUniversalRules({ ...rules, version: 8 });
+      expect((await store.getUniversalRules())!.version).toBe(8);
+    });
+
+    it('keeps everything across close and reopen', async () => {
+      const session = newSession();
+      await store.createSession(session);
+      await store.appendExchange(session.id, exchange('durable'), at(50));
+      await store.close();
+      store = await factory.open();
+      expect(await store.getSession(session.id)).toMatchObject({ id: session.id, messageCount: 1 });
+      expect((await store.readMessages(session.id, { limit: 10 })).map((m) => m.content)).toEqual([
+        'durable',
+        'Reply to: durable',
+      ]);
+    });
+  });
+}
