@@ -21,6 +21,7 @@ import { ErrorBody } from './http/schemas/common.js';
 import { Personality } from './http/schemas/personalities.js';
 import { registerBodyParsing } from './http/body-parsing.js';
 import { registerValidation } from './http/validation.js';
+import { localCoordination, redisCoordination, type Coordination } from './coordination/coordination.js';
 import { createLlm } from './llm/create-llm.js';
 import { openStore } from './store/open-store.js';
 
@@ -28,6 +29,7 @@ import { openStore } from './store/open-store.js';
 export interface AppDeps {
   store?: Store;
   llm?: Llm;
+  coordination?: Coordination;
   now?: () => Date;
 }
 
@@ -54,17 +56,26 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
   const store = deps.store ?? (await openStore(config));
   const llm = deps.llm ?? createLlm(config.llm);
   const now = deps.now ?? (() => new Date());
+  const coordination =
+    deps.coordination ?? (config.redis ? redisCoordination(config.redis.url, { ttlMs: config.redis.lockTtlMs, waitMs: config.redis.lockWaitMs }) : localCoordination());
 
   const personalities = new PersonalityService({
     store,
     countTokens,
     now,
     defaultPersonalityId: config.defaultTemplateId,
+    changes: coordination.changes,
   });
   await personalities.init();
   const chat = new ChatService(
-    { store, llm, personalities, countTokens, now, newId: randomUUID },
-    { context: config.context, maxMessageLength: config.maxMessageLength, cache: config.sessionCache },
+    { store, llm, personalities, countTokens, now, newId: randomUUID, lock: coordination.lock },
+    {
+      context: config.context,
+      maxMessageLength: config.maxMessageLength,
+      cache: config.sessionCache,
+      // A server database may be shared by other instances: never trust memory over it.
+      sharedStore: coordination.kind === 'redis' || store.kind !== 'sqlite',
+    },
   );
 
   const app = Fastify({
@@ -109,7 +120,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  await app.register(healthRoutes, { store, provider: llm.provider, accepting: () => accepting });
+  await app.register(healthRoutes, { store, coordination, provider: llm.provider, accepting: () => accepting });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.register(chatbotRoutes, { prefix: '/api/v1', chat, personalities });
   await app.register(personalityRoutes, { prefix: '/api/v1', personalities });
@@ -123,6 +134,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
 
   app.addHook('onClose', async () => {
     chat.close();
+    if (!deps.coordination) await coordination.close();
     if (!deps.store) await store.close();
   });
 

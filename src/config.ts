@@ -19,6 +19,9 @@ const EnvSchema = Type.Object({
   DATABASE_POOL_MAX: Type.Integer({ minimum: 1, maximum: 1000, default: 10 }),
   DATABASE_IDLE_TIMEOUT_MS: Type.Integer({ minimum: 0, default: 10_000 }),
   DATABASE_CONNECT_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 5000 }),
+  REDIS_URL: Type.Optional(Type.String()),
+  LOCK_TTL_MS: Type.Integer({ minimum: 100, default: 15_000 }),
+  LOCK_WAIT_MS: Type.Integer({ minimum: 100, default: 120_000 }),
   OPENAI_API_KEY: Type.Optional(Type.String()),
   OPENAI_BASE_URL: Type.Optional(Type.String()),
   LLM_PROVIDER: Type.Optional(Type.Union([Type.Literal('openai'), Type.Literal('offline'), Type.Literal('')])),
@@ -55,6 +58,8 @@ export interface Config {
   sqliteSynchronous: 'FULL' | 'NORMAL';
   /** PostgreSQL connection pool of this instance. */
   pool: { max: number; idleTimeoutMs: number; connectionTimeoutMs: number };
+  /** Set for many instances: session locks and change news go through Redis. */
+  redis: { url: string; lockTtlMs: number; lockWaitMs: number } | undefined;
   llm: LlmConfig;
   /** Set when OPENAI_BASE_URL is given but unused (no key, no LLM_PROVIDER): worth a warning. */
   unusedBaseUrl: string | undefined;
@@ -93,6 +98,9 @@ export function loadConfig(env?: Record<string, string | undefined>): Config {
       idleTimeoutMs: raw.DATABASE_IDLE_TIMEOUT_MS,
       connectionTimeoutMs: raw.DATABASE_CONNECT_TIMEOUT_MS,
     },
+    redis: blankToUndefined(raw.REDIS_URL)
+      ? { url: raw.REDIS_URL!, lockTtlMs: raw.LOCK_TTL_MS, lockWaitMs: raw.LOCK_WAIT_MS }
+      : undefined,
     llm:
       provider === 'offline'
         ? { provider }

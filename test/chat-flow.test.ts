@@ -166,6 +166,7 @@ forEachStore(() => describe("the seed's chat flow", () => {
       status: 'ready',
       store: expect.stringMatching(/^(sqlite|postgres)$/),
       provider: 'openai',
+      coordination: 'local',
     });
     const spec = await server.get('/openapi.json');
     expect(spec.status).toBe(200);

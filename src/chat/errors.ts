@@ -14,6 +14,9 @@ export type ChatErrorCode =
   | 'message_too_long'
   | 'invalid_text'
   | 'invalid_cursor'
+  | 'session_conflict'
+  | 'store_unavailable'
+  | 'coordination_unavailable'
   | 'provider_error'
   | 'provider_timeout';
 

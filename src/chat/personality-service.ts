@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DEFAULT_MODEL_SETTINGS, SHIPPED_PERSONALITIES } from './default-personalities.js';
 import { ChatError } from './errors.js';
 import { composeSystemPrompt, slugify } from './prompt.js';
+import { localChangeFeed, type ChangeFeed } from './change-feed.js';
 import type { Store } from './store.js';
 import type { TokenCounter } from './token-count.js';
 import type { ModelSettings, Personality, PersonalityInput, UniversalRules } from './types.js';
@@ -21,6 +22,8 @@ interface Deps {
   countTokens: TokenCounter;
   now: () => Date;
   defaultPersonalityId: string;
+  /** Other instances' changes arrive here; ours are announced on it. */
+  changes?: ChangeFeed;
 }
 
 /**
@@ -31,7 +34,12 @@ export class PersonalityService {
   readonly #resolved = new Map<string, ResolvedPersonality>();
   #rules: UniversalRules | null = null;
 
-  constructor(private readonly deps: Deps) {}
+  readonly #changes: ChangeFeed;
+
+  constructor(private readonly deps: Deps) {
+    this.#changes = deps.changes ?? localChangeFeed;
+    this.#changes.onChange(() => this.#forget());
+  }
 
   get defaultPersonalityId(): string {
     return this.deps.defaultPersonalityId;
@@ -97,7 +105,7 @@ export class PersonalityService {
     const current = await this.get(id);
     const updated: Personality = { ...current, ...changes, id, updatedAt: this.#now() };
     if (!(await this.deps.store.replacePersonality(updated))) throw notFound(id);
-    this.#resolved.delete(id);
+    this.#changed();
     return updated;
   }
 
@@ -107,7 +115,7 @@ export class PersonalityService {
       throw new ChatError('personality_protected', `"${id}" ships with Chatify and cannot be deleted; edit it instead.`);
     }
     if (!(await this.deps.store.deletePersonality(id))) throw notFound(id);
-    this.#resolved.delete(id);
+    this.#changed();
   }
 
   async getRules(): Promise<UniversalRules> {
@@ -120,8 +128,7 @@ export class PersonalityService {
     const current = await this.getRules();
     const updated: UniversalRules = { ...current, ...changes, version: current.version + 1, updatedAt: this.#now() };
     await this.deps.store.putUniversalRules(updated);
-    this.#rules = updated;
-    this.#resolved.clear();
+    this.#changed();
     return updated;
   }
 
@@ -144,6 +151,17 @@ export class PersonalityService {
 
   #now(): string {
     return this.deps.now().toISOString();
+  }
+
+  #changed(): void {
+    this.#forget();
+    this.#changes.publish();
+  }
+
+  /** Drops everything derived from personalities and rules; the next use reads the store. */
+  #forget(): void {
+    this.#resolved.clear();
+    this.#rules = null;
   }
 }
 

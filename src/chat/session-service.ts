@@ -4,7 +4,7 @@ import { DEFAULT_MODEL_SETTINGS } from './default-personalities.js';
 import { ChatError } from './errors.js';
 import { LlmError, type Llm, type ModelMessage } from './llm.js';
 import { modelSettingsOf, type PersonalityService, type ResolvedPersonality } from './personality-service.js';
-import { SerialQueue } from './serial-queue.js';
+import { LocalSessionLock, type SessionLock } from './session-lock.js';
 import type { Store } from './store.js';
 import type { TokenCounter } from './token-count.js';
 import type { NewMessage, Page, Session, StoredMessage } from './types.js';
@@ -15,6 +15,11 @@ export interface ChatServiceOptions {
   maxMessageLength: number;
   /** Bounds of the in-memory cache of active sessions. */
   cache: { maxSessions: number; idleTimeoutMs: number };
+  /**
+   * Other instances share the store: memory may be stale, so every exchange checks the session in
+   * the store (one primary-key read) before trusting what it holds.
+   */
+  sharedStore?: boolean;
 }
 
 interface Deps {
@@ -24,6 +29,8 @@ interface Deps {
   countTokens: TokenCounter;
   now: () => Date;
   newId: () => string;
+  /** Defaults to an in-process lock (one instance). */
+  lock?: SessionLock;
 }
 
 /** An active session held in memory: its record and the newest messages that may enter the context. */
@@ -59,13 +66,14 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-
  */
 export class ChatService {
   readonly #active: LRUCache<string, ActiveSession>;
-  readonly #queue = new SerialQueue();
+  readonly #lock: SessionLock;
   readonly #purgeTimer: NodeJS.Timeout;
 
   constructor(
     private readonly deps: Deps,
     private readonly options: ChatServiceOptions,
   ) {
+    this.#lock = deps.lock ?? new LocalSessionLock();
     this.#active = new LRUCache({
       max: options.cache.maxSessions,
       ttl: options.cache.idleTimeoutMs,
@@ -112,14 +120,14 @@ export class ChatService {
     checkMessageText(text, this.options.maxMessageLength);
     assertSessionId(sessionId);
     const receivedAt = this.#now();
-    return this.#queue.run(sessionId, () => this.#exchange(sessionId, text, receivedAt, onDelta));
+    return this.#lock.run(sessionId, () => this.#exchange(sessionId, text, receivedAt, onDelta));
   }
 
   /** Throws as sendMessage would for this id and text, without queueing anything. */
   async checkSendable(sessionId: string, text: string): Promise<void> {
     checkMessageText(text, this.options.maxMessageLength);
     assertSessionId(sessionId);
-    const session = this.#active.get(sessionId)?.session ?? (await this.deps.store.getSession(sessionId));
+    const session = await this.#current(sessionId);
     if (!session) throw sessionNotFound();
     if (session.status !== 'active') throw sessionEnded();
   }
@@ -140,8 +148,8 @@ export class ChatService {
   /** Ends a session after any sends already queued for it, and lets it leave memory. */
   endSession(sessionId: string): Promise<EndResult> {
     assertSessionId(sessionId);
-    return this.#queue.run(sessionId, async () => {
-      const session = this.#active.get(sessionId)?.session ?? (await this.deps.store.getSession(sessionId));
+    return this.#lock.run(sessionId, async () => {
+      const session = await this.#current(sessionId);
       if (!session) throw sessionNotFound();
       if (session.status !== 'active') throw sessionEnded();
       const endedAt = this.#now();
@@ -181,9 +189,15 @@ export class ChatService {
       tokens: this.deps.countTokens(completion),
       createdAt: this.#now(),
     };
-    const stored = await this.deps.store.appendExchange(sessionId, [question, answer], answer.createdAt);
+    // The count the context was built on fences the write: a stale view never lands.
+    const basis = active.session.messageCount;
+    const stored = await this.deps.store.appendExchange(sessionId, [question, answer], answer.createdAt, basis);
     if (!stored) {
       this.#active.delete(sessionId);
+      const now = await this.deps.store.getSession(sessionId);
+      if (now?.status === 'active') {
+        throw new ChatError('session_conflict', 'This session changed while the reply was written. Please send again.');
+      }
       throw sessionEnded();
     }
     this.#remember(active, question, answer);
@@ -211,13 +225,26 @@ export class ChatService {
     }
   }
 
-  /** The session from memory, or from the store (after eviction or a restart). Ended ones are refused. */
+  /** The session's record: from memory when this instance is the only one, else from the store. */
+  async #current(sessionId: string): Promise<Session | null> {
+    const cached = this.options.sharedStore ? undefined : this.#active.get(sessionId)?.session;
+    return cached ?? this.deps.store.getSession(sessionId);
+  }
+
+  /**
+   * The session from memory, or from the store (after eviction or a restart). With a shared store
+   * the memory is only trusted if the store agrees it is current. Ended ones are refused.
+   */
   async #load(sessionId: string): Promise<ActiveSession> {
     const cached = this.#active.get(sessionId);
-    if (cached) return cached;
+    if (cached && !this.options.sharedStore) return cached;
     const session = await this.deps.store.getSession(sessionId);
     if (!session) throw sessionNotFound();
-    if (session.status !== 'active') throw sessionEnded();
+    if (session.status !== 'active') {
+      this.#active.delete(sessionId);
+      throw sessionEnded();
+    }
+    if (cached && cached.session.messageCount === session.messageCount) return cached;
     const recent = await this.deps.store.readMessages(sessionId, { limit: this.options.context.maxMessages });
     const active: ActiveSession = {
       session,

@@ -21,12 +21,14 @@ export interface Store {
   /**
    * Appends one completed exchange atomically and counts it: all messages get the next sequence
    * numbers, `messageCount` grows by one and `lastActivity` is set. Returns null, writing nothing,
-   * when the session is not active.
+   * when the session is not active, or when `expectedMessageCount` is given and the session has
+   * moved on from it (the exchange was built on a stale view: a fencing check across instances).
    */
   appendExchange(
     sessionId: string,
     messages: readonly NewMessage[],
     lastActivity: string,
+    expectedMessageCount?: number,
   ): Promise<{ messages: StoredMessage[]; messageCount: number } | null>;
   /** The newest `limit` messages with seq below `beforeSeq` (all when omitted), oldest first. */
   readMessages(sessionId: string, page: { limit: number; beforeSeq?: number | undefined }): Promise<StoredMessage[]>;

@@ -14,6 +14,9 @@ const STATUS_OF: Record<ChatErrorCode, number> = {
   message_too_long: 422,
   invalid_text: 422,
   invalid_cursor: 422,
+  session_conflict: 409,
+  store_unavailable: 503,
+  coordination_unavailable: 503,
   provider_error: 502,
   provider_timeout: 504,
 };
@@ -46,7 +49,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof ChatError) {
       const status = STATUS_OF[error.code];
-      if (status >= 500) request.log.warn({ code: error.code, cause: describeCause(error.cause) }, 'model call failed');
+      if (status >= 500) request.log.warn({ code: error.code, cause: describeCause(error.cause) }, 'request failed');
       return sendError(reply, status, error.code, error.message);
     }
     if (error.validation) {

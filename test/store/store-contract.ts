@@ -130,6 +130,16 @@ export function storeContract(name: string, factory: StoreFactory): void {
       expect((await store.getSession(session.id))!.messageCount).toBe(0);
     });
 
+    it('refuses an append built on a stale message count (fencing), writing nothing', async () => {
+      const session = newSession();
+      await store.createSession(session);
+      expect(await store.appendExchange(session.id, exchange('first'), at(2), 0)).toMatchObject({ messageCount: 1 });
+      expect(await store.appendExchange(session.id, exchange('stale'), at(3), 0)).toBeNull();
+      expect(await store.appendExchange(session.id, exchange('current'), at(4), 1)).toMatchObject({ messageCount: 2 });
+      const stored = await store.readMessages(session.id, { limit: 10 });
+      expect(stored.filter((m) => m.role === 'user').map((m) => m.content)).toEqual(['first', 'current']);
+    });
+
     it('pages messages: the newest first-page, older pages before a sequence number, oldest first', async () => {
       const session = newSession();
       await store.createSession(session);

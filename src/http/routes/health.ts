@@ -6,12 +6,13 @@ import { sendError } from '../error-handler.js';
 
 export interface HealthRoutesOptions {
   store: Store;
+  coordination: { kind: string; ping(): Promise<void> };
   provider: string;
   /** False once shutdown has begun, so load balancers stop sending traffic first. */
   accepting: () => boolean;
 }
 
-export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = async (app, { store, provider, accepting }) => {
+export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = async (app, { store, coordination, provider, accepting }) => {
   const tags = ['health'];
 
   app.get('/health', {
@@ -24,7 +25,12 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = asyn
       tags,
       summary: 'The store answers and the server takes requests',
       response: {
-        200: Type.Object({ status: Type.Literal('ready'), store: Type.String(), provider: Type.String() }),
+        200: Type.Object({
+          status: Type.Literal('ready'),
+          store: Type.String(),
+          provider: Type.String(),
+          coordination: Type.String({ description: 'local (one instance) or redis (many)' }),
+        }),
         ...errors(503),
       },
     },
@@ -36,7 +42,13 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = asyn
         request.log.warn({ err: error }, 'store ping failed');
         return sendError(reply, 503, 'store_unavailable', 'The database does not answer; retry shortly.');
       }
-      return { status: 'ready' as const, store: store.kind, provider };
+      try {
+        await coordination.ping();
+      } catch (error) {
+        request.log.warn({ err: error }, 'coordination ping failed');
+        return sendError(reply, 503, 'coordination_unavailable', 'Redis does not answer; retry shortly.');
+      }
+      return { status: 'ready' as const, store: store.kind, provider, coordination: coordination.kind };
     },
   });
 };

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { ChatError } from '../../chat/errors.js';
 import type { Store } from '../../chat/store.js';
 import type { NewMessage, Page, Personality, Session, StoredMessage, UniversalRules } from '../../chat/types.js';
 import { migrate } from './migrations.js';
@@ -67,8 +68,20 @@ export class PostgresStore implements Store {
     return new PostgresStore(pool);
   }
 
+  /** Every query goes through here: losing the database is a 503 for the client, not a 500. */
+  async #query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
+    try {
+      return await this.#pool.query<R>(text, values);
+    } catch (error) {
+      if (isConnectionError(error)) {
+        throw new ChatError('store_unavailable', 'The database does not answer; please retry shortly.', { cause: error });
+      }
+      throw error;
+    }
+  }
+
   async ping(): Promise<void> {
-    await this.#pool.query('SELECT 1');
+    await this.#query('SELECT 1');
   }
 
   async close(): Promise<void> {
@@ -76,7 +89,7 @@ export class PostgresStore implements Store {
   }
 
   async createSession(s: Session): Promise<void> {
-    await this.#pool.query(
+    await this.#query(
       `INSERT INTO sessions (id, user_id, template_id, system_prompt, status, created_at, last_activity, ended_at, message_count)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
       [s.id, s.userId, s.templateId, s.systemPrompt, s.status, s.createdAt, s.lastActivity, s.endedAt, s.messageCount],
@@ -84,12 +97,12 @@ export class PostgresStore implements Store {
   }
 
   async getSession(id: string): Promise<Session | null> {
-    const { rows } = await this.#pool.query<SessionRow>('SELECT * FROM sessions WHERE id = $1', [id]);
+    const { rows } = await this.#query<SessionRow>('SELECT * FROM sessions WHERE id = $1', [id]);
     return rows[0] ? toSession(rows[0]) : null;
   }
 
   async listSessions(userId: string, page: { limit: number; cursor?: string | undefined }): Promise<Page<Session>> {
-    const { rows } = await this.#pool.query<SessionRow>(
+    const { rows } = await this.#query<SessionRow>(
       'SELECT * FROM sessions WHERE user_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3',
       [userId, page.cursor ?? '9223372036854775807', page.limit + 1],
     );
@@ -99,21 +112,21 @@ export class PostgresStore implements Store {
   }
 
   async endSession(id: string, endedAt: string): Promise<boolean> {
-    const result = await this.#pool.query(
+    const result = await this.#query(
       `UPDATE sessions SET status = 'ended', ended_at = $2, last_activity = $2 WHERE id = $1 AND status = 'active'`,
       [id, endedAt],
     );
     return result.rowCount === 1;
   }
 
-  async appendExchange(sessionId: string, messages: readonly NewMessage[], lastActivity: string) {
+  async appendExchange(sessionId: string, messages: readonly NewMessage[], lastActivity: string, expectedMessageCount?: number) {
     // The row update takes the session's row lock and reserves the sequence numbers; the insert uses
     // them. Concurrent appends to one session queue on that lock, each seeing the one before.
-    const { rows } = await this.#pool.query<{ message_count: number; last_seq: number }>(
+    const { rows } = await this.#query<{ message_count: number; last_seq: number }>(
       `WITH s AS (
          UPDATE sessions
             SET message_count = message_count + 1, last_seq = last_seq + cardinality($3::text[]), last_activity = $2
-          WHERE id = $1 AND status = 'active'
+          WHERE id = $1 AND status = 'active' AND ($7::int IS NULL OR message_count = $7)
           RETURNING seq, message_count, last_seq
        ), inserted AS (
          INSERT INTO messages (session_seq, seq, role, content, tokens, created_at)
@@ -129,6 +142,7 @@ export class PostgresStore implements Store {
         messages.map((m) => m.content),
         messages.map((m) => m.tokens),
         messages.map((m) => m.createdAt),
+        expectedMessageCount ?? null,
       ],
     );
     const row = rows[0];
@@ -138,7 +152,7 @@ export class PostgresStore implements Store {
   }
 
   async readMessages(sessionId: string, page: { limit: number; beforeSeq?: number | undefined }): Promise<StoredMessage[]> {
-    const { rows } = await this.#pool.query<MessageRow>(
+    const { rows } = await this.#query<MessageRow>(
       `SELECT m.seq, m.role, m.content, m.tokens, m.created_at
          FROM messages m JOIN sessions s ON s.seq = m.session_seq
         WHERE s.id = $1 AND m.seq < $2
@@ -150,17 +164,17 @@ export class PostgresStore implements Store {
   }
 
   async listPersonalities(): Promise<Personality[]> {
-    const { rows } = await this.#pool.query<{ body: Personality }>('SELECT body FROM personalities ORDER BY seq');
+    const { rows } = await this.#query<{ body: Personality }>('SELECT body FROM personalities ORDER BY seq');
     return rows.map((r) => r.body);
   }
 
   async getPersonality(id: string): Promise<Personality | null> {
-    const { rows } = await this.#pool.query<{ body: Personality }>('SELECT body FROM personalities WHERE id = $1', [id]);
+    const { rows } = await this.#query<{ body: Personality }>('SELECT body FROM personalities WHERE id = $1', [id]);
     return rows[0]?.body ?? null;
   }
 
   async insertPersonality(p: Personality): Promise<boolean> {
-    const result = await this.#pool.query('INSERT INTO personalities (id, body) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING', [
+    const result = await this.#query('INSERT INTO personalities (id, body) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING', [
       p.id,
       JSON.stringify(p),
     ]);
@@ -168,16 +182,16 @@ export class PostgresStore implements Store {
   }
 
   async replacePersonality(p: Personality): Promise<boolean> {
-    const result = await this.#pool.query('UPDATE personalities SET body = $2 WHERE id = $1', [p.id, JSON.stringify(p)]);
+    const result = await this.#query('UPDATE personalities SET body = $2 WHERE id = $1', [p.id, JSON.stringify(p)]);
     return result.rowCount === 1;
   }
 
   async deletePersonality(id: string): Promise<boolean> {
-    return (await this.#pool.query('DELETE FROM personalities WHERE id = $1', [id])).rowCount === 1;
+    return (await this.#query('DELETE FROM personalities WHERE id = $1', [id])).rowCount === 1;
   }
 
   async incrementPersonalityUsage(id: string): Promise<void> {
-    await this.#pool.query(
+    await this.#query(
       `UPDATE personalities
           SET body = jsonb_set(body, '{usageCount}', to_jsonb(COALESCE((body->>'usageCount')::int, 0) + 1))
         WHERE id = $1`,
@@ -186,16 +200,28 @@ export class PostgresStore implements Store {
   }
 
   async getUniversalRules(): Promise<UniversalRules | null> {
-    const { rows } = await this.#pool.query<{ body: UniversalRules }>('SELECT body FROM settings WHERE key = $1', [RULES_KEY]);
+    const { rows } = await this.#query<{ body: UniversalRules }>('SELECT body FROM settings WHERE key = $1', [RULES_KEY]);
     return rows[0]?.body ?? null;
   }
 
   async putUniversalRules(rules: UniversalRules): Promise<void> {
-    await this.#pool.query(
+    await this.#query(
       'INSERT INTO settings (key, body) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET body = excluded.body',
       [RULES_KEY, JSON.stringify(rules)],
     );
   }
+}
+
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EPIPE', '57P01', '57P02', '57P03']);
+
+function isConnectionError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: string }).code ?? '';
+  return (
+    CONNECTION_CODES.has(code) ||
+    code.startsWith('08') ||
+    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(error.message)
+  );
 }
 
 function toSession(row: SessionRow): Session {

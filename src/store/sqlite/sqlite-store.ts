@@ -90,8 +90,19 @@ export class SqliteStore implements Store {
     return this.#writer.write({ kind: 'endSession', id, endedAt });
   }
 
-  appendExchange(sessionId: string, messages: readonly NewMessage[], lastActivity: string): Promise<ExchangeWrite | null> {
-    return this.#writer.write({ kind: 'appendExchange', sessionId, messages, lastActivity });
+  appendExchange(
+    sessionId: string,
+    messages: readonly NewMessage[],
+    lastActivity: string,
+    expectedMessageCount?: number,
+  ): Promise<ExchangeWrite | null> {
+    return this.#writer.write({
+      kind: 'appendExchange',
+      sessionId,
+      messages,
+      lastActivity,
+      expectedMessageCount: expectedMessageCount ?? null,
+    });
   }
 
   async readMessages(sessionId: string, page: { limit: number; beforeSeq?: number | undefined }): Promise<StoredMessage[]> {

@@ -5,7 +5,13 @@ import type { NewMessage, Personality, Session, StoredMessage, UniversalRules } 
 export type WriteOp =
   | { kind: 'createSession'; session: Session }
   | { kind: 'endSession'; id: string; endedAt: string }
-  | { kind: 'appendExchange'; sessionId: string; messages: readonly NewMessage[]; lastActivity: string }
+  | {
+      kind: 'appendExchange';
+      sessionId: string;
+      messages: readonly NewMessage[];
+      lastActivity: string;
+      expectedMessageCount: number | null;
+    }
   | { kind: 'insertPersonality'; personality: Personality }
   | { kind: 'replacePersonality'; personality: Personality }
   | { kind: 'deletePersonality'; id: string }
@@ -25,8 +31,9 @@ export function prepareWrites(db: Database) {
       (id, user_id, template_id, system_prompt, status, created_at, last_activity, ended_at, message_count)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     endSession: s(`UPDATE sessions SET status = 'ended', ended_at = ?, last_activity = ? WHERE id = ? AND status = 'active'`),
-    countExchange: s(`UPDATE sessions SET message_count = message_count + 1, last_activity = ?
-      WHERE id = ? AND status = 'active' RETURNING seq, message_count`),
+    countExchange: s(`UPDATE sessions SET message_count = message_count + 1, last_activity = @lastActivity
+      WHERE id = @id AND status = 'active' AND (@expected IS NULL OR message_count = @expected)
+      RETURNING seq, message_count`),
     lastMessageSeq: s('SELECT COALESCE(MAX(seq), 0) AS seq FROM messages WHERE session_seq = ?'),
     insertMessage: s('INSERT INTO messages (session_seq, seq, role, content, tokens, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
     insertPersonality: s(`INSERT INTO personalities (id, seq, body)
@@ -50,7 +57,9 @@ function apply(sql: Statements, op: WriteOp): unknown {
       return sql.endSession.run(op.endedAt, op.endedAt, op.id).changes === 1;
     case 'appendExchange': {
       // One session row and the end of one index are touched, whatever the history length.
-      const session = sql.countExchange.get(op.lastActivity, op.sessionId) as { seq: number; message_count: number } | undefined;
+      const session = sql.countExchange.get({ lastActivity: op.lastActivity, id: op.sessionId, expected: op.expectedMessageCount }) as
+        | { seq: number; message_count: number }
+        | undefined;
       if (!session) return null;
       const last = sql.lastMessageSeq.get(session.seq) as { seq: number };
       const messages = op.messages.map((m, i) => {

@@ -1,0 +1,44 @@
+import { Redis } from 'ioredis';
+import type { ChangeFeed } from '../chat/change-feed.js';
+import { localChangeFeed } from '../chat/change-feed.js';
+import { LocalSessionLock, type SessionLock } from '../chat/session-lock.js';
+import { RedisChangeFeed } from './redis-change-feed.js';
+import { RedisSessionLock, type RedisLockOptions } from './redis-session-lock.js';
+
+/** What instances share besides the store: who writes a session, and news of changed personalities. */
+export interface Coordination {
+  kind: 'local' | 'redis';
+  lock: SessionLock;
+  changes: ChangeFeed;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function localCoordination(): Coordination {
+  return { kind: 'local', lock: new LocalSessionLock(), changes: localChangeFeed, ping: async () => undefined, close: async () => undefined };
+}
+
+/**
+ * Coordination through Redis. Commands fail at once while Redis is unreachable (no offline queue),
+ * so requests get a clear 503 instead of hanging; the client reconnects by itself.
+ */
+export function redisCoordination(url: string, lock: RedisLockOptions): Coordination {
+  const options = { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false } as const;
+  const commands = new Redis(url, options);
+  const subscriber = new Redis(url, { ...options, enableOfflineQueue: true });
+  // Connection errors surface as failed commands; the client keeps reconnecting in the background.
+  commands.on('error', () => undefined);
+  subscriber.on('error', () => undefined);
+  return {
+    kind: 'redis',
+    lock: new RedisSessionLock(commands, lock),
+    changes: new RedisChangeFeed(commands, subscriber),
+    ping: async () => {
+      await commands.ping();
+    },
+    close: async () => {
+      commands.disconnect();
+      subscriber.disconnect();
+    },
+  };
+}
