@@ -7,7 +7,7 @@ import { execSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { LoadPlan, LoadResult, Sample } from './load.js';
-import { cpuSecondsOf, LoadProcess, ModelProcess, ServerProcess, type ServerOptions } from './processes.js';
+import { cpuSecondsOf, LoadProcess, ModelProcess, startServer, type ServerOptions, type ServerProcess } from './processes.js';
 import { machine, ms, percentile, record, table, type Row } from './report.js';
 
 const { values: args } = parseArgs({
@@ -40,7 +40,7 @@ const profileDir = args.profile ? 'bench-output/profiles' : undefined;
 if (profileDir) mkdirSync(profileDir, { recursive: true });
 
 async function withServer<T>(run: (server: ServerProcess) => Promise<T>, options: Partial<ServerOptions> = {}): Promise<T> {
-  const server = await ServerProcess.start({
+  const server = await startServer({
     modelUrl: model.url,
     cpuProfileDir: profileDir,
     env: Object.fromEntries(args.env.map((pair) => [pair.split('=')[0]!, pair.slice(pair.indexOf('=') + 1)])),
