@@ -14,7 +14,12 @@ const EnvSchema = Type.Object({
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
     { default: 'info' },
   ),
-  DATABASE_URL: Type.String({ minLength: 1, default: 'sqlite:./data/chatify.db' }),
+  DATABASE_URL: Type.Optional(Type.String()),
+  FIREBASE_DATABASE_URL: Type.Optional(Type.String()),
+  FIREBASE_PROJECT_ID: Type.Optional(Type.String()),
+  FIREBASE_CLIENT_EMAIL: Type.Optional(Type.String()),
+  FIREBASE_PRIVATE_KEY: Type.Optional(Type.String()),
+  FIREBASE_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 10_000 }),
   SQLITE_SYNCHRONOUS: Type.Union([Type.Literal('FULL'), Type.Literal('NORMAL')], { default: 'FULL' }),
   DATABASE_POOL_MAX: Type.Integer({ minimum: 1, maximum: 1000, default: 10 }),
   DATABASE_IDLE_TIMEOUT_MS: Type.Integer({ minimum: 0, default: 10_000 }),
@@ -54,7 +59,12 @@ export interface Config {
   port: number;
   host: string;
   logLevel: Env['LOG_LEVEL'];
+  /** `sqlite:<path>`, `postgres://…`, or a Firebase Realtime Database URL (from FIREBASE_DATABASE_URL). */
   databaseUrl: string;
+  firebase: {
+    serviceAccount: { projectId: string; clientEmail: string; privateKey: string } | undefined;
+    timeoutMs: number;
+  };
   sqliteSynchronous: 'FULL' | 'NORMAL';
   /** PostgreSQL connection pool of this instance. */
   pool: { max: number; idleTimeoutMs: number; connectionTimeoutMs: number };
@@ -91,7 +101,22 @@ export function loadConfig(env?: Record<string, string | undefined>): Config {
     port: raw.PORT,
     host: raw.HOST,
     logLevel: raw.LOG_LEVEL,
-    databaseUrl: raw.DATABASE_URL,
+    // DATABASE_URL wins; FIREBASE_DATABASE_URL alone chooses Firebase; otherwise a local SQLite file.
+    databaseUrl:
+      blankToUndefined(raw.DATABASE_URL) ??
+      (blankToUndefined(raw.FIREBASE_DATABASE_URL) ? `firebase:${raw.FIREBASE_DATABASE_URL}` : DEFAULT_DATABASE_URL),
+    firebase: {
+      serviceAccount:
+        raw.FIREBASE_PROJECT_ID && raw.FIREBASE_CLIENT_EMAIL && raw.FIREBASE_PRIVATE_KEY
+          ? {
+              projectId: raw.FIREBASE_PROJECT_ID,
+              clientEmail: raw.FIREBASE_CLIENT_EMAIL,
+              // Keys pasted into one-line env files carry their newlines as "\n".
+              privateKey: raw.FIREBASE_PRIVATE_KEY.replaceAll('\\n', '\n'),
+            }
+          : undefined,
+      timeoutMs: raw.FIREBASE_TIMEOUT_MS,
+    },
     sqliteSynchronous: raw.SQLITE_SYNCHRONOUS,
     pool: {
       max: raw.DATABASE_POOL_MAX,
@@ -122,6 +147,8 @@ export function loadConfig(env?: Record<string, string | undefined>): Config {
     corsOrigins: raw.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
   };
 }
+
+const DEFAULT_DATABASE_URL = 'sqlite:./data/chatify.db';
 
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
 

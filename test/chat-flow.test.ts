@@ -164,7 +164,7 @@ forEachStore(() => describe("the seed's chat flow", () => {
     expect((await server.get('/health')).body).toEqual({ status: 'ok' });
     expect((await server.get('/ready')).body).toEqual({
       status: 'ready',
-      store: expect.stringMatching(/^(sqlite|postgres)$/),
+      store: expect.stringMatching(/^(sqlite|postgres|firebase)$/),
       provider: 'openai',
       coordination: 'local',
     });

@@ -1,14 +1,19 @@
 import type { Store } from '../chat/store.js';
+import { FirebaseStore, type FirebaseOptions } from './firebase/firebase-store.js';
 import { PostgresStore } from './postgres/postgres-store.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';
 
 export interface StoreConfig {
   databaseUrl: string;
+  firebase: { serviceAccount: FirebaseOptions['serviceAccount']; timeoutMs: number };
   sqliteSynchronous: 'FULL' | 'NORMAL';
   pool: { max: number; idleTimeoutMs: number; connectionTimeoutMs: number };
 }
 
-/** Opens the store DATABASE_URL names: `sqlite:<path>` or `postgres://…`; schema migrations run first. */
+/**
+ * Opens the store DATABASE_URL names: `sqlite:<path>`, `postgres://…` (schema migrations run first),
+ * or `firebase:<database URL>` (what FIREBASE_DATABASE_URL becomes).
+ */
 export async function openStore(config: StoreConfig): Promise<Store> {
   const url = config.databaseUrl;
   if (url.startsWith('sqlite:')) {
@@ -22,5 +27,14 @@ export async function openStore(config: StoreConfig): Promise<Store> {
       connectionTimeoutMs: config.pool.connectionTimeoutMs,
     });
   }
-  throw new Error(`DATABASE_URL "${url}" is not understood; use sqlite:<path> or postgres://user@host:port/database.`);
+  if (url.startsWith('firebase:')) {
+    return FirebaseStore.open({
+      databaseUrl: url.slice('firebase:'.length),
+      serviceAccount: config.firebase.serviceAccount,
+      timeoutMs: config.firebase.timeoutMs,
+    });
+  }
+  throw new Error(
+    `DATABASE_URL "${url}" is not understood; use sqlite:<path>, postgres://user@host:port/database, or set FIREBASE_DATABASE_URL.`,
+  );
 }

@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, describe } from 'vitest';
+import { randomUUID } from 'node:crypto';
 import { useStoreEnv } from './chatify-server.js';
+import { FirebaseServer } from './firebase.js';
 import { createTestDatabase, postgresConfigured } from './postgres.js';
 
 /**
- * Runs the same HTTP-level tests once per store: SQLite, and PostgreSQL where a test server is
- * configured (each run on a database of its own).
+ * Runs the same HTTP-level tests once per store: SQLite, Firebase (firebase-server), and
+ * PostgreSQL where a test server is configured; each run on a database of its own.
  */
 export function forEachStore(tests: () => void): void {
   describe('on SQLite', tests);
@@ -18,6 +20,19 @@ export function forEachStore(tests: () => void): void {
     afterAll(async () => {
       useStoreEnv({});
       await drop?.();
+    });
+    tests();
+  });
+  describe('on Firebase Realtime Database', () => {
+    let server: FirebaseServer | undefined;
+    beforeAll(async () => {
+      server = await FirebaseServer.start();
+      process.env['FIREBASE_DATABASE_EMULATOR_HOST'] = server.host;
+      useStoreEnv({ FIREBASE_DATABASE_URL: server.databaseUrl(`chatify-${randomUUID().slice(0, 8)}`) });
+    });
+    afterAll(() => {
+      useStoreEnv({});
+      server?.stop();
     });
     tests();
   });

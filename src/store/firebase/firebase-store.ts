@@ -1,0 +1,268 @@
+import { cert, applicationDefault, deleteApp, initializeApp, type App } from 'firebase-admin/app';
+import { getDatabase, type Database, type Reference } from 'firebase-admin/database';
+import { randomUUID } from 'node:crypto';
+import { ChatError } from '../../chat/errors.js';
+import type { Store } from '../../chat/store.js';
+import type { NewMessage, Page, Personality, Session, StoredMessage, UniversalRules } from '../../chat/types.js';
+
+export interface FirebaseOptions {
+  /** e.g. https://my-project-default-rtdb.firebaseio.com */
+  databaseUrl: string;
+  /** A service account; without one, Google's application default credentials are used. */
+  serviceAccount?: { projectId: string; clientEmail: string; privateKey: string } | undefined;
+  /** Longest wait for the database before answering 503, in ms. */
+  timeoutMs: number;
+}
+
+/** The seed's session fields, stored flat under userSessions/{id}, as the original did. */
+interface SessionNode {
+  user_id: string;
+  template_id: string;
+  system_prompt: string;
+  status: 'active' | 'ended';
+  created_at: string;
+  last_activity: string;
+  ended_at?: string;
+  message_count: number;
+}
+const SESSION_FIELDS = ['user_id', 'template_id', 'system_prompt', 'status', 'created_at', 'last_activity', 'ended_at', 'message_count'] as const;
+
+interface MessageNode {
+  role: 'user' | 'assistant';
+  content: string;
+  tokens: number;
+  timestamp: string;
+}
+
+/** Message keys are zero-padded sequence numbers, so key order is conversation order. */
+const messageKey = (seq: number) => String(seq).padStart(10, '0');
+/** User ids may hold characters Firebase keys may not (. # $ [ ] /). */
+const userKey = (userId: string) => userId.replace(/[.#$[\]/%]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+
+/**
+ * Firebase Realtime Database, laid out as the seed shows: templates/{id} and userSessions/{id} with
+ * the seed's fields, and each message appended as one numbered child of
+ * userSessions/{id}/conversation_history (never a rewrite of the session). Two small nodes of our
+ * own: userSessionIndex/{user}/{pushKey} lists a user's sessions newest first without downloading
+ * histories, and counters/templates keeps the order personalities were added in.
+ */
+export class FirebaseStore implements Store {
+  readonly kind = 'firebase';
+
+  private constructor(
+    private readonly app: App,
+    private readonly db: Database,
+    private readonly timeoutMs: number,
+  ) {}
+
+  static open(options: FirebaseOptions): FirebaseStore {
+    const credential = options.serviceAccount ? cert(options.serviceAccount) : process.env['FIREBASE_DATABASE_EMULATOR_HOST'] ? undefined : applicationDefault();
+    const app = initializeApp({ databaseURL: options.databaseUrl, ...(credential ? { credential } : {}) }, `chatify-${randomUUID()}`);
+    return new FirebaseStore(app, getDatabase(app), options.timeoutMs);
+  }
+
+  async ping(): Promise<void> {
+    await this.#read(this.db.ref('counters/templates'));
+  }
+
+  async close(): Promise<void> {
+    await deleteApp(this.app);
+  }
+
+  async createSession(s: Session): Promise<void> {
+    const node: SessionNode = {
+      user_id: s.userId,
+      template_id: s.templateId,
+      system_prompt: s.systemPrompt,
+      status: s.status,
+      created_at: s.createdAt,
+      last_activity: s.lastActivity,
+      message_count: s.messageCount,
+      ...(s.endedAt ? { ended_at: s.endedAt } : {}),
+    };
+    const indexKey = this.db.ref().push().key!;
+    await this.#write(
+      this.db.ref().update({ [`userSessions/${s.id}`]: node, [`userSessionIndex/${userKey(s.userId)}/${indexKey}`]: s.id }),
+    );
+  }
+
+  async getSession(id: string): Promise<Session | null> {
+    if (!validKey(id)) return null;
+    // Field by field: reading the session node would download its whole history.
+    const ref = this.db.ref(`userSessions/${id}`);
+    const values = await Promise.all(SESSION_FIELDS.map((field) => this.#read(ref.child(field))));
+    const node = Object.fromEntries(SESSION_FIELDS.map((field, i) => [field, values[i]])) as unknown as SessionNode;
+    if (node.user_id == null) return null;
+    return toSession(id, node);
+  }
+
+  async listSessions(userId: string, page: { limit: number; cursor?: string | undefined }): Promise<Page<Session>> {
+    let query = this.db.ref(`userSessionIndex/${userKey(userId)}`).orderByKey();
+    if (page.cursor !== undefined) query = query.endAt(page.cursor);
+    const index = ((await this.#read(query.limitToLast(page.limit + 2))) ?? {}) as Record<string, string>;
+    const keys = Object.keys(index)
+      .filter((key) => key !== page.cursor)
+      .sort()
+      .reverse();
+    const hasMore = keys.length > page.limit;
+    const pageKeys = keys.slice(0, page.limit);
+    const sessions = await Promise.all(pageKeys.map((key) => this.getSession(index[key]!)));
+    return {
+      items: sessions.filter((s): s is Session => s !== null),
+      nextCursor: hasMore ? pageKeys.at(-1)! : null,
+    };
+  }
+
+  async endSession(id: string, endedAt: string): Promise<boolean> {
+    if (!validKey(id) || (await this.#read(this.db.ref(`userSessions/${id}/user_id`))) == null) return false;
+    const result = await this.#write(
+      this.db.ref(`userSessions/${id}/status`).transaction((status: string | null) =>
+        status === 'active' || status === null ? 'ended' : undefined,
+      ),
+    );
+    if (!result.committed) return false;
+    await this.#write(this.db.ref(`userSessions/${id}`).update({ ended_at: endedAt, last_activity: endedAt }));
+    return true;
+  }
+
+  async appendExchange(sessionId: string, messages: readonly NewMessage[], lastActivity: string, expectedMessageCount?: number) {
+    if (!validKey(sessionId)) return null;
+    const ref = this.db.ref(`userSessions/${sessionId}`);
+    if ((await this.#read(ref.child('status'))) !== 'active') return null;
+    // The count is the one value writers race on: a transaction hands each exchange its own number
+    // (and refuses a stale expected count); the messages then take the sequence numbers it implies.
+    const counted = await this.#write(
+      ref.child('message_count').transaction((count: number | null) => {
+        const current = count ?? expectedMessageCount ?? 0;
+        if (expectedMessageCount !== undefined && current !== expectedMessageCount) return undefined;
+        return current + 1;
+      }),
+    );
+    if (!counted.committed) return null;
+    const messageCount = counted.snapshot.val() as number;
+    const first = (messageCount - 1) * messages.length + 1;
+    const stored = messages.map((m, i) => ({ ...m, seq: first + i }));
+    const update: Record<string, unknown> = { last_activity: lastActivity };
+    for (const m of stored) {
+      update[`conversation_history/${messageKey(m.seq)}`] = {
+        role: m.role,
+        content: m.content,
+        tokens: m.tokens,
+        timestamp: m.createdAt,
+      } satisfies MessageNode;
+    }
+    await this.#write(ref.update(update));
+    return { messages: stored, messageCount };
+  }
+
+  async readMessages(sessionId: string, page: { limit: number; beforeSeq?: number | undefined }): Promise<StoredMessage[]> {
+    if (!validKey(sessionId)) return [];
+    let query = this.db.ref(`userSessions/${sessionId}/conversation_history`).orderByKey();
+    if (page.beforeSeq !== undefined) {
+      if (page.beforeSeq <= 1) return [];
+      query = query.endAt(messageKey(page.beforeSeq - 1));
+    }
+    const nodes = ((await this.#read(query.limitToLast(page.limit))) ?? {}) as Record<string, MessageNode>;
+    return Object.keys(nodes)
+      .sort()
+      .map((key) => {
+        const m = nodes[key]!;
+        return { seq: Number(key), role: m.role, content: m.content, tokens: m.tokens ?? 0, createdAt: m.timestamp };
+      });
+  }
+
+  async listPersonalities(): Promise<Personality[]> {
+    const all = ((await this.#read(this.db.ref('templates'))) ?? {}) as Record<string, Personality & { _order?: number }>;
+    return Object.values(all)
+      .sort((a, b) => (a._order ?? 0) - (b._order ?? 0))
+      .map(withoutOrder);
+  }
+
+  async getPersonality(id: string): Promise<Personality | null> {
+    if (!validKey(id)) return null;
+    const found = (await this.#read(this.db.ref(`templates/${id}`))) as (Personality & { _order?: number }) | null;
+    return found ? withoutOrder(found) : null;
+  }
+
+  async insertPersonality(p: Personality): Promise<boolean> {
+    const order = await this.#write(this.db.ref('counters/templates').transaction((n: number | null) => (n ?? 0) + 1));
+    const result = await this.#write(
+      this.db.ref(`templates/${p.id}`).transaction((current: unknown) =>
+        current === null ? { ...p, _order: order.snapshot.val() as number } : undefined,
+      ),
+    );
+    return result.committed;
+  }
+
+  async replacePersonality(p: Personality): Promise<boolean> {
+    const ref = this.db.ref(`templates/${p.id}`);
+    const order = (await this.#read(ref.child('_order'))) as number | null;
+    if (order === null && (await this.#read(ref.child('id'))) === null) return false;
+    await this.#write(ref.set({ ...p, ...(order !== null ? { _order: order } : {}) }));
+    return true;
+  }
+
+  async deletePersonality(id: string): Promise<boolean> {
+    const ref = this.db.ref(`templates/${id}`);
+    if ((await this.#read(ref.child('id'))) === null) return false;
+    await this.#write(ref.remove());
+    return true;
+  }
+
+  async incrementPersonalityUsage(id: string): Promise<void> {
+    await this.#write(this.db.ref(`templates/${id}/usageCount`).transaction((n: number | null) => (n ?? 0) + 1));
+  }
+
+  async getUniversalRules(): Promise<UniversalRules | null> {
+    return (await this.#read(this.db.ref('settings/universal_rules'))) as UniversalRules | null;
+  }
+
+  async putUniversalRules(rules: UniversalRules): Promise<void> {
+    await this.#write(this.db.ref('settings/universal_rules').set(rules));
+  }
+
+  /** Reads wait for a connection forever by default; ours give up with a 503. */
+  async #read(query: Reference | ReturnType<Reference['orderByKey']>): Promise<unknown> {
+    const snapshot = await this.#within(query.once('value'));
+    return snapshot.val();
+  }
+
+  #write<T>(operation: Promise<T>): Promise<T> {
+    return this.#within(operation);
+  }
+
+  #within<T>(operation: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new ChatError('store_unavailable', 'The database does not answer; please retry shortly.')),
+        this.timeoutMs,
+      );
+    });
+    return Promise.race([operation, timeout]).finally(() => clearTimeout(timer));
+  }
+}
+
+/** Ids that cannot be Firebase keys name nothing stored. */
+function validKey(id: string): boolean {
+  return id.length > 0 && id.length <= 768 && !/[.#$[\]/]/.test(id);
+}
+
+function withoutOrder(p: Personality & { _order?: number }): Personality {
+  const { _order, ...personality } = p;
+  return { ...personality, tags: personality.tags ?? [] };
+}
+
+function toSession(id: string, node: SessionNode): Session {
+  return {
+    id,
+    userId: node.user_id,
+    templateId: node.template_id,
+    systemPrompt: node.system_prompt,
+    status: node.status,
+    createdAt: node.created_at,
+    lastActivity: node.last_activity,
+    endedAt: node.ended_at ?? null,
+    messageCount: node.message_count ?? 0,
+  };
+}
