@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ModelTiming } from '../test/support/fake-openai.js';
+import { createTestDatabase } from '../test/support/postgres.js';
 import { ServerProcess } from '../test/support/server-process.js';
 import type { LoadPlan, LoadResult } from './load.js';
 import type { ModelCommand } from './fake-model.js';
@@ -83,14 +84,22 @@ export class LoadProcess {
 
 export interface ServerOptions {
   modelUrl: string;
+  /** sqlite: a new file; postgres: a new database on the server TEST_DATABASE_URL names. */
+  store: 'sqlite' | 'postgres';
   env?: Record<string, string>;
   cpuProfileDir?: string;
 }
 
-/** The production build of the server on a new SQLite file, with the benchmark's settings. */
-export function startServer(options: ServerOptions): Promise<ServerProcess> {
-  const databaseUrl = `sqlite:${join(mkdtempSync(join(tmpdir(), 'chatify-bench-')), 'bench.db')}`;
-  return ServerProcess.start({
+/** The production build of the server on a new, empty store, with the benchmark's settings. */
+export async function startServer(options: ServerOptions): Promise<{ server: ServerProcess; dispose: () => Promise<void> }> {
+  let databaseUrl = `sqlite:${join(mkdtempSync(join(tmpdir(), 'chatify-bench-')), 'bench.db')}`;
+  let dispose = async (): Promise<void> => undefined;
+  if (options.store === 'postgres') {
+    const database = await createTestDatabase();
+    databaseUrl = database.url;
+    dispose = database.drop;
+  }
+  const server = await ServerProcess.start({
     entry: 'dist',
     nodeArgs: options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [],
     env: {
@@ -102,9 +111,11 @@ export function startServer(options: ServerOptions): Promise<ServerProcess> {
       LLM_MAX_RETRIES: '0',
       LLM_TIMEOUT_MS: '60000',
       SESSION_CACHE_MAX: '50000',
+      DATABASE_POOL_MAX: '20',
       ...options.env,
     },
   });
+  return { server, dispose };
 }
 
 export { cpuSecondsOf, ServerProcess } from '../test/support/server-process.js';

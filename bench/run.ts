@@ -27,10 +27,15 @@ const THINK: [number, number] = [1000, 3000];
 const scenarios = new Set((args.only ?? 'startup,throughput,overhead,streaming,flatness,memory').split(','));
 const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
 
-if (args.store !== 'sqlite') {
-  console.error(`--store ${args.store} is not supported yet; only sqlite.`);
+if (args.store !== 'sqlite' && args.store !== 'postgres') {
+  console.error(`--store ${args.store}: use sqlite or postgres.`);
   process.exit(2);
 }
+if (args.store === 'postgres' && !process.env['TEST_DATABASE_URL']) {
+  console.error('--store postgres needs TEST_DATABASE_URL, e.g. postgres://postgres@127.0.0.1:5432/test (a database is created per run).');
+  process.exit(2);
+}
+const store = args.store;
 
 const model = await ModelProcess.start();
 const load = await LoadProcess.start();
@@ -40,7 +45,8 @@ const profileDir = args.profile ? 'bench-output/profiles' : undefined;
 if (profileDir) mkdirSync(profileDir, { recursive: true });
 
 async function withServer<T>(run: (server: ServerProcess) => Promise<T>, options: Partial<ServerOptions> = {}): Promise<T> {
-  const server = await startServer({
+  const { server, dispose } = await startServer({
+    store,
     modelUrl: model.url,
     cpuProfileDir: profileDir,
     env: Object.fromEntries(args.env.map((pair) => [pair.split('=')[0]!, pair.slice(pair.indexOf('=') + 1)])),
@@ -50,6 +56,7 @@ async function withServer<T>(run: (server: ServerProcess) => Promise<T>, options
     return await run(server);
   } finally {
     await server.stop();
+    await dispose();
   }
 }
 
