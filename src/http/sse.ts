@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { requestLogFields } from './request-log.js';
 
 /** The client asked for Server-Sent Events: `Accept: text/event-stream` or `?stream=true`. */
 export function wantsEventStream(request: FastifyRequest, streamParam: boolean | undefined): boolean {
@@ -39,9 +40,6 @@ export class EventStream {
   end(): void {
     if (!this.#raw.destroyed && !this.#raw.writableEnded) this.#raw.end();
     // Fastify does not log hijacked replies; keep the one line per request.
-    this.request.log.info(
-      { method: this.request.method, url: this.request.url.split('?')[0], status: 200, ms: Math.round((performance.now() - this.#started) * 100) / 100, stream: true },
-      'request',
-    );
+    this.request.log.info({ ...requestLogFields(this.request, 200, performance.now() - this.#started), stream: true }, 'request');
   }
 }
