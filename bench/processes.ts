@@ -112,6 +112,11 @@ export async function startServer(options: ServerOptions): Promise<{ server: Ser
       LLM_TIMEOUT_MS: '60000',
       SESSION_CACHE_MAX: '50000',
       DATABASE_POOL_MAX: '20',
+      // Simulated users all come from one address, far faster than people: limits would only measure themselves.
+      RATE_LIMIT_USER_MESSAGES_PER_MINUTE: '0',
+      RATE_LIMIT_IP_MESSAGES_PER_MINUTE: '0',
+      RATE_LIMIT_USER_SESSIONS_PER_HOUR: '0',
+      RATE_LIMIT_IP_SESSIONS_PER_HOUR: '0',
       ...options.env,
     },
   });

@@ -20,6 +20,7 @@ import { personalityRoutes } from './http/routes/personalities.js';
 import { ErrorBody } from './http/schemas/common.js';
 import { Personality } from './http/schemas/personalities.js';
 import { registerBodyParsing } from './http/body-parsing.js';
+import { rateLimitHooks } from './http/rate-limits.js';
 import { OneLineRequestLog } from './http/request-log.js';
 import { registerValidation } from './http/validation.js';
 import { localCoordination, redisCoordination, type Coordination } from './coordination/coordination.js';
@@ -116,7 +117,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
 
   await app.register(healthRoutes, { store, coordination, provider: llm.provider, accepting: () => accepting });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  await app.register(chatbotRoutes, { prefix: '/api/v1', chat, personalities });
+  const limits = rateLimitHooks(config.rateLimits, (limit) => coordination.rateLimiter(limit), (id) => chat.sessionOwner(id));
+  await app.register(chatbotRoutes, { prefix: '/api/v1', chat, personalities, limits });
   await app.register(personalityRoutes, { prefix: '/api/v1', personalities });
 
   if (existsSync(WEB_ROOT)) {

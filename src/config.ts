@@ -41,6 +41,10 @@ const EnvSchema = Type.Object({
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, default: 262_144 }),
   DEFAULT_TEMPLATE_ID: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$', default: 'friendly-assistant' }),
   CORS_ORIGINS: Type.String({ default: LOCAL_ORIGINS }),
+  RATE_LIMIT_USER_MESSAGES_PER_MINUTE: Type.Integer({ minimum: 0, default: 30 }),
+  RATE_LIMIT_IP_MESSAGES_PER_MINUTE: Type.Integer({ minimum: 0, default: 300 }),
+  RATE_LIMIT_USER_SESSIONS_PER_HOUR: Type.Integer({ minimum: 0, default: 60 }),
+  RATE_LIMIT_IP_SESSIONS_PER_HOUR: Type.Integer({ minimum: 0, default: 600 }),
 });
 type Env = Static<typeof EnvSchema>;
 
@@ -79,6 +83,8 @@ export interface Config {
   bodyLimitBytes: number;
   defaultTemplateId: string;
   corsOrigins: string[];
+  /** Per user and per IP; 0 turns a limit off. */
+  rateLimits: { userMessagesPerMinute: number; ipMessagesPerMinute: number; userSessionsPerHour: number; ipSessionsPerHour: number };
 }
 
 /**
@@ -145,6 +151,12 @@ export function loadConfig(env?: Record<string, string | undefined>): Config {
     bodyLimitBytes: raw.BODY_LIMIT_BYTES,
     defaultTemplateId: raw.DEFAULT_TEMPLATE_ID,
     corsOrigins: raw.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
+    rateLimits: {
+      userMessagesPerMinute: raw.RATE_LIMIT_USER_MESSAGES_PER_MINUTE,
+      ipMessagesPerMinute: raw.RATE_LIMIT_IP_MESSAGES_PER_MINUTE,
+      userSessionsPerHour: raw.RATE_LIMIT_USER_SESSIONS_PER_HOUR,
+      ipSessionsPerHour: raw.RATE_LIMIT_IP_SESSIONS_PER_HOUR,
+    },
   };
 }
 

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeOpenAi, lastUserMessage } from './support/fake-openai.js';
 import { createTestDatabase, postgresConfigured } from './support/postgres.js';
 import { OwnRedis, redisConfigured, TEST_REDIS_URL } from './support/redis.js';
+import { NO_RATE_LIMITS } from './support/chatify-server.js';
 import { ServerProcess } from './support/server-process.js';
 import { TcpProxy } from './support/tcp-proxy.js';
 
@@ -34,6 +35,9 @@ describe.runIf(runs)('two instances on one PostgreSQL and one Redis', () => {
       LLM_MAX_RETRIES: '0',
       LOG_LEVEL: 'warn',
       CONTEXT_MAX_MESSAGES: '100',
+      ...NO_RATE_LIMITS,
+      // Shared through Redis: the second instance sees what the first counted.
+      RATE_LIMIT_USER_SESSIONS_PER_HOUR: '4',
     };
     // One after the other: the second finds the schema migrated and the personalities seeded.
     a = await ServerProcess.start({ entry: 'source', env });
@@ -46,7 +50,7 @@ describe.runIf(runs)('two instances on one PostgreSQL and one Redis', () => {
     await database?.drop();
   });
 
-  const create = async (server: ServerProcess, user = 'user_multi') =>
+  const create = async (server: ServerProcess, user = `user_${Math.random().toString(36).slice(2, 10)}`) =>
     (await call(server.url, 'POST', '/api/v1/chatbot/session', { user_id: user })).body.session_id as string;
   const send = (server: ServerProcess, id: string, message: string) =>
     call(server.url, 'POST', `/api/v1/chatbot/session/${id}/message`, { message });
@@ -106,6 +110,23 @@ describe.runIf(runs)('two instances on one PostgreSQL and one Redis', () => {
     expect((await call(b.url, 'DELETE', `/api/v1/chatbot/session/${id}`)).status).toBe(409);
   });
 
+  it('shares rate-limit counters between instances through Redis', async () => {
+    const user = `user_limited_${Date.now()}`;
+    const statuses: number[] = [];
+    for (const server of [a, b, a, b, a]) {
+      statuses.push((await call(server.url, 'POST', '/api/v1/chatbot/session', { user_id: user })).status);
+    }
+    expect(statuses).toEqual([200, 200, 200, 200, 429]);
+    const refused = await fetch(`${b.url}/api/v1/chatbot/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ user_id: user }),
+    });
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(await refused.json()).toMatchObject({ success: false, error: { code: 'rate_limited' } });
+  });
+
   it('applies a rules change made on one instance to the other', async () => {
     const id = await create(b);
     await send(b, id, 'before'); // b composes and caches the prompt
@@ -137,6 +158,7 @@ describe.runIf(runs)('an instance whose Redis goes away for a while', () => {
         OPENAI_BASE_URL: model.url,
         LLM_MAX_RETRIES: '0',
         LOG_LEVEL: 'warn',
+        ...NO_RATE_LIMITS,
       },
     });
   }, 60_000);
@@ -194,6 +216,7 @@ describe.runIf(runs)('an instance whose PostgreSQL goes away for a while', () =>
         OPENAI_BASE_URL: model.url,
         LLM_MAX_RETRIES: '0',
         LOG_LEVEL: 'warn',
+        ...NO_RATE_LIMITS,
       },
     });
   }, 60_000);

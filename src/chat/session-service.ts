@@ -123,6 +123,12 @@ export class ChatService {
     return this.#lock.run(sessionId, () => this.#exchange(sessionId, text, receivedAt, onDelta));
   }
 
+  /** Who a session belongs to, or null if there is no such session (for per-user limits). */
+  async sessionOwner(sessionId: string): Promise<string | null> {
+    if (!UUID.test(sessionId)) return null;
+    return (this.#active.get(sessionId)?.session ?? (await this.deps.store.getSession(sessionId)))?.userId ?? null;
+  }
+
   /** Throws as sendMessage would for this id and text, without queueing anything. */
   async checkSendable(sessionId: string, text: string): Promise<void> {
     checkMessageText(text, this.options.maxMessageLength);

@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import type { ChangeFeed } from '../chat/change-feed.js';
 import { localChangeFeed } from '../chat/change-feed.js';
 import { LocalSessionLock, type SessionLock } from '../chat/session-lock.js';
+import { memoryRateLimiter, redisRateLimiter, type RateLimit, type RateLimiter } from './rate-limiter.js';
 import { RedisChangeFeed } from './redis-change-feed.js';
 import { RedisSessionLock, type RedisLockOptions } from './redis-session-lock.js';
 
@@ -10,12 +11,21 @@ export interface Coordination {
   kind: 'local' | 'redis';
   lock: SessionLock;
   changes: ChangeFeed;
+  /** A limiter whose counters every instance shares (with Redis), or this process keeps. */
+  rateLimiter(limit: RateLimit): RateLimiter;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
 
 export function localCoordination(): Coordination {
-  return { kind: 'local', lock: new LocalSessionLock(), changes: localChangeFeed, ping: async () => undefined, close: async () => undefined };
+  return {
+    kind: 'local',
+    lock: new LocalSessionLock(),
+    changes: localChangeFeed,
+    rateLimiter: memoryRateLimiter,
+    ping: async () => undefined,
+    close: async () => undefined,
+  };
 }
 
 /**
@@ -33,6 +43,7 @@ export function redisCoordination(url: string, lock: RedisLockOptions): Coordina
     kind: 'redis',
     lock: new RedisSessionLock(commands, lock),
     changes: new RedisChangeFeed(commands, subscriber),
+    rateLimiter: (limit) => redisRateLimiter(commands, limit),
     ping: async () => {
       await commands.ping();
     },

@@ -12,6 +12,14 @@ export interface ApiResponse<T = any> {
   body: T;
 }
 
+/** Tests send faster than people do: limits are off unless a test sets them. */
+export const NO_RATE_LIMITS = {
+  RATE_LIMIT_USER_MESSAGES_PER_MINUTE: '0',
+  RATE_LIMIT_IP_MESSAGES_PER_MINUTE: '0',
+  RATE_LIMIT_USER_SESSIONS_PER_HOUR: '0',
+  RATE_LIMIT_IP_SESSIONS_PER_HOUR: '0',
+};
+
 /** Extra environment for every server a test file starts: `useStore` points them at PostgreSQL. */
 let storeEnv: Record<string, string> = {};
 export function useStoreEnv(env: Record<string, string>): void {
@@ -32,7 +40,7 @@ export class ChatifyServer {
    */
   static async start(env: Record<string, string> = {}, options: { databasePath?: string; deps?: AppDeps } = {}) {
     const databasePath = options.databasePath ?? join(tempDir(), 'chatify.db');
-    const config = loadConfig({ LOG_LEVEL: 'silent', DATABASE_URL: `sqlite:${databasePath}`, ...storeEnv, ...env });
+    const config = loadConfig({ LOG_LEVEL: 'silent', DATABASE_URL: `sqlite:${databasePath}`, ...NO_RATE_LIMITS, ...storeEnv, ...env });
     const chatify = await buildApp(config, options.deps);
     await chatify.app.listen({ port: 0, host: '127.0.0.1' });
     const { port } = chatify.app.server.address() as AddressInfo;

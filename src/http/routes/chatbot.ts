@@ -4,6 +4,7 @@ import type { PersonalityService } from '../../chat/personality-service.js';
 import type { Session } from '../../chat/types.js';
 import { Type } from 'typebox';
 import { streamErrorOf } from '../error-handler.js';
+import type { rateLimitHooks } from '../rate-limits.js';
 import { errors } from '../schemas/common.js';
 import { EventStream, wantsEventStream } from '../sse.js';
 import {
@@ -23,6 +24,7 @@ import {
 export interface ChatbotRoutesOptions {
   chat: ChatService;
   personalities: PersonalityService;
+  limits: ReturnType<typeof rateLimitHooks>;
 }
 
 const tags = ['chatbot'];
@@ -41,14 +43,15 @@ the reply is completed and stored, and reading the session shows it whole. Unkno
 input are refused before the stream starts, with the usual status and JSON error body.`;
 
 /** The seed's session API: create, send, read, list, end. */
-export const chatbotRoutes: FastifyPluginAsyncTypebox<ChatbotRoutesOptions> = async (app, { chat, personalities }) => {
+export const chatbotRoutes: FastifyPluginAsyncTypebox<ChatbotRoutesOptions> = async (app, { chat, personalities, limits }) => {
   app.post('/chatbot/session', {
     schema: {
       tags,
       summary: 'Start a session with a personality',
       body: CreateSessionBody,
-      response: { 200: ChatReply, ...errors(404, 413, 415, 422) },
+      response: { 200: ChatReply, ...errors(404, 413, 422, 429) },
     },
+    preHandler: limits.sessions,
     handler: async (request) => {
       const session = await chat.createSession(request.body.user_id, request.body.template_id ?? undefined);
       return chatReply(session, { message: 'Session created successfully' });
@@ -71,9 +74,10 @@ export const chatbotRoutes: FastifyPluginAsyncTypebox<ChatbotRoutesOptions> = as
             'text/event-stream': { schema: Type.String({ description: 'delta* then done, or error' }) },
           },
         },
-        ...errors(404, 409, 413, 422, 502, 504),
+        ...errors(404, 409, 413, 422, 429, 502, 503, 504),
       },
     },
+    preHandler: limits.messages,
     handler: async (request, reply) => {
       const { id } = request.params;
       const { message } = request.body;

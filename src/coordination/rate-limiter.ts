@@ -1,0 +1,47 @@
+import type { Redis } from 'ioredis';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { ChatError } from '../chat/errors.js';
+
+/** Counts events per key in a fixed window; answers how long to wait when the key is over its limit. */
+export interface RateLimiter {
+  /** Counts one event for `key`; null if allowed, else the seconds until the next one is. */
+  consume(key: string): Promise<number | null>;
+}
+
+export interface RateLimit {
+  name: string;
+  /** Events allowed per window. */
+  points: number;
+  windowSeconds: number;
+}
+
+function wrap(limiter: RateLimiterAbstract): RateLimiter {
+  return {
+    async consume(key) {
+      try {
+        await limiter.consume(key);
+        return null;
+      } catch (outcome) {
+        if (outcome instanceof RateLimiterRes) return Math.max(1, Math.ceil(outcome.msBeforeNext / 1000));
+        throw new ChatError('coordination_unavailable', 'Redis does not answer; please retry shortly.', { cause: outcome });
+      }
+    },
+  };
+}
+
+/** Counters in this process: right for one instance. */
+export function memoryRateLimiter(limit: RateLimit): RateLimiter {
+  return wrap(new RateLimiterMemory({ keyPrefix: limit.name, points: limit.points, duration: limit.windowSeconds }));
+}
+
+/** Counters in Redis, shared by every instance. */
+export function redisRateLimiter(redis: Redis, limit: RateLimit): RateLimiter {
+  return wrap(
+    new RateLimiterRedis({
+      storeClient: redis,
+      keyPrefix: `chatify:rate:${limit.name}`,
+      points: limit.points,
+      duration: limit.windowSeconds,
+    }),
+  );
+}

@@ -1,0 +1,58 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeOpenAi } from './support/fake-openai.js';
+import { ChatifyServer, dumpDatabase } from './support/chatify-server.js';
+
+describe('abuse limits', () => {
+  let model: FakeOpenAi;
+  let server: ChatifyServer;
+  beforeAll(async () => {
+    model = await FakeOpenAi.start();
+    server = await ChatifyServer.start(
+      ChatifyServer.modelEnv(model.url, {
+        RATE_LIMIT_USER_MESSAGES_PER_MINUTE: '3',
+        RATE_LIMIT_IP_MESSAGES_PER_MINUTE: '5',
+        RATE_LIMIT_USER_SESSIONS_PER_HOUR: '3',
+        RATE_LIMIT_IP_SESSIONS_PER_HOUR: '6',
+      }),
+    );
+  });
+  afterAll(async () => {
+    await server.close();
+    await model.close();
+  });
+
+  it('limits messages per user per minute with 429 and Retry-After, storing nothing', async () => {
+    const id = await server.createSession('user_chatty');
+    for (let i = 1; i <= 3; i++) expect((await server.send(id, `m${i}`)).status).toBe(200);
+    const before = dumpDatabase(server.databasePath);
+    const calls = model.requests.length;
+    const refused = await server.send(id, 'one too many');
+    expect(refused.status).toBe(429);
+    expect(refused.body).toEqual({ success: false, error: { code: 'rate_limited', message: expect.stringContaining('messages') } });
+    const wait = Number(refused.headers.get('retry-after'));
+    expect(wait).toBeGreaterThan(0);
+    expect(wait).toBeLessThanOrEqual(60);
+    expect(dumpDatabase(server.databasePath)).toBe(before);
+    expect(model.requests.length).toBe(calls);
+  });
+
+  it('limits messages per IP across users (refused attempts count too)', async () => {
+    // Four attempts came from this address above (three answered, one refused); the limit is five.
+    const other = await server.createSession('user_quiet');
+    expect((await server.send(other, 'first')).status).toBe(200);
+    const refused = await server.send(other, 'second');
+    expect(refused.status).toBe(429);
+    expect(refused.body.error.code).toBe('rate_limited');
+  });
+
+  it('limits new sessions per user per hour, and per IP', async () => {
+    const statuses = [];
+    for (let i = 0; i < 4; i++) statuses.push((await server.post('/api/v1/chatbot/session', { user_id: 'user_hoarder' })).status);
+    // user_chatty and user_quiet already started one each from this address.
+    expect(statuses).toEqual([200, 200, 200, 429]);
+    // Six session attempts from this address now: a user who never started one is refused too.
+    const ipLimited = await server.post('/api/v1/chatbot/session', { user_id: 'user_fresh' });
+    expect(ipLimited.status).toBe(429);
+    expect(ipLimited.body.error.message).toContain('sessions');
+  });
+});
