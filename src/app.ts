@@ -20,6 +20,7 @@ import { personalityRoutes } from './http/routes/personalities.js';
 import { ErrorBody } from './http/schemas/common.js';
 import { Personality } from './http/schemas/personalities.js';
 import { registerBodyParsing } from './http/body-parsing.js';
+import { registerAuth } from './http/auth.js';
 import { rateLimitHooks } from './http/rate-limits.js';
 import { OneLineRequestLog } from './http/request-log.js';
 import { registerValidation } from './http/validation.js';
@@ -118,8 +119,14 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
   await app.register(healthRoutes, { store, coordination, provider: llm.provider, accepting: () => accepting });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   const limits = rateLimitHooks(config.rateLimits, (limit) => coordination.rateLimiter(limit), (id) => chat.sessionOwner(id));
-  await app.register(chatbotRoutes, { prefix: '/api/v1', chat, personalities, limits });
-  await app.register(personalityRoutes, { prefix: '/api/v1', personalities });
+  await app.register(
+    async (api) => {
+      registerAuth(api, config.auth);
+      await api.register(chatbotRoutes, { chat, personalities, limits });
+      await api.register(personalityRoutes, { personalities });
+    },
+    { prefix: '/api/v1' },
+  );
 
   if (existsSync(WEB_ROOT)) {
     // One route per built file (no wildcard), so unknown paths reach the JSON not-found handler.

@@ -1,5 +1,6 @@
 import envSchema from 'env-schema';
 import { Type, type Static } from 'typebox';
+import type { AuthConfig } from './http/auth.js';
 
 /** Origins a local browser app is served from while developing. */
 const LOCAL_ORIGINS = ['3000', '5173', '8000']
@@ -41,6 +42,13 @@ const EnvSchema = Type.Object({
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, default: 262_144 }),
   DEFAULT_TEMPLATE_ID: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$', default: 'friendly-assistant' }),
   CORS_ORIGINS: Type.String({ default: LOCAL_ORIGINS }),
+  AUTH_MODE: Type.Union([Type.Literal('none'), Type.Literal('apikey'), Type.Literal('jwt')], { default: 'none' }),
+  API_KEYS: Type.Optional(Type.String()),
+  JWT_SECRET: Type.Optional(Type.String()),
+  JWT_JWKS_URL: Type.Optional(Type.String()),
+  JWT_ISSUER: Type.Optional(Type.String()),
+  JWT_AUDIENCE: Type.Optional(Type.String()),
+  ADMIN_API_KEY: Type.Optional(Type.String()),
   RATE_LIMIT_USER_MESSAGES_PER_MINUTE: Type.Integer({ minimum: 0, default: 30 }),
   RATE_LIMIT_IP_MESSAGES_PER_MINUTE: Type.Integer({ minimum: 0, default: 300 }),
   RATE_LIMIT_USER_SESSIONS_PER_HOUR: Type.Integer({ minimum: 0, default: 60 }),
@@ -83,6 +91,7 @@ export interface Config {
   bodyLimitBytes: number;
   defaultTemplateId: string;
   corsOrigins: string[];
+  auth: AuthConfig;
   /** Per user and per IP; 0 turns a limit off. */
   rateLimits: { userMessagesPerMinute: number; ipMessagesPerMinute: number; userSessionsPerHour: number; ipSessionsPerHour: number };
 }
@@ -151,6 +160,7 @@ export function loadConfig(env?: Record<string, string | undefined>): Config {
     bodyLimitBytes: raw.BODY_LIMIT_BYTES,
     defaultTemplateId: raw.DEFAULT_TEMPLATE_ID,
     corsOrigins: raw.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
+    auth: authConfig(raw),
     rateLimits: {
       userMessagesPerMinute: raw.RATE_LIMIT_USER_MESSAGES_PER_MINUTE,
       ipMessagesPerMinute: raw.RATE_LIMIT_IP_MESSAGES_PER_MINUTE,
@@ -169,6 +179,22 @@ export function parseDuration(text: string): number {
   const match = /^(\d+)(ms|s|m|h)?$/.exec(text);
   if (!match) throw new Error(`"${text}" is not a duration like 1800, 30m or 2h`);
   return Number(match[1]) * UNIT_MS[(match[2] ?? 's') as keyof typeof UNIT_MS];
+}
+
+function authConfig(raw: Env): AuthConfig {
+  const apiKeys = (raw.API_KEYS ?? '').split(',').map((k) => k.trim()).filter(Boolean);
+  const jwt = {
+    secret: blankToUndefined(raw.JWT_SECRET),
+    jwksUrl: blankToUndefined(raw.JWT_JWKS_URL),
+    issuer: blankToUndefined(raw.JWT_ISSUER),
+    audience: blankToUndefined(raw.JWT_AUDIENCE),
+  };
+  if (raw.AUTH_MODE === 'apikey' && apiKeys.length === 0) throw new Error('AUTH_MODE=apikey needs API_KEYS (comma-separated).');
+  if (raw.AUTH_MODE === 'jwt' && !jwt.secret && !jwt.jwksUrl) {
+    throw new Error('AUTH_MODE=jwt needs JWT_SECRET (HS256) or JWT_JWKS_URL (with JWT_ISSUER and JWT_AUDIENCE).');
+  }
+  if (jwt.secret && jwt.secret.length < 32) throw new Error('JWT_SECRET must be at least 32 characters.');
+  return { mode: raw.AUTH_MODE, apiKeys, jwt, adminApiKey: blankToUndefined(raw.ADMIN_API_KEY) };
 }
 
 function idleTimeout(text: string): number {

@@ -19,6 +19,13 @@ async function main(): Promise<void> {
     }
   }
 
+  if (config.auth.mode === 'none') {
+    app.log.warn(
+      'AUTH_MODE=none: anyone who can reach this server can read and end any chat. Fine on your own machine; ' +
+        'set AUTH_MODE=jwt or apikey before exposing it.',
+    );
+  }
+
   closeWithGrace({ delay: SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {
     if (err) app.log.error({ err }, 'fatal error, shutting down');
     else app.log.info({ signal }, 'shutting down');

@@ -15,6 +15,7 @@ export type ChatErrorCode =
   | 'invalid_text'
   | 'invalid_cursor'
   | 'session_conflict'
+  | 'user_mismatch'
   | 'store_unavailable'
   | 'coordination_unavailable'
   | 'provider_error'

@@ -52,6 +52,18 @@ export interface SessionView {
   hasMore: boolean;
 }
 
+/** Who is asking: with sign-in on, a session is only visible to its owner (to others it does not exist). */
+export interface Caller {
+  /** The signed-in user; undefined when the server trusts the client's user_id (no sign-in, API keys). */
+  userId?: string | undefined;
+}
+
+export interface SendOptions {
+  caller?: Caller;
+  /** When given, the reply is also passed on piece by piece as the model produces it. */
+  onDelta?: (text: string) => void;
+}
+
 export interface EndResult {
   session: Session;
   durationSeconds: number;
@@ -112,15 +124,14 @@ export class ChatService {
   }
 
   /**
-   * Sends a user message and returns the model's reply once both are stored. With `onDelta` the
-   * reply is also passed on piece by piece as the model produces it. The exchange completes and is
-   * stored even if whoever listens to the pieces goes away.
+   * Sends a user message and returns the model's reply once both are stored. The exchange completes
+   * and is stored even if whoever listens to the streamed pieces goes away.
    */
-  sendMessage(sessionId: string, text: string, onDelta?: (text: string) => void): Promise<ExchangeResult> {
+  sendMessage(sessionId: string, text: string, options: SendOptions = {}): Promise<ExchangeResult> {
     checkMessageText(text, this.options.maxMessageLength);
     assertSessionId(sessionId);
     const receivedAt = this.#now();
-    return this.#lock.run(sessionId, () => this.#exchange(sessionId, text, receivedAt, onDelta));
+    return this.#lock.run(sessionId, () => this.#exchange(sessionId, text, receivedAt, options));
   }
 
   /** Who a session belongs to, or null if there is no such session (for per-user limits). */
@@ -130,17 +141,17 @@ export class ChatService {
   }
 
   /** Throws as sendMessage would for this id and text, without queueing anything. */
-  async checkSendable(sessionId: string, text: string): Promise<void> {
+  async checkSendable(sessionId: string, text: string, caller: Caller = {}): Promise<void> {
     checkMessageText(text, this.options.maxMessageLength);
     assertSessionId(sessionId);
-    const session = await this.#current(sessionId);
+    const session = visibleTo(caller, await this.#current(sessionId));
     if (!session) throw sessionNotFound();
     if (session.status !== 'active') throw sessionEnded();
   }
 
-  async getSession(sessionId: string, page: { limit: number; before?: number | undefined }): Promise<SessionView> {
+  async getSession(sessionId: string, page: { limit: number; before?: number | undefined }, caller: Caller = {}): Promise<SessionView> {
     assertSessionId(sessionId);
-    const session = await this.deps.store.getSession(sessionId);
+    const session = visibleTo(caller, await this.deps.store.getSession(sessionId));
     if (!session) throw sessionNotFound();
     const fetched = await this.deps.store.readMessages(sessionId, { limit: page.limit + 1, beforeSeq: page.before });
     const hasMore = fetched.length > page.limit;
@@ -152,10 +163,10 @@ export class ChatService {
   }
 
   /** Ends a session after any sends already queued for it, and lets it leave memory. */
-  endSession(sessionId: string): Promise<EndResult> {
+  endSession(sessionId: string, caller: Caller = {}): Promise<EndResult> {
     assertSessionId(sessionId);
     return this.#lock.run(sessionId, async () => {
-      const session = await this.#current(sessionId);
+      const session = visibleTo(caller, await this.#current(sessionId));
       if (!session) throw sessionNotFound();
       if (session.status !== 'active') throw sessionEnded();
       const endedAt = this.#now();
@@ -175,20 +186,16 @@ export class ChatService {
     this.#active.clear();
   }
 
-  async #exchange(
-    sessionId: string,
-    text: string,
-    receivedAt: string,
-    onDelta: ((text: string) => void) | undefined,
-  ): Promise<ExchangeResult> {
+  async #exchange(sessionId: string, text: string, receivedAt: string, options: SendOptions): Promise<ExchangeResult> {
     const active = await this.#load(sessionId);
+    if (!visibleTo(options.caller ?? {}, active.session)) throw sessionNotFound();
     const resolved = await this.#personalityOf(active.session);
     const question: NewMessage = { role: 'user', content: text, tokens: this.deps.countTokens(text), createdAt: receivedAt };
     const context = selectContext(active.recent, question, resolved.systemPromptTokens, this.options.context);
     const messages: ModelMessage[] = [{ role: 'system', content: resolved.systemPrompt }];
     for (const m of context) messages.push({ role: m.role, content: m.content });
 
-    const completion = await this.#complete(resolved, messages, onDelta);
+    const completion = await this.#complete(resolved, messages, options.onDelta);
     const answer: NewMessage = {
       role: 'assistant',
       content: completion,
@@ -296,6 +303,11 @@ export class ChatService {
   #now(): string {
     return this.deps.now().toISOString();
   }
+}
+
+/** The session if the caller may see it; someone else's session is treated as missing (404, not 403). */
+function visibleTo(caller: Caller, session: Session | null): Session | null {
+  return session && (caller.userId === undefined || session.userId === caller.userId) ? session : null;
 }
 
 function assertSessionId(id: string): void {

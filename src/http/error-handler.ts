@@ -15,6 +15,7 @@ const STATUS_OF: Record<ChatErrorCode, number> = {
   invalid_text: 422,
   invalid_cursor: 422,
   session_conflict: 409,
+  user_mismatch: 403,
   store_unavailable: 503,
   coordination_unavailable: 503,
   provider_error: 502,

@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { SignJWT } from 'jose';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { browserAvailable, launchBrowser } from '../support/browser.js';
@@ -202,6 +203,50 @@ describe.runIf(browserAvailable())('the web app in a browser', () => {
     await page.getByText('Reply to: Hi from my phone').waitFor();
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
     await page.screenshot({ path: `${SHOTS}/7-phone.png`, fullPage: true });
+    await page.close();
+  });
+});
+
+describe.runIf(browserAvailable())('the web app against a server that requires sign-in', () => {
+  let model: FakeOpenAi;
+  let server: ChatifyServer;
+  let browser: Browser;
+  const secret = 'a-test-secret-that-is-long-enough-for-hs256';
+
+  beforeAll(async () => {
+    model = await FakeOpenAi.start();
+    server = await ChatifyServer.start(
+      ChatifyServer.modelEnv(model.url, { AUTH_MODE: 'jwt', JWT_SECRET: secret, ADMIN_API_KEY: 'the-admin-key' }),
+    );
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    await model?.close();
+  });
+
+  it('signs in with an access token and changes personalities with the admin key', async () => {
+    const token = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('token_user').setExpirationTime('1h')
+      .sign(new TextEncoder().encode(secret));
+    const page = await browser.newPage();
+    await page.goto(server.baseUrl);
+    await page.getByLabel('Access token').fill(token);
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByText('token_user').waitFor();
+    await page.getByRole('button', { name: 'Start chat' }).click();
+    await page.getByRole('textbox', { name: 'Message' }).fill('Signed in?');
+    await page.getByRole('button', { name: 'Send' }).click();
+    await page.getByText('Reply to: Signed in?').waitFor();
+
+    await page.getByRole('link', { name: 'Personalities' }).click();
+    await page.getByRole('textbox', { name: 'Universal rules' }).fill('Rules need the key.');
+    await page.getByRole('button', { name: 'Save rules' }).click();
+    await page.getByText('That needs the admin key').waitFor();
+    await page.getByLabel('Admin key').fill('the-admin-key');
+    await page.getByRole('button', { name: 'Save rules' }).click();
+    await page.getByText('Rules saved (version 2).').waitFor();
+    await page.screenshot({ path: `${SHOTS}/8-signed-in-admin.png`, fullPage: true });
     await page.close();
   });
 });

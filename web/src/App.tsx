@@ -21,8 +21,8 @@ export function App() {
   if (!userId) {
     return (
       <UserGate
-        onSignIn={(id) => {
-          userStore.set(id);
+        onSignIn={(id, token) => {
+          userStore.set(id, token);
           setUserId(id);
         }}
       />

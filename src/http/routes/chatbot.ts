@@ -3,6 +3,7 @@ import type { ChatService } from '../../chat/session-service.js';
 import type { PersonalityService } from '../../chat/personality-service.js';
 import type { Session } from '../../chat/types.js';
 import { Type } from 'typebox';
+import { assertSameUser } from '../auth.js';
 import { streamErrorOf } from '../error-handler.js';
 import type { rateLimitHooks } from '../rate-limits.js';
 import { errors } from '../schemas/common.js';
@@ -49,10 +50,11 @@ export const chatbotRoutes: FastifyPluginAsyncTypebox<ChatbotRoutesOptions> = as
       tags,
       summary: 'Start a session with a personality',
       body: CreateSessionBody,
-      response: { 200: ChatReply, ...errors(404, 413, 422, 429) },
+      response: { 200: ChatReply, ...errors(401, 403, 404, 413, 422, 429) },
     },
     preHandler: limits.sessions,
     handler: async (request) => {
+      assertSameUser(request, request.body.user_id);
       const session = await chat.createSession(request.body.user_id, request.body.template_id ?? undefined);
       return chatReply(session, { message: 'Session created successfully' });
     },
@@ -74,7 +76,7 @@ export const chatbotRoutes: FastifyPluginAsyncTypebox<ChatbotRoutesOptions> = as
             'text/event-stream': { schema: Type.String({ description: 'delta* then done, or error' }) },
           },
         },
-        ...errors(404, 409, 413, 422, 429, 502, 503, 504),
+        ...errors(401, 404, 409, 413, 422, 429, 502, 503, 504),
       },
     },
     preHandler: limits.messages,
@@ -82,14 +84,14 @@ export const chatbotRoutes: FastifyPluginAsyncTypebox<ChatbotRoutesOptions> = as
       const { id } = request.params;
       const { message } = request.body;
       if (!wantsEventStream(request, request.query.stream)) {
-        const result = await chat.sendMessage(id, message);
+        const result = await chat.sendMessage(id, message, { caller: request.caller });
         return chatReply(result.session, { response: result.reply });
       }
       // Refusals that need no model call still get a plain status and JSON body.
-      await chat.checkSendable(id, message);
+      await chat.checkSendable(id, message, request.caller);
       const events = new EventStream(request, reply);
       chat
-        .sendMessage(id, message, (text) => events.send('delta', { text }))
+        .sendMessage(id, message, { caller: request.caller, onDelta: (text) => events.send('delta', { text }) })
         .then((result) => events.send('done', chatReply(result.session, { response: result.reply })))
         .catch((error: unknown) => events.send('error', streamErrorOf(error, request.log)))
         .finally(() => events.end());
@@ -106,7 +108,7 @@ export const chatbotRoutes: FastifyPluginAsyncTypebox<ChatbotRoutesOptions> = as
       response: { 200: SessionDetail, ...errors(404, 422) },
     },
     handler: async (request) => {
-      const { session, messages, hasMore } = await chat.getSession(request.params.id, request.query);
+      const { session, messages, hasMore } = await chat.getSession(request.params.id, request.query, request.caller);
       return {
         ...chatReply(session, {}),
         ...sessionJson(session),
@@ -126,6 +128,7 @@ export const chatbotRoutes: FastifyPluginAsyncTypebox<ChatbotRoutesOptions> = as
     },
     handler: async (request) => {
       const { user_id, limit, cursor } = request.query;
+      assertSameUser(request, user_id);
       const page = await chat.listSessions(user_id, { limit, cursor });
       return { success: true as const, sessions: page.items.map(sessionJson), next_cursor: page.nextCursor };
     },
@@ -139,7 +142,7 @@ export const chatbotRoutes: FastifyPluginAsyncTypebox<ChatbotRoutesOptions> = as
       response: { 200: EndReply, ...errors(404, 409) },
     },
     handler: async (request) => {
-      const { session, durationSeconds } = await chat.endSession(request.params.id);
+      const { session, durationSeconds } = await chat.endSession(request.params.id, request.caller);
       return {
         ...chatReply(session, { message: 'Session ended successfully' }),
         stats: { duration_seconds: durationSeconds, message_count: session.messageCount },

@@ -26,11 +26,12 @@ export const personalityRoutes: FastifyPluginAsyncTypebox<PersonalityRoutesOptio
   });
 
   app.post('/personalities', {
+    config: { admin: true },
     schema: {
       tags,
       summary: 'Create a personality; its id is made from the name',
       body: CreatePersonalityBody,
-      response: { 201: PersonalityRef, ...errors(409, 413, 422) },
+      response: { 201: PersonalityRef, ...errors(401, 403, 409, 413, 422) },
     },
     handler: async (request, reply) => reply.code(201).send(await personalities.create(request.body)),
   });
@@ -41,22 +42,24 @@ export const personalityRoutes: FastifyPluginAsyncTypebox<PersonalityRoutesOptio
   });
 
   app.put('/personalities/:id', {
+    config: { admin: true },
     schema: {
       tags,
       summary: 'Change some fields of a personality',
       params: PersonalityParams,
       body: UpdatePersonalityBody,
-      response: { 200: PersonalityRef, ...errors(404, 413, 422) },
+      response: { 200: PersonalityRef, ...errors(401, 403, 404, 413, 422) },
     },
     handler: (request) => personalities.update(request.params.id, request.body),
   });
 
   app.delete('/personalities/:id', {
+    config: { admin: true },
     schema: {
       tags,
       summary: 'Delete a personality (not a shipped one)',
       params: PersonalityParams,
-      response: { 200: Type.Object({ success: Type.Literal(true), message: Type.String() }), ...errors(404, 409) },
+      response: { 200: Type.Object({ success: Type.Literal(true), message: Type.String() }), ...errors(401, 403, 404, 409) },
     },
     handler: async (request) => {
       await personalities.remove(request.params.id);
@@ -70,11 +73,12 @@ export const personalityRoutes: FastifyPluginAsyncTypebox<PersonalityRoutesOptio
   });
 
   app.put('/settings/universal-rules', {
+    config: { admin: true },
     schema: {
       tags: ['settings'],
       summary: 'Change the universal rules (the version goes up by one)',
       body: UpdateRulesBody,
-      response: { 200: UniversalRules, ...errors(413, 422) },
+      response: { 200: UniversalRules, ...errors(401, 403, 413, 422) },
     },
     handler: (request) => personalities.updateRules(request.body),
   });

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
 import type { PersonalityJson } from '../../../src/client/chatify-client.js';
-import { api, describeError } from '../api.js';
+import { adminKeyStore, api, describeError } from '../api.js';
 import { PersonalityForm } from './PersonalityForm.js';
 import { RulesEditor } from './RulesEditor.js';
 
@@ -10,6 +10,7 @@ export function PersonalitiesPage() {
   const [editing, setEditing] = useState<PersonalityJson | 'new' | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
+  const [adminKey, setAdminKey] = useState(adminKeyStore.get);
 
   const load = () =>
     api
@@ -46,6 +47,19 @@ export function PersonalitiesPage() {
         <button type="button" onClick={() => setEditing('new')}>
           New personality
         </button>
+      </div>
+      <div className="card admin-key">
+        <label htmlFor="admin-key">Admin key (if the server requires one for changes)</label>
+        <input
+          id="admin-key"
+          type="password"
+          autoComplete="off"
+          value={adminKey}
+          onChange={(e) => {
+            setAdminKey(e.target.value);
+            adminKeyStore.set(e.target.value);
+          }}
+        />
       </div>
       {notice && (
         <p role="status" className="notice">

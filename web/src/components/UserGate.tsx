@@ -1,19 +1,24 @@
 import { useState, type FormEvent } from 'react';
-import { USER_ID_PATTERN } from '../api.js';
+import { subjectOf, USER_ID_PATTERN } from '../api.js';
 
-/** Asks for a user id once; the app remembers it in this browser. */
-export function UserGate({ onSignIn }: { onSignIn: (userId: string) => void }) {
+/**
+ * Asks who you are once; this browser remembers it. Servers that require sign-in (AUTH_MODE=jwt)
+ * also need an access token; its user ("sub") fills in the user id.
+ */
+export function UserGate({ onSignIn }: { onSignIn: (userId: string, token?: string) => void }) {
   const [value, setValue] = useState('');
+  const [token, setToken] = useState('');
   const [error, setError] = useState<string | null>(null);
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    const id = value.trim();
+    const trimmedToken = token.trim();
+    const id = value.trim() || (trimmedToken ? (subjectOf(trimmedToken) ?? '') : '');
     if (!USER_ID_PATTERN.test(id)) {
       setError('Use letters, digits and _ . @ : + - (up to 128), starting with a letter or digit.');
       return;
     }
-    onSignIn(id);
+    onSignIn(id, trimmedToken || undefined);
   };
 
   return (
@@ -35,6 +40,8 @@ export function UserGate({ onSignIn }: { onSignIn: (userId: string) => void }) {
             {error}
           </p>
         )}
+        <label htmlFor="access-token">Access token (only if this server requires sign-in)</label>
+        <input id="access-token" type="password" value={token} onChange={(e) => setToken(e.target.value)} autoComplete="off" />
         <button type="submit">Continue</button>
       </form>
     </main>

@@ -1,0 +1,160 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeOpenAi } from './support/fake-openai.js';
+import { ChatifyServer } from './support/chatify-server.js';
+
+const SECRET = 'a-test-secret-that-is-long-enough-for-hs256';
+const ADMIN = 'admin-key-for-tests';
+const key = new TextEncoder().encode(SECRET);
+const token = (sub: string, expiresIn = '1h', secret = key) =>
+  new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuedAt().setExpirationTime(expiresIn).sign(secret);
+const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
+
+describe('AUTH_MODE=jwt: users kept apart', () => {
+  let model: FakeOpenAi;
+  let server: ChatifyServer;
+  let alice: string;
+  let bob: string;
+  let alicesSession: string;
+
+  beforeAll(async () => {
+    model = await FakeOpenAi.start();
+    server = await ChatifyServer.start(ChatifyServer.modelEnv(model.url, { AUTH_MODE: 'jwt', JWT_SECRET: SECRET, ADMIN_API_KEY: ADMIN }));
+    alice = await token('alice');
+    bob = await token('bob');
+    const created = await server.request('POST', '/api/v1/chatbot/session', { user_id: 'alice' }, bearer(alice));
+    expect(created.status).toBe(200);
+    alicesSession = created.body.session_id;
+    expect((await server.request('POST', `/api/v1/chatbot/session/${alicesSession}/message`, { message: 'secret' }, bearer(alice))).status).toBe(200);
+  });
+  afterAll(async () => {
+    await server.close();
+    await model.close();
+  });
+
+  it("answers 404 to another user on every route of someone's session, exactly like a missing one", async () => {
+    const path = `/api/v1/chatbot/session/${alicesSession}`;
+    const missing = '/api/v1/chatbot/session/3f2b6c1e-8a4d-4c7e-9b1a-2d3e4f5a6b7c';
+    for (const [method, suffix, body] of [
+      ['GET', '', undefined],
+      ['POST', '/message', { message: 'let me in' }],
+      ['POST', '/message?stream=true', { message: 'let me in' }],
+      ['DELETE', '', undefined],
+    ] as const) {
+      const other = await server.request(method, path + suffix, body, bearer(bob));
+      const none = await server.request(method, missing + suffix, body, bearer(bob));
+      expect({ status: other.status, body: other.body }).toEqual({ status: none.status, body: none.body });
+      expect(other.status).toBe(404);
+      expect(other.body.error.code).toBe('session_not_found');
+    }
+    // And Alice's session is untouched.
+    const mine = await server.request('GET', path, undefined, bearer(alice));
+    expect(mine.body).toMatchObject({ status: 'active', message_count: 1 });
+  });
+
+  it("refuses a user_id that is not the token's subject", async () => {
+    const create = await server.request('POST', '/api/v1/chatbot/session', { user_id: 'alice' }, bearer(bob));
+    expect(create.status).toBe(403);
+    expect(create.body.error.code).toBe('user_mismatch');
+    const list = await server.request('GET', '/api/v1/chatbot/sessions?user_id=alice', undefined, bearer(bob));
+    expect(list.status).toBe(403);
+    const own = await server.request('GET', '/api/v1/chatbot/sessions?user_id=alice', undefined, bearer(alice));
+    expect(own.body.sessions.map((s: any) => s.session_id)).toEqual([alicesSession]);
+  });
+
+  it('answers 401 without a token, with a bad one and with an expired one', async () => {
+    const path = `/api/v1/chatbot/session/${alicesSession}`;
+    const expired = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('alice').setExpirationTime(Math.floor(Date.now() / 1000) - 60).sign(key);
+    const forged = await token('alice', '1h', new TextEncoder().encode('another-secret-that-is-long-enough-too!!'));
+    for (const headers of [{}, bearer('not.a.token'), bearer(expired), bearer(forged), { authorization: 'Basic YWxpY2U6eA==' }]) {
+      const res = await server.request('GET', path, undefined, headers);
+      expect(res.status).toBe(401);
+      expect(res.body).toEqual({ success: false, error: { code: 'unauthorized', message: expect.any(String) } });
+      expect(res.headers.get('www-authenticate')).toBe('Bearer');
+    }
+    expect((await server.get('/health')).status).toBe(200);
+  });
+
+  it('needs the admin key for personality and rules changes', async () => {
+    const writes = [
+      ['POST', '/api/v1/personalities', { name: 'Admin Only', personalityPrompt: 'x' }],
+      ['PUT', '/api/v1/personalities/friendly-assistant', { description: 'changed' }],
+      ['DELETE', '/api/v1/personalities/friendly-assistant', undefined],
+      ['PUT', '/api/v1/settings/universal-rules', { rules: 'x' }],
+    ] as const;
+    for (const [method, path, body] of writes) {
+      const keyless = await server.request(method, path, body, bearer(alice));
+      expect(keyless.status).toBe(401);
+      expect(keyless.body.error.code).toBe('admin_key_required');
+      const wrong = await server.request(method, path, body, { 'x-admin-key': 'guess' });
+      expect(wrong.status).toBe(403);
+      expect(wrong.body.error.code).toBe('forbidden');
+    }
+    const ok = await server.request('PUT', '/api/v1/settings/universal-rules', { rules: 'Be kind.' }, { 'x-admin-key': ADMIN });
+    expect(ok.status).toBe(200);
+    expect((await server.request('GET', '/api/v1/personalities', undefined, bearer(alice))).status).toBe(200);
+  });
+});
+
+describe('AUTH_MODE=jwt with a JWKS URL, issuer and audience (how Firebase Auth ID tokens are checked)', () => {
+  let jwks: Server;
+  let server: ChatifyServer;
+  let sign: (claims: { iss: string; aud: string; sub: string }) => Promise<string>;
+
+  beforeAll(async () => {
+    const { publicKey, privateKey } = await generateKeyPair('RS256');
+    const jwk = { ...(await exportJWK(publicKey)), kid: 'test-key', alg: 'RS256', use: 'sig' };
+    jwks = createServer((_, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] })));
+    await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
+    sign = (claims) =>
+      new SignJWT({}).setProtectedHeader({ alg: 'RS256', kid: 'test-key' }).setIssuer(claims.iss).setAudience(claims.aud)
+        .setSubject(claims.sub).setIssuedAt().setExpirationTime('5m').sign(privateKey);
+    server = await ChatifyServer.start({
+      AUTH_MODE: 'jwt',
+      JWT_JWKS_URL: `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks.json`,
+      JWT_ISSUER: 'https://securetoken.google.com/chatify-demo',
+      JWT_AUDIENCE: 'chatify-demo',
+    });
+  });
+  afterAll(async () => {
+    await server.close();
+    jwks.close();
+  });
+
+  it('accepts tokens from the right issuer for the right audience only', async () => {
+    const good = await sign({ iss: 'https://securetoken.google.com/chatify-demo', aud: 'chatify-demo', sub: 'firebase-uid-1' });
+    const created = await server.request('POST', '/api/v1/chatbot/session', { user_id: 'firebase-uid-1' }, bearer(good));
+    expect(created.status).toBe(200);
+    const wrongAudience = await sign({ iss: 'https://securetoken.google.com/chatify-demo', aud: 'another-app', sub: 'firebase-uid-1' });
+    const wrongIssuer = await sign({ iss: 'https://evil.example', aud: 'chatify-demo', sub: 'firebase-uid-1' });
+    for (const bad of [wrongAudience, wrongIssuer]) {
+      expect((await server.request('GET', '/api/v1/chatbot/sessions?user_id=firebase-uid-1', undefined, bearer(bad))).status).toBe(401);
+    }
+  });
+});
+
+describe('AUTH_MODE=apikey: trusted servers', () => {
+  let server: ChatifyServer;
+  beforeAll(async () => {
+    server = await ChatifyServer.start({ AUTH_MODE: 'apikey', API_KEYS: 'key-one, key-two' });
+  });
+  afterAll(() => server.close());
+
+  it('accepts any configured key, from X-API-Key or a bearer token, and refuses others', async () => {
+    const body = { user_id: 'someone' };
+    expect((await server.request('POST', '/api/v1/chatbot/session', body, { 'x-api-key': 'key-one' })).status).toBe(200);
+    expect((await server.request('POST', '/api/v1/chatbot/session', body, bearer('key-two'))).status).toBe(200);
+    expect((await server.request('POST', '/api/v1/chatbot/session', body, { 'x-api-key': 'key-three' })).status).toBe(401);
+    expect((await server.request('POST', '/api/v1/chatbot/session', body)).status).toBe(401);
+    // Without ADMIN_API_KEY, changes to personalities are off when sign-in is on.
+    expect((await server.request('PUT', '/api/v1/settings/universal-rules', { rules: 'x' }, { 'x-api-key': 'key-one' })).status).toBe(403);
+  });
+
+  it('refuses to start without keys, or jwt without a secret', async () => {
+    await expect(ChatifyServer.start({ AUTH_MODE: 'apikey' })).rejects.toThrow(/API_KEYS/);
+    await expect(ChatifyServer.start({ AUTH_MODE: 'jwt' })).rejects.toThrow(/JWT_SECRET/);
+    await expect(ChatifyServer.start({ AUTH_MODE: 'jwt', JWT_SECRET: 'short' })).rejects.toThrow(/32/);
+  });
+});
