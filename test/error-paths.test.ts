@@ -156,6 +156,15 @@ describe('every error path answers clearly and leaves the store unchanged', () =
     expect(foreign.headers.get('access-control-allow-origin')).toBeNull();
   });
 
+  it('sends security headers on the API and the web app', async () => {
+    for (const path of ['/health', '/api/v1/chatbot/personalities', '/']) {
+      const res = await fetch(server.baseUrl + path);
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(res.headers.get('content-security-policy')).toContain("script-src 'self'");
+      expect(res.headers.get('x-frame-options')).toBe('SAMEORIGIN');
+    }
+  });
+
   it('answers unknown routes with the error shape', async () => {
     await expectRefused(() => server.get('/api/v1/nothing-here'), 404, 'not_found');
   });

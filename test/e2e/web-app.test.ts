@@ -195,6 +195,20 @@ describe.runIf(browserAvailable())('the web app in a browser', () => {
     await page.close();
   });
 
+  it('serves the API documentation under its security policy', async () => {
+    const page = await browser.newPage();
+    const blocked: string[] = [];
+    page.on('console', (message) => {
+      if (/Content Security Policy/i.test(message.text())) blocked.push(message.text());
+    });
+    await page.goto(`${server.baseUrl}/docs`);
+    await page.getByText('Chatify API').first().waitFor();
+    await page.getByText('/api/v1/chatbot/session/{id}/message').first().waitFor();
+    expect(blocked).toEqual([]);
+    await page.screenshot({ path: `${SHOTS}/9-api-docs.png` });
+    await page.close();
+  });
+
   it('fits a 375 px wide phone screen', async () => {
     const page = await signedIn('e2e_phone', { width: 375, height: 740 });
     await page.getByRole('button', { name: 'Start chat' }).click();
