@@ -27,6 +27,8 @@ import { OneLineRequestLog } from './http/request-log.js';
 import { registerValidation } from './http/validation.js';
 import { localCoordination, redisCoordination, type Coordination } from './coordination/coordination.js';
 import { createLlm } from './llm/create-llm.js';
+import { MeteredLlm } from './llm/metered-llm.js';
+import { Metrics } from './metrics.js';
 import { openStore } from './store/open-store.js';
 
 /** Replaceable parts, for tests and embedding; each defaults to what the config names. */
@@ -58,7 +60,9 @@ Use this document to generate clients, for example a Dart client for a Flutter a
 /** Builds the whole server from its configuration: plugins, then services, then routes. */
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chatify> {
   const store = deps.store ?? (await openStore(config));
-  const llm = deps.llm ?? createLlm(config.llm);
+  let chat: ChatService | undefined;
+  const metrics = new Metrics(() => chat?.activeSessionCount ?? 0);
+  const llm = new MeteredLlm(deps.llm ?? createLlm(config.llm), metrics);
   const now = deps.now ?? (() => new Date());
   const coordination =
     deps.coordination ?? (config.redis ? redisCoordination(config.redis.url, { ttlMs: config.redis.lockTtlMs, waitMs: config.redis.lockWaitMs }) : localCoordination());
@@ -71,7 +75,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
     changes: coordination.changes,
   });
   await personalities.init();
-  const chat = new ChatService(
+  chat = new ChatService(
     { store, llm, personalities, countTokens, now, newId: randomUUID, lock: coordination.lock },
     {
       context: config.context,
@@ -95,6 +99,20 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   let accepting = true;
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.requestDuration.observe(
+      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+  app.addHook('onSend', async (_request, reply, payload) => {
+    // Error bodies are small JSON with a stable code: count them by it.
+    if (reply.statusCode >= 400 && typeof payload === 'string') {
+      const code = /"code":"([a-z_]+)"/.exec(payload)?.[1];
+      if (code) metrics.errors.inc({ code });
+    }
+    return payload;
+  });
   registerValidation(app);
   registerBodyParsing(app);
   registerErrorHandling(app);
@@ -121,6 +139,10 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
 
   await app.register(healthRoutes, { store, coordination, provider: llm.provider, accepting: () => accepting });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  // Prometheus scrapes this; keep it reachable from your network only (it is not behind sign-in).
+  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
+    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+  );
   const limits = rateLimitHooks(config.rateLimits, (limit) => coordination.rateLimiter(limit), (id) => chat.sessionOwner(id));
   await app.register(
     async (api) => {
@@ -139,7 +161,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
   }
 
   app.addHook('onClose', async () => {
-    chat.close();
+    chat?.close();
     if (!deps.coordination) await coordination.close();
     if (!deps.store) await store.close();
   });

@@ -1,0 +1,62 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeOpenAi } from './support/fake-openai.js';
+import { ChatifyServer } from './support/chatify-server.js';
+import { readEvents } from './support/sse.js';
+
+/** The value of one Prometheus sample, or undefined. */
+function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const rest = line.slice(name.length);
+    const labelPart = rest.startsWith('{') ? rest.slice(1, rest.indexOf('}')) : '';
+    if (Object.entries(labels).every(([k, v]) => labelPart.includes(`${k}="${v}"`)) && (rest[0] === '{' || rest[0] === ' ')) {
+      return Number(line.slice(line.lastIndexOf(' ') + 1));
+    }
+  }
+  return undefined;
+}
+
+describe('/metrics', () => {
+  let model: FakeOpenAi;
+  let server: ChatifyServer;
+  beforeAll(async () => {
+    model = await FakeOpenAi.start({ latencyMs: 20 });
+    server = await ChatifyServer.start(ChatifyServer.modelEnv(model.url));
+  });
+  afterAll(async () => {
+    await server.close();
+    await model.close();
+  });
+
+  it('exposes request latency by route and status, model latency and first token, tokens, sessions and errors', async () => {
+    const id = await server.createSession('user_metrics');
+    await server.send(id, 'hello');
+    const stream = await fetch(`${server.baseUrl}/api/v1/chatbot/session/${id}/message?stream=true`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ message: 'stream it' }),
+    });
+    await readEvents(stream);
+    model.faults.push({ status: 500 });
+    await server.send(id, 'fails');
+    await server.get('/api/v1/chatbot/session/3f2b6c1e-8a4d-4c7e-9b1a-2d3e4f5a6b7c');
+
+    const res = await fetch(`${server.baseUrl}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/plain');
+    const text = await res.text();
+    expect(
+      sample(text, 'chatify_http_request_duration_seconds_count', { route: '/api/v1/chatbot/session/:id/message', status: '200' }),
+    ).toBe(2); // the plain send and the stream
+    expect(sample(text, 'chatify_http_request_duration_seconds_count', { route: '/api/v1/chatbot/session', status: '200' })).toBe(1);
+    expect(sample(text, 'chatify_model_duration_seconds_count', { outcome: 'ok' })).toBe(2);
+    expect(sample(text, 'chatify_model_duration_seconds_count', { outcome: 'unavailable' })).toBe(1);
+    expect(sample(text, 'chatify_model_first_token_seconds_count')).toBe(1);
+    expect(sample(text, 'chatify_model_tokens_total', { kind: 'prompt' })).toBeGreaterThan(0);
+    expect(sample(text, 'chatify_model_tokens_total', { kind: 'completion' })).toBeGreaterThan(0);
+    expect(sample(text, 'chatify_active_sessions')).toBe(1);
+    expect(sample(text, 'chatify_errors_total', { code: 'provider_error' })).toBe(1);
+    expect(sample(text, 'chatify_errors_total', { code: 'session_not_found' })).toBe(1);
+    expect(text).not.toContain('hello');
+  });
+});
