@@ -161,6 +161,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
   }
 
   app.addHook('onClose', async () => {
+    // The listener is closed and requests have ended; replies whose clients left may still be coming.
+    await chat?.drain(config.shutdown.timeoutMs);
     chat?.close();
     if (!deps.coordination) await coordination.close();
     if (!deps.store) await store.close();

@@ -42,6 +42,8 @@ const EnvSchema = Type.Object({
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, default: 262_144 }),
   DEFAULT_TEMPLATE_ID: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$', default: 'friendly-assistant' }),
   CORS_ORIGINS: Type.String({ default: LOCAL_ORIGINS }),
+  SHUTDOWN_DELAY_MS: Type.Integer({ minimum: 0, default: 1000 }),
+  SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 30_000 }),
   AUTH_MODE: Type.Union([Type.Literal('none'), Type.Literal('apikey'), Type.Literal('jwt')], { default: 'none' }),
   API_KEYS: Type.Optional(Type.String()),
   JWT_SECRET: Type.Optional(Type.String()),
@@ -92,6 +94,8 @@ export interface Config {
   defaultTemplateId: string;
   corsOrigins: string[];
   auth: AuthConfig;
+  /** On SIGTERM: /ready answers 503 for `delayMs` before the listener closes; replies under way get `timeoutMs`. */
+  shutdown: { delayMs: number; timeoutMs: number };
   /** Per user and per IP; 0 turns a limit off. */
   rateLimits: { userMessagesPerMinute: number; ipMessagesPerMinute: number; userSessionsPerHour: number; ipSessionsPerHour: number };
 }
@@ -161,6 +165,7 @@ export function loadConfig(env?: Record<string, string | undefined>): Config {
     defaultTemplateId: raw.DEFAULT_TEMPLATE_ID,
     corsOrigins: raw.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
     auth: authConfig(raw),
+    shutdown: { delayMs: raw.SHUTDOWN_DELAY_MS, timeoutMs: raw.SHUTDOWN_TIMEOUT_MS },
     rateLimits: {
       userMessagesPerMinute: raw.RATE_LIMIT_USER_MESSAGES_PER_MINUTE,
       ipMessagesPerMinute: raw.RATE_LIMIT_IP_MESSAGES_PER_MINUTE,

@@ -2,8 +2,6 @@ import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { loadConfig } from './config.js';
 
-const SHUTDOWN_GRACE_MS = 10_000;
-
 async function main(): Promise<void> {
   const config = loadConfig();
   const chatify = await buildApp(config);
@@ -26,10 +24,14 @@ async function main(): Promise<void> {
     );
   }
 
-  closeWithGrace({ delay: SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {
+  // SIGTERM: first /ready answers 503 so load balancers stop sending new work, then the listener
+  // closes and the replies under way (streams included) finish, all within the shutdown bound.
+  const { delayMs, timeoutMs } = config.shutdown;
+  closeWithGrace({ delay: delayMs + timeoutMs }, async ({ signal, err }) => {
     if (err) app.log.error({ err }, 'fatal error, shutting down');
     else app.log.info({ signal }, 'shutting down');
     chatify.stopAccepting();
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
     await app.close();
   });
 

@@ -79,6 +79,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-
 export class ChatService {
   readonly #active: LRUCache<string, ActiveSession>;
   readonly #lock: SessionLock;
+  /** Exchanges under way, so shutdown can let them finish (a streamed reply may outlive its client). */
+  readonly #inFlight = new Set<Promise<unknown>>();
   readonly #purgeTimer: NodeJS.Timeout;
 
   constructor(
@@ -131,7 +133,19 @@ export class ChatService {
     checkMessageText(text, this.options.maxMessageLength);
     assertSessionId(sessionId);
     const receivedAt = this.#now();
-    return this.#lock.run(sessionId, () => this.#exchange(sessionId, text, receivedAt, options));
+    const exchange = this.#lock.run(sessionId, () => this.#exchange(sessionId, text, receivedAt, options));
+    this.#inFlight.add(exchange);
+    const forget = () => this.#inFlight.delete(exchange);
+    exchange.then(forget, forget);
+    return exchange;
+  }
+
+  /** Resolves when every exchange under way has finished, or after `timeoutMs`, whichever is first. */
+  async drain(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+    await Promise.race([Promise.allSettled([...this.#inFlight]), deadline]);
+    clearTimeout(timer);
   }
 
   /** Who a session belongs to, or null if there is no such session (for per-user limits). */
