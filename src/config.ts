@@ -34,6 +34,9 @@ const EnvSchema = Type.Object({
   LLM_MODEL: Type.Optional(Type.String()),
   LLM_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 30_000 }),
   LLM_MAX_RETRIES: Type.Integer({ minimum: 0, maximum: 10, default: 2 }),
+  LLM_FALLBACK_MODEL: Type.Optional(Type.String()),
+  LLM_BREAKER_FAILURES: Type.Integer({ minimum: 1, default: 5 }),
+  LLM_BREAKER_RESET_MS: Type.Integer({ minimum: 100, default: 30_000 }),
   CONTEXT_MAX_TOKENS: Type.Integer({ minimum: 1, default: 6000 }),
   CONTEXT_MAX_MESSAGES: Type.Integer({ minimum: 1, maximum: 1000, default: 20 }),
   SESSION_IDLE_TIMEOUT: Type.String({ pattern: '^\\d+(ms|s|m|h)?$', default: '30m' }),
@@ -67,6 +70,8 @@ export type LlmConfig =
       model: string | undefined;
       timeoutMs: number;
       maxRetries: number;
+      fallbackModel: string | undefined;
+      breaker: { failures: number; resetMs: number };
     };
 
 export interface Config {
@@ -156,6 +161,8 @@ export function loadConfig(env?: Record<string, string | undefined>): Config {
             model: blankToUndefined(raw.LLM_MODEL),
             timeoutMs: raw.LLM_TIMEOUT_MS,
             maxRetries: raw.LLM_MAX_RETRIES,
+            fallbackModel: blankToUndefined(raw.LLM_FALLBACK_MODEL),
+            breaker: { failures: raw.LLM_BREAKER_FAILURES, resetMs: raw.LLM_BREAKER_RESET_MS },
           },
     unusedBaseUrl: provider === 'offline' ? baseURL : undefined,
     context: { maxTokens: raw.CONTEXT_MAX_TOKENS, maxMessages: raw.CONTEXT_MAX_MESSAGES },

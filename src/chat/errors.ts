@@ -18,6 +18,7 @@ export type ChatErrorCode =
   | 'user_mismatch'
   | 'store_unavailable'
   | 'coordination_unavailable'
+  | 'provider_unavailable'
   | 'provider_error'
   | 'provider_timeout';
 

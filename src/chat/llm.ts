@@ -26,7 +26,7 @@ export interface Completion {
   usage: TokenUsage | null;
 }
 
-export type LlmFailure = 'timeout' | 'rate_limited' | 'unavailable' | 'bad_response';
+export type LlmFailure = 'timeout' | 'rate_limited' | 'unavailable' | 'bad_response' | 'circuit_open';
 
 /** Raised by every Llm implementation, so the domain never sees an SDK's own errors. */
 export class LlmError extends Error {

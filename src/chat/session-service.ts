@@ -337,6 +337,10 @@ function sessionEnded(): ChatError {
 }
 
 function toChatError(error: unknown): ChatError {
+  if (error instanceof LlmError && error.failure === 'circuit_open') {
+    const message = 'The model is failing right now, so calls are paused briefly. Please try again in a little while.';
+    return new ChatError('provider_unavailable', message, { cause: error });
+  }
   if (error instanceof LlmError && error.failure === 'timeout') {
     return new ChatError('provider_timeout', 'The model did not answer in time. Please try again.', { cause: error });
   }

@@ -18,6 +18,7 @@ const STATUS_OF: Record<ChatErrorCode, number> = {
   user_mismatch: 403,
   store_unavailable: 503,
   coordination_unavailable: 503,
+  provider_unavailable: 503,
   provider_error: 502,
   provider_timeout: 504,
 };

@@ -1,15 +1,18 @@
 import type { Llm } from '../chat/llm.js';
 import type { LlmConfig } from '../config.js';
+import { CircuitBreakerLlm } from './circuit-breaker.js';
 import { OfflineLlm } from './offline-llm.js';
 import { OpenAiLlm } from './openai-llm.js';
 
 export function createLlm(config: LlmConfig): Llm {
   if (config.provider === 'offline') return new OfflineLlm();
-  return new OpenAiLlm({
+  const openai = new OpenAiLlm({
     apiKey: config.apiKey,
     baseURL: config.baseURL,
     timeoutMs: config.timeoutMs,
     maxRetries: config.maxRetries,
     modelOverride: config.model,
+    fallbackModel: config.fallbackModel,
   });
+  return new CircuitBreakerLlm(openai, config.breaker);
 }

@@ -14,6 +14,8 @@ export interface OpenAiLlmOptions {
   maxRetries: number;
   /** When set, used instead of each personality's model (servers that only host their own models). */
   modelOverride?: string | undefined;
+  /** Tried once when the model fails (after its retries), unless part of a streamed reply was already sent. */
+  fallbackModel?: string | undefined;
 }
 
 /** Talks to an OpenAI-compatible chat completions API through the official SDK. */
@@ -32,8 +34,27 @@ export class OpenAiLlm implements Llm {
   }
 
   async complete(request: CompletionRequest): Promise<Completion> {
+    const model = this.options.modelOverride ?? request.model;
+    let streamed = false;
+    const onDelta = request.onDelta
+      ? (text: string) => {
+          streamed = true;
+          request.onDelta!(text);
+        }
+      : undefined;
+    try {
+      return await this.#completeWith(model, { ...request, onDelta });
+    } catch (error) {
+      const fallback = this.options.fallbackModel;
+      const worthAnotherModel = error instanceof LlmError && error.failure !== 'bad_response';
+      if (!fallback || fallback === model || streamed || !worthAnotherModel) throw error;
+      return this.#completeWith(fallback, { ...request, onDelta });
+    }
+  }
+
+  async #completeWith(model: string, request: CompletionRequest): Promise<Completion> {
     const body = {
-      model: this.options.modelOverride ?? request.model,
+      model,
       messages: request.messages.map(({ role, content }) => ({ role, content })),
       temperature: request.temperature,
       max_tokens: request.maxTokens,
