@@ -14,6 +14,7 @@ const session = (id: string): Session => ({
   lastActivity: '2026-01-01T00:00:00.000Z',
   endedAt: null,
   messageCount: 0,
+  usage: { promptTokens: 0, completionTokens: 0 },
 });
 const message = (content: string) => ({ role: 'user' as const, content, tokens: 1, createdAt: '2026-01-01T00:00:01.000Z' });
 

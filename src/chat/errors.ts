@@ -14,6 +14,8 @@ export type ChatErrorCode =
   | 'message_too_long'
   | 'invalid_text'
   | 'invalid_cursor'
+  | 'idempotency_key_reused'
+  | 'invalid_idempotency_key'
   | 'session_conflict'
   | 'user_mismatch'
   | 'store_unavailable'

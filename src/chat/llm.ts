@@ -1,4 +1,6 @@
-import type { ModelSettings } from './types.js';
+import type { ModelSettings, TokenUsage } from './types.js';
+
+export type { TokenUsage };
 
 /** A message as the model receives it: role and content only. */
 export interface ModelMessage {
@@ -16,10 +18,6 @@ export interface CompletionRequest extends ModelSettings {
   onDelta?: ((text: string) => void) | undefined;
 }
 
-export interface TokenUsage {
-  promptTokens: number;
-  completionTokens: number;
-}
 
 export interface Completion {
   text: string;

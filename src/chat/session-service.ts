@@ -2,7 +2,7 @@ import { LRUCache } from 'lru-cache';
 import { selectContext, type ContextLimits, type ContextMessage } from './context-window.js';
 import { DEFAULT_MODEL_SETTINGS } from './default-personalities.js';
 import { ChatError } from './errors.js';
-import { LlmError, type Llm, type ModelMessage } from './llm.js';
+import { LlmError, type Completion, type Llm, type ModelMessage } from './llm.js';
 import { modelSettingsOf, type PersonalityService, type ResolvedPersonality } from './personality-service.js';
 import { LocalSessionLock, type SessionLock } from './session-lock.js';
 import type { Store } from './store.js';
@@ -43,6 +43,10 @@ export interface ExchangeResult {
   session: Session;
   reply: string;
   messages: StoredMessage[];
+  /** Completed exchanges right after this one. */
+  messageCount: number;
+  /** The answer of an earlier request with the same idempotency key, not a new model call. */
+  replayed: boolean;
 }
 
 export interface SessionView {
@@ -60,6 +64,8 @@ export interface Caller {
 
 export interface SendOptions {
   caller?: Caller;
+  /** A client's key for this send: retries with it get the same reply, never a second model call. */
+  idempotencyKey?: string | undefined;
   /** When given, the reply is also passed on piece by piece as the model produces it. */
   onDelta?: (text: string) => void;
 }
@@ -81,6 +87,8 @@ export class ChatService {
   readonly #lock: SessionLock;
   /** Exchanges under way, so shutdown can let them finish (a streamed reply may outlive its client). */
   readonly #inFlight = new Set<Promise<unknown>>();
+  /** Keyed sends under way: a retry that arrives meanwhile waits for the same answer. */
+  readonly #keyed = new Map<string, Promise<ExchangeResult>>();
   readonly #purgeTimer: NodeJS.Timeout;
 
   constructor(
@@ -118,6 +126,7 @@ export class ChatService {
       lastActivity: now,
       endedAt: null,
       messageCount: 0,
+      usage: { promptTokens: 0, completionTokens: 0 },
     };
     await this.deps.store.createSession(session);
     await this.deps.personalities.recordUse(personalityId);
@@ -133,9 +142,16 @@ export class ChatService {
     checkMessageText(text, this.options.maxMessageLength);
     assertSessionId(sessionId);
     const receivedAt = this.#now();
+    const keyed = options.idempotencyKey === undefined ? undefined : `${sessionId}\n${options.idempotencyKey}`;
+    const running = keyed === undefined ? undefined : this.#keyed.get(keyed);
+    if (running) return running.then((result) => ({ ...result, replayed: true }));
     const exchange = this.#lock.run(sessionId, () => this.#exchange(sessionId, text, receivedAt, options));
     this.#inFlight.add(exchange);
-    const forget = () => this.#inFlight.delete(exchange);
+    if (keyed !== undefined) this.#keyed.set(keyed, exchange);
+    const forget = () => {
+      this.#inFlight.delete(exchange);
+      if (keyed !== undefined) this.#keyed.delete(keyed);
+    };
     exchange.then(forget, forget);
     return exchange;
   }
@@ -172,6 +188,10 @@ export class ChatService {
     return { session, messages: hasMore ? fetched.slice(1) : fetched, hasMore };
   }
 
+  userUsage(userId: string) {
+    return this.deps.store.userUsage(userId);
+  }
+
   listSessions(userId: string, page: { limit: number; cursor?: string | undefined }): Promise<Page<Session>> {
     return this.deps.store.listSessions(userId, page);
   }
@@ -201,10 +221,20 @@ export class ChatService {
   }
 
   async #exchange(sessionId: string, text: string, receivedAt: string, options: SendOptions): Promise<ExchangeResult> {
+    if (options.idempotencyKey !== undefined) {
+      const replay = await this.#replay(sessionId, text, options.idempotencyKey, options.caller ?? {});
+      if (replay) return replay;
+    }
     const active = await this.#load(sessionId);
     if (!visibleTo(options.caller ?? {}, active.session)) throw sessionNotFound();
     const resolved = await this.#personalityOf(active.session);
-    const question: NewMessage = { role: 'user', content: text, tokens: this.deps.countTokens(text), createdAt: receivedAt };
+    const question: NewMessage = {
+      role: 'user',
+      content: text,
+      tokens: this.deps.countTokens(text),
+      createdAt: receivedAt,
+      idempotencyKey: options.idempotencyKey ?? null,
+    };
     const context = selectContext(active.recent, question, resolved.systemPromptTokens, this.options.context);
     const messages: ModelMessage[] = [{ role: 'system', content: resolved.systemPrompt }];
     for (const m of context) messages.push({ role: m.role, content: m.content });
@@ -212,9 +242,10 @@ export class ChatService {
     const completion = await this.#complete(resolved, messages, options.onDelta);
     const answer: NewMessage = {
       role: 'assistant',
-      content: completion,
-      tokens: this.deps.countTokens(completion),
+      content: completion.text,
+      tokens: this.deps.countTokens(completion.text),
       createdAt: this.#now(),
+      usage: completion.usage,
     };
     // The count the context was built on fences the write: a stale view never lands.
     const basis = active.session.messageCount;
@@ -230,23 +261,47 @@ export class ChatService {
     this.#remember(active, question, answer);
     active.session.messageCount = stored.messageCount;
     active.session.lastActivity = answer.createdAt;
-    return { session: { ...active.session }, reply: completion, messages: stored.messages };
+    if (completion.usage) {
+      active.session.usage = {
+        promptTokens: active.session.usage.promptTokens + completion.usage.promptTokens,
+        completionTokens: active.session.usage.completionTokens + completion.usage.completionTokens,
+      };
+    }
+    return {
+      session: { ...active.session },
+      reply: completion.text,
+      messages: stored.messages,
+      messageCount: stored.messageCount,
+      replayed: false,
+    };
+  }
+
+  /** The stored answer to an earlier send with this key, if there was one. */
+  async #replay(sessionId: string, text: string, key: string, caller: Caller): Promise<ExchangeResult | null> {
+    const prior = await this.deps.store.findExchange(sessionId, key);
+    if (!prior) return null;
+    const session = visibleTo(caller, await this.deps.store.getSession(sessionId));
+    if (!session) throw sessionNotFound();
+    const [question, answer] = prior.messages;
+    if (question?.content !== text) {
+      throw new ChatError('idempotency_key_reused', 'This Idempotency-Key was already used for a different message.');
+    }
+    return { session, reply: answer?.content ?? '', messages: prior.messages, messageCount: prior.messageCount, replayed: true };
   }
 
   async #complete(
     resolved: ResolvedPersonality,
     messages: ModelMessage[],
     onDelta: ((text: string) => void) | undefined,
-  ): Promise<string> {
+  ): Promise<Completion> {
     const { personality } = resolved;
     try {
-      const completion = await this.deps.llm.complete({
+      return await this.deps.llm.complete({
         ...modelSettingsOf(personality),
         messages,
         persona: { id: personality.id, name: personality.name },
         onDelta,
       });
-      return completion.text;
     } catch (error) {
       throw toChatError(error);
     }

@@ -1,4 +1,4 @@
-import type { NewMessage, Page, Personality, Session, StoredMessage, UniversalRules } from './types.js';
+import type { NewMessage, Page, Personality, Session, StoredMessage, TokenUsage, UniversalRules } from './types.js';
 
 /**
  * Everything the chat domain needs from durable storage. Each implementation (sqlite, postgres,
@@ -20,7 +20,8 @@ export interface Store {
 
   /**
    * Appends one completed exchange atomically and counts it: all messages get the next sequence
-   * numbers, `messageCount` grows by one and `lastActivity` is set. Returns null, writing nothing,
+   * numbers, `messageCount` grows by one, the reply's token usage is added to the session's, and
+   * `lastActivity` is set. An idempotency key already used in the session makes it fail. Returns null, writing nothing,
    * when the session is not active, or when `expectedMessageCount` is given and the session has
    * moved on from it (the exchange was built on a stale view: a fencing check across instances).
    */
@@ -30,6 +31,13 @@ export interface Store {
     lastActivity: string,
     expectedMessageCount?: number,
   ): Promise<{ messages: StoredMessage[]; messageCount: number } | null>;
+  /**
+   * The exchange whose user message carries this idempotency key: that message and its reply,
+   * with the session's message count right after it. Null if there is none.
+   */
+  findExchange(sessionId: string, idempotencyKey: string): Promise<{ messages: StoredMessage[]; messageCount: number } | null>;
+  /** Tokens used by all of a user's sessions, and how many sessions that is. */
+  userUsage(userId: string): Promise<TokenUsage & { sessions: number }>;
   /** The newest `limit` messages with seq below `beforeSeq` (all when omitted), oldest first. */
   readMessages(sessionId: string, page: { limit: number; beforeSeq?: number | undefined }): Promise<StoredMessage[]>;
 

@@ -15,6 +15,14 @@ export interface Session {
   endedAt: string | null;
   /** Completed exchanges (user message + reply). */
   messageCount: number;
+  /** Tokens the model reported for this session's replies, summed. */
+  usage: TokenUsage;
+}
+
+/** Tokens as the model reports them for one call (or summed over many). */
+export interface TokenUsage {
+  promptTokens: number;
+  completionTokens: number;
 }
 
 export interface NewMessage {
@@ -23,6 +31,10 @@ export interface NewMessage {
   /** Tokens of `content`, counted once when the message is first seen. */
   tokens: number;
   createdAt: string;
+  /** On a user message: the client's Idempotency-Key, so a retry finds this exchange. */
+  idempotencyKey?: string | null | undefined;
+  /** On a reply: what the model reported it used, when it did. */
+  usage?: TokenUsage | null | undefined;
 }
 
 export interface StoredMessage extends NewMessage {

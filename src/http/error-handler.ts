@@ -14,6 +14,8 @@ const STATUS_OF: Record<ChatErrorCode, number> = {
   message_too_long: 422,
   invalid_text: 422,
   invalid_cursor: 422,
+  idempotency_key_reused: 422,
+  invalid_idempotency_key: 422,
   session_conflict: 409,
   user_mismatch: 403,
   store_unavailable: 503,

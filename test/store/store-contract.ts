@@ -24,13 +24,21 @@ export function newSession(userId = 'user_contract', overrides: Partial<Session>
     lastActivity: at(0),
     endedAt: null,
     messageCount: 0,
+    usage: { promptTokens: 0, completionTokens: 0 },
     ...overrides,
   };
 }
 
-const exchange = (text: string, second = 1): NewMessage[] => [
-  { role: 'user', content: text, tokens: 3, createdAt: at(second) },
-  { role: 'assistant', content: `Reply to: ${text}`, tokens: 5, createdAt: at(second + 1) },
+const exchange = (text: string, second = 1, key: string | null = null): NewMessage[] => [
+  { role: 'user', content: text, tokens: 3, createdAt: at(second), idempotencyKey: key, usage: null },
+  {
+    role: 'assistant',
+    content: `Reply to: ${text}`,
+    tokens: 5,
+    createdAt: at(second + 1),
+    idempotencyKey: null,
+    usage: { promptTokens: 10, completionTokens: 4 },
+  },
 ];
 
 export function personality(id: string, overrides: Partial<Personality> = {}): Personality {
@@ -114,6 +122,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
       await store.createSession(session);
       const first = await store.appendExchange(session.id, exchange('one', 1), at(2));
       expect(first).toEqual({ messageCount: 1, messages: exchange('one', 1).map((m, i) => ({ ...m, seq: i + 1 })) });
+      expect(await store.getSession(session.id)).toMatchObject({ usage: { promptTokens: 10, completionTokens: 4 } });
       const second = await store.appendExchange(session.id, exchange('two', 3), at(4));
       expect(second!.messageCount).toBe(2);
       expect(second!.messages.map((m) => m.seq)).toEqual([3, 4]);
@@ -128,6 +137,30 @@ export function storeContract(name: string, factory: StoreFactory): void {
       expect(await store.appendExchange(randomUUID(), exchange('nowhere'), at(11))).toBeNull();
       expect(await store.readMessages(session.id, { limit: 10 })).toEqual([]);
       expect((await store.getSession(session.id))!.messageCount).toBe(0);
+    });
+
+    it('finds an exchange by its idempotency key, refuses the key twice, and sums token usage', async () => {
+      const session = newSession(`usage_${randomUUID().slice(0, 8)}`);
+      await store.createSession(session);
+      await store.appendExchange(session.id, exchange('first', 1, 'key-1'), at(2));
+      await store.appendExchange(session.id, exchange('second', 3, 'key-2'), at(4));
+      const found = await store.findExchange(session.id, 'key-1');
+      expect(found?.messageCount).toBe(1);
+      expect(found?.messages.map((m) => [m.seq, m.content])).toEqual([
+        [1, 'first'],
+        [2, 'Reply to: first'],
+      ]);
+      expect((await store.findExchange(session.id, 'key-2'))?.messageCount).toBe(2);
+      expect(await store.findExchange(session.id, 'key-3')).toBeNull();
+      await expect(store.appendExchange(session.id, exchange('again', 5, 'key-1'), at(6))).rejects.toThrow();
+      expect((await store.getSession(session.id))!.messageCount).toBe(2);
+
+      expect((await store.getSession(session.id))!.usage).toEqual({ promptTokens: 20, completionTokens: 8 });
+      const other = newSession(session.userId);
+      await store.createSession(other);
+      await store.appendExchange(other.id, exchange('more'), at(7));
+      expect(await store.userUsage(session.userId)).toEqual({ sessions: 2, promptTokens: 30, completionTokens: 12 });
+      expect(await store.userUsage('nobody_here')).toEqual({ sessions: 0, promptTokens: 0, completionTokens: 0 });
     });
 
     it('refuses an append built on a stale message count (fencing), writing nothing', async () => {
@@ -149,7 +182,15 @@ export function storeContract(name: string, factory: StoreFactory): void {
       expect(newest.map((m) => m.role)).toEqual(['assistant', 'user', 'assistant']);
       const older = await store.readMessages(session.id, { limit: 4, beforeSeq: 8 });
       expect(older.map((m) => m.seq)).toEqual([4, 5, 6, 7]);
-      expect(older[0]).toEqual({ seq: 4, role: 'assistant', content: 'Reply to: m2', tokens: 5, createdAt: at(5) });
+      expect(older[0]).toEqual({
+        seq: 4,
+        role: 'assistant',
+        content: 'Reply to: m2',
+        tokens: 5,
+        createdAt: at(5),
+        idempotencyKey: null,
+        usage: { promptTokens: 10, completionTokens: 4 },
+      });
       expect(await store.readMessages(session.id, { limit: 10, beforeSeq: 1 })).toEqual([]);
       expect(await store.readMessages(randomUUID(), { limit: 10 })).toEqual([]);
     });

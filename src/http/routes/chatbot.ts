@@ -1,7 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { ChatService } from '../../chat/session-service.js';
+import type { FastifyRequest } from 'fastify';
+import { ChatError } from '../../chat/errors.js';
+import type { ChatService, ExchangeResult } from '../../chat/session-service.js';
 import type { PersonalityService } from '../../chat/personality-service.js';
-import type { Session } from '../../chat/types.js';
+import type { Session, TokenUsage } from '../../chat/types.js';
 import { Type } from 'typebox';
 import { assertSameUser } from '../auth.js';
 import { streamErrorOf } from '../error-handler.js';
@@ -20,6 +22,8 @@ import {
   SessionList,
   SessionListQuery,
   SessionParams,
+  UsageQuery,
+  UserUsage,
 } from '../schemas/chatbot.js';
 
 export interface ChatbotRoutesOptions {
@@ -83,16 +87,26 @@ export const chatbotRoutes: FastifyPluginAsyncTypebox<ChatbotRoutesOptions> = as
     handler: async (request, reply) => {
       const { id } = request.params;
       const { message } = request.body;
+      const idempotencyKey = idempotencyKeyOf(request);
+      const answer = (result: ExchangeResult) => ({
+        ...chatReply(result.session, { response: result.reply }),
+        message_count: result.messageCount,
+      });
       if (!wantsEventStream(request, request.query.stream)) {
-        const result = await chat.sendMessage(id, message, { caller: request.caller });
-        return chatReply(result.session, { response: result.reply });
+        const result = await chat.sendMessage(id, message, { caller: request.caller, idempotencyKey });
+        if (result.replayed) reply.header('idempotent-replayed', 'true');
+        return answer(result);
       }
       // Refusals that need no model call still get a plain status and JSON body.
-      await chat.checkSendable(id, message, request.caller);
+      if (idempotencyKey === undefined) await chat.checkSendable(id, message, request.caller);
       const events = new EventStream(request, reply);
       chat
-        .sendMessage(id, message, { caller: request.caller, onDelta: (text) => events.send('delta', { text }) })
-        .then((result) => events.send('done', chatReply(result.session, { response: result.reply })))
+        .sendMessage(id, message, { caller: request.caller, idempotencyKey, onDelta: (text) => events.send('delta', { text }) })
+        .then((result) => {
+          // A replayed answer arrives whole: send it as one piece so clients that render deltas show it.
+          if (result.replayed) events.send('delta', { text: result.reply });
+          events.send('done', answer(result));
+        })
         .catch((error: unknown) => events.send('error', streamErrorOf(error, request.log)))
         .finally(() => events.end());
       return reply;
@@ -112,7 +126,13 @@ export const chatbotRoutes: FastifyPluginAsyncTypebox<ChatbotRoutesOptions> = as
       return {
         ...chatReply(session, {}),
         ...sessionJson(session),
-        conversation_history: messages.map((m) => ({ seq: m.seq, role: m.role, content: m.content, timestamp: m.createdAt })),
+        conversation_history: messages.map((m) => ({
+          seq: m.seq,
+          role: m.role,
+          content: m.content,
+          timestamp: m.createdAt,
+          usage: m.usage ? { prompt_tokens: m.usage.promptTokens, completion_tokens: m.usage.completionTokens } : null,
+        })),
         has_more: hasMore,
         next_before: hasMore ? (messages[0]?.seq ?? null) : null,
       };
@@ -131,6 +151,20 @@ export const chatbotRoutes: FastifyPluginAsyncTypebox<ChatbotRoutesOptions> = as
       assertSameUser(request, user_id);
       const page = await chat.listSessions(user_id, { limit, cursor });
       return { success: true as const, sessions: page.items.map(sessionJson), next_cursor: page.nextCursor };
+    },
+  });
+
+  app.get('/chatbot/usage', {
+    schema: {
+      tags,
+      summary: "Tokens the model reported for a user's sessions",
+      querystring: UsageQuery,
+      response: { 200: UserUsage, ...errors(401, 403, 422) },
+    },
+    handler: async (request) => {
+      assertSameUser(request, request.query.user_id);
+      const { sessions, ...usage } = await chat.userUsage(request.query.user_id);
+      return { success: true as const, user_id: request.query.user_id, sessions, ...usageJson(usage) };
     },
   });
 
@@ -163,6 +197,18 @@ export const chatbotRoutes: FastifyPluginAsyncTypebox<ChatbotRoutesOptions> = as
   });
 };
 
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+/** The Idempotency-Key header, checked: printable ASCII without spaces, at most 255 characters. */
+function idempotencyKeyOf(request: FastifyRequest): string | undefined {
+  const key = request.headers['idempotency-key'];
+  if (key === undefined) return undefined;
+  if (typeof key !== 'string' || !IDEMPOTENCY_KEY.test(key)) {
+    throw new ChatError('invalid_idempotency_key', 'Idempotency-Key must be 1 to 255 printable characters without spaces.');
+  }
+  return key;
+}
+
 function chatReply(session: Session, extra: { message?: string; response?: string }) {
   return {
     success: true as const,
@@ -184,5 +230,14 @@ function sessionJson(session: Session) {
     last_activity: session.lastActivity,
     ended_at: session.endedAt,
     message_count: session.messageCount,
+    usage: usageJson(session.usage),
+  };
+}
+
+function usageJson(usage: TokenUsage) {
+  return {
+    prompt_tokens: usage.promptTokens,
+    completion_tokens: usage.completionTokens,
+    total_tokens: usage.promptTokens + usage.completionTokens,
   };
 }

@@ -33,6 +33,15 @@ const chatReplyFields = {
 
 export const ChatReply = Type.Object(chatReplyFields);
 
+const Usage = Type.Object(
+  {
+    prompt_tokens: Type.Integer(),
+    completion_tokens: Type.Integer(),
+    total_tokens: Type.Integer(),
+  },
+  { description: 'Tokens the model reported using' },
+);
+
 const sessionFields = {
   session_id: Type.String({ format: 'uuid' }),
   user_id: Type.String(),
@@ -42,6 +51,7 @@ const sessionFields = {
   last_activity: Timestamp,
   ended_at: Type.Union([Timestamp, Type.Null()]),
   message_count: Type.Integer(),
+  usage: Usage,
 };
 export const SessionSummary = Type.Object(sessionFields);
 
@@ -50,6 +60,9 @@ export const HistoryMessage = Type.Object({
   role: Type.Union([Type.Literal('user'), Type.Literal('assistant')]),
   content: Type.String(),
   timestamp: Timestamp,
+  usage: Type.Union([Type.Object({ prompt_tokens: Type.Integer(), completion_tokens: Type.Integer() }), Type.Null()], {
+    description: 'On replies: what the model reported for this call',
+  }),
 });
 
 export const HistoryQuery = Type.Object({
@@ -88,3 +101,14 @@ export const PersonalitySummaries = Type.Object({
   default: Type.String(),
 });
 
+
+export const UsageQuery = Type.Object({ user_id: UserId });
+
+export const UserUsage = Type.Object({
+  success: Type.Literal(true),
+  user_id: Type.String(),
+  sessions: Type.Integer(),
+  prompt_tokens: Type.Integer(),
+  completion_tokens: Type.Integer(),
+  total_tokens: Type.Integer(),
+});

@@ -3,6 +3,7 @@ import { getDatabase, type Database, type Reference } from 'firebase-admin/datab
 import { randomUUID } from 'node:crypto';
 import { ChatError } from '../../chat/errors.js';
 import type { Store } from '../../chat/store.js';
+import { exchangeUsage } from '../exchange-usage.js';
 import type { NewMessage, Page, Personality, Session, StoredMessage, UniversalRules } from '../../chat/types.js';
 
 export interface FirebaseOptions {
@@ -24,14 +25,22 @@ interface SessionNode {
   last_activity: string;
   ended_at?: string;
   message_count: number;
+  prompt_tokens?: number;
+  completion_tokens?: number;
 }
-const SESSION_FIELDS = ['user_id', 'template_id', 'system_prompt', 'status', 'created_at', 'last_activity', 'ended_at', 'message_count'] as const;
+const SESSION_FIELDS = [
+  'user_id', 'template_id', 'system_prompt', 'status', 'created_at', 'last_activity', 'ended_at', 'message_count',
+  'prompt_tokens', 'completion_tokens',
+] as const;
 
 interface MessageNode {
   role: 'user' | 'assistant';
   content: string;
   tokens: number;
   timestamp: string;
+  idempotency_key?: string;
+  prompt_tokens?: number;
+  completion_tokens?: number;
 }
 
 /** Message keys are zero-padded sequence numbers, so key order is conversation order. */
@@ -42,9 +51,10 @@ const userKey = (userId: string) => userId.replace(/[.#$[\]/%]/g, (c) => `%${c.c
 /**
  * Firebase Realtime Database, laid out as the seed shows: templates/{id} and userSessions/{id} with
  * the seed's fields, and each message appended as one numbered child of
- * userSessions/{id}/conversation_history (never a rewrite of the session). Two small nodes of our
+ * userSessions/{id}/conversation_history (never a rewrite of the session). Small nodes of our
  * own: userSessionIndex/{user}/{pushKey} lists a user's sessions newest first without downloading
- * histories, and counters/templates keeps the order personalities were added in.
+ * histories, counters/templates keeps the order personalities were added in, and
+ * idempotencyKeys/{session}/{key} reserves each idempotency key once.
  */
 export class FirebaseStore implements Store {
   readonly kind = 'firebase';
@@ -129,6 +139,13 @@ export class FirebaseStore implements Store {
     if (!validKey(sessionId)) return null;
     const ref = this.db.ref(`userSessions/${sessionId}`);
     if ((await this.#read(ref.child('status'))) !== 'active') return null;
+    // An idempotency key is taken once per session, atomically, before anything is written.
+    for (const key of messages.map((m) => m.idempotencyKey).filter((k): k is string => !!k)) {
+      const taken = await this.#write(
+        this.db.ref(`idempotencyKeys/${sessionId}/${userKey(key)}`).transaction((used: unknown) => (used === null ? true : undefined)),
+      );
+      if (!taken.committed) throw new Error(`idempotency key "${key}" was already used in this session`);
+    }
     // The count is the one value writers race on: a transaction hands each exchange its own number
     // (and refuses a stale expected count); the messages then take the sequence numbers it implies.
     const counted = await this.#write(
@@ -149,10 +166,45 @@ export class FirebaseStore implements Store {
         content: m.content,
         tokens: m.tokens,
         timestamp: m.createdAt,
+        ...(m.idempotencyKey ? { idempotency_key: m.idempotencyKey } : {}),
+        ...(m.usage ? { prompt_tokens: m.usage.promptTokens, completion_tokens: m.usage.completionTokens } : {}),
       } satisfies MessageNode;
     }
     await this.#write(ref.update(update));
-    return { messages: stored, messageCount };
+    const usage = exchangeUsage(messages);
+    for (const [field, amount] of [['prompt_tokens', usage.promptTokens], ['completion_tokens', usage.completionTokens]] as const) {
+      if (amount > 0) await this.#write(ref.child(field).transaction((n: number | null) => (n ?? 0) + amount));
+    }
+    return { messages: stored.map((m) => ({ ...m, idempotencyKey: m.idempotencyKey ?? null, usage: m.usage ?? null })), messageCount };
+  }
+
+  async findExchange(sessionId: string, idempotencyKey: string) {
+    if (!validKey(sessionId)) return null;
+    const history = this.db.ref(`userSessions/${sessionId}/conversation_history`);
+    const found = ((await this.#read(history.orderByChild('idempotency_key').equalTo(idempotencyKey).limitToFirst(1))) ?? {}) as Record<
+      string,
+      MessageNode
+    >;
+    const key = Object.keys(found)[0];
+    if (!key) return null;
+    const replyKey = messageKey(Number(key) + 1);
+    const reply = (await this.#read(history.child(replyKey))) as MessageNode | null;
+    const messages = [toMessage(key, found[key]!), ...(reply ? [toMessage(replyKey, reply)] : [])];
+    // Each exchange is two messages: the count right after this one follows from its reply's number.
+    return { messages, messageCount: Math.ceil(messages.at(-1)!.seq / 2) };
+  }
+
+  async userUsage(userId: string) {
+    const index = ((await this.#read(this.db.ref(`userSessionIndex/${userKey(userId)}`))) ?? {}) as Record<string, string>;
+    const sessions = await Promise.all(Object.values(index).map((id) => this.getSession(id)));
+    const usage = { sessions: 0, promptTokens: 0, completionTokens: 0 };
+    for (const session of sessions) {
+      if (!session) continue;
+      usage.sessions += 1;
+      usage.promptTokens += session.usage.promptTokens;
+      usage.completionTokens += session.usage.completionTokens;
+    }
+    return usage;
   }
 
   async readMessages(sessionId: string, page: { limit: number; beforeSeq?: number | undefined }): Promise<StoredMessage[]> {
@@ -165,10 +217,7 @@ export class FirebaseStore implements Store {
     const nodes = ((await this.#read(query.limitToLast(page.limit))) ?? {}) as Record<string, MessageNode>;
     return Object.keys(nodes)
       .sort()
-      .map((key) => {
-        const m = nodes[key]!;
-        return { seq: Number(key), role: m.role, content: m.content, tokens: m.tokens ?? 0, createdAt: m.timestamp };
-      });
+      .map((key) => toMessage(key, nodes[key]!));
   }
 
   async listPersonalities(): Promise<Personality[]> {
@@ -264,5 +313,18 @@ function toSession(id: string, node: SessionNode): Session {
     lastActivity: node.last_activity,
     endedAt: node.ended_at ?? null,
     messageCount: node.message_count ?? 0,
+    usage: { promptTokens: node.prompt_tokens ?? 0, completionTokens: node.completion_tokens ?? 0 },
+  };
+}
+
+function toMessage(key: string, m: MessageNode): StoredMessage {
+  return {
+    seq: Number(key),
+    role: m.role,
+    content: m.content,
+    tokens: m.tokens ?? 0,
+    createdAt: m.timestamp,
+    idempotencyKey: m.idempotency_key ?? null,
+    usage: m.prompt_tokens === undefined ? null : { promptTokens: m.prompt_tokens, completionTokens: m.completion_tokens ?? 0 },
   };
 }

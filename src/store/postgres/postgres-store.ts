@@ -2,6 +2,7 @@ import pg from 'pg';
 import { ChatError } from '../../chat/errors.js';
 import type { Store } from '../../chat/store.js';
 import type { NewMessage, Page, Personality, Session, StoredMessage, UniversalRules } from '../../chat/types.js';
+import { exchangeUsage } from '../exchange-usage.js';
 import { migrate } from './migrations.js';
 
 export interface PostgresOptions {
@@ -25,6 +26,8 @@ interface SessionRow {
   last_activity: Date;
   ended_at: Date | null;
   message_count: number;
+  prompt_tokens: number;
+  completion_tokens: number;
 }
 
 interface MessageRow {
@@ -33,6 +36,9 @@ interface MessageRow {
   content: string;
   tokens: number;
   created_at: Date;
+  idempotency_key: string | null;
+  prompt_tokens: number | null;
+  completion_tokens: number | null;
 }
 
 const RULES_KEY = 'universal_rules';
@@ -120,19 +126,21 @@ export class PostgresStore implements Store {
   }
 
   async appendExchange(sessionId: string, messages: readonly NewMessage[], lastActivity: string, expectedMessageCount?: number) {
+    const usage = exchangeUsage(messages);
     // The row update takes the session's row lock and reserves the sequence numbers; the insert uses
     // them. Concurrent appends to one session queue on that lock, each seeing the one before.
     const { rows } = await this.#query<{ message_count: number; last_seq: number }>(
       `WITH s AS (
          UPDATE sessions
-            SET message_count = message_count + 1, last_seq = last_seq + cardinality($3::text[]), last_activity = $2
+            SET message_count = message_count + 1, last_seq = last_seq + cardinality($3::text[]), last_activity = $2,
+                prompt_tokens = prompt_tokens + $8, completion_tokens = completion_tokens + $9
           WHERE id = $1 AND status = 'active' AND ($7::int IS NULL OR message_count = $7)
           RETURNING seq, message_count, last_seq
        ), inserted AS (
-         INSERT INTO messages (session_seq, seq, role, content, tokens, created_at)
-         SELECT s.seq, s.last_seq - cardinality($3::text[]) + x.n, x.role, x.content, x.tokens, x.created_at
-           FROM s, unnest($3::text[], $4::text[], $5::int[], $6::timestamptz[])
-                   WITH ORDINALITY AS x(role, content, tokens, created_at, n)
+         INSERT INTO messages (session_seq, seq, role, content, tokens, created_at, idempotency_key, prompt_tokens, completion_tokens)
+         SELECT s.seq, s.last_seq - cardinality($3::text[]) + x.n, x.role, x.content, x.tokens, x.created_at, x.key, x.prompt, x.completion
+           FROM s, unnest($3::text[], $4::text[], $5::int[], $6::timestamptz[], $10::text[], $11::int[], $12::int[])
+                   WITH ORDINALITY AS x(role, content, tokens, created_at, key, prompt, completion, n)
        )
        SELECT message_count, last_seq FROM s`,
       [
@@ -143,24 +151,52 @@ export class PostgresStore implements Store {
         messages.map((m) => m.tokens),
         messages.map((m) => m.createdAt),
         expectedMessageCount ?? null,
+        usage.promptTokens,
+        usage.completionTokens,
+        messages.map((m) => m.idempotencyKey ?? null),
+        messages.map((m) => m.usage?.promptTokens ?? null),
+        messages.map((m) => m.usage?.completionTokens ?? null),
       ],
     );
     const row = rows[0];
     if (!row) return null;
     const first = row.last_seq - messages.length + 1;
-    return { messages: messages.map((m, i) => ({ ...m, seq: first + i })), messageCount: row.message_count };
+    const stored = messages.map((m, i) => ({ ...m, seq: first + i, idempotencyKey: m.idempotencyKey ?? null, usage: m.usage ?? null }));
+    return { messages: stored, messageCount: row.message_count };
   }
 
   async readMessages(sessionId: string, page: { limit: number; beforeSeq?: number | undefined }): Promise<StoredMessage[]> {
     const { rows } = await this.#query<MessageRow>(
-      `SELECT m.seq, m.role, m.content, m.tokens, m.created_at
-         FROM messages m JOIN sessions s ON s.seq = m.session_seq
+      `SELECT m.* FROM messages m JOIN sessions s ON s.seq = m.session_seq
         WHERE s.id = $1 AND m.seq < $2
         ORDER BY m.seq DESC LIMIT $3`,
       [sessionId, page.beforeSeq ?? 2_147_483_647, page.limit],
     );
     rows.reverse();
-    return rows.map((r) => ({ seq: r.seq, role: r.role, content: r.content, tokens: r.tokens, createdAt: r.created_at.toISOString() }));
+    return rows.map(toMessage);
+  }
+
+  async findExchange(sessionId: string, idempotencyKey: string) {
+    const { rows } = await this.#query<MessageRow>(
+      `SELECT m.* FROM sessions s
+         JOIN messages k ON k.session_seq = s.seq AND k.idempotency_key = $2
+         JOIN messages m ON m.session_seq = s.seq AND m.seq IN (k.seq, k.seq + 1)
+        WHERE s.id = $1 ORDER BY m.seq`,
+      [sessionId, idempotencyKey],
+    );
+    if (rows.length === 0) return null;
+    // Each exchange is two messages: the count right after this one follows from its reply's number.
+    return { messages: rows.map(toMessage), messageCount: Math.ceil(rows.at(-1)!.seq / 2) };
+  }
+
+  async userUsage(userId: string) {
+    const { rows } = await this.#query<{ sessions: string; prompt: string | null; completion: string | null }>(
+      `SELECT COUNT(*) AS sessions, SUM(prompt_tokens) AS prompt, SUM(completion_tokens) AS completion
+         FROM sessions WHERE user_id = $1`,
+      [userId],
+    );
+    const row = rows[0]!;
+    return { sessions: Number(row.sessions), promptTokens: Number(row.prompt ?? 0), completionTokens: Number(row.completion ?? 0) };
   }
 
   async listPersonalities(): Promise<Personality[]> {
@@ -235,5 +271,18 @@ function toSession(row: SessionRow): Session {
     lastActivity: row.last_activity.toISOString(),
     endedAt: row.ended_at?.toISOString() ?? null,
     messageCount: row.message_count,
+    usage: { promptTokens: row.prompt_tokens, completionTokens: row.completion_tokens },
+  };
+}
+
+function toMessage(r: MessageRow): StoredMessage {
+  return {
+    seq: r.seq,
+    role: r.role,
+    content: r.content,
+    tokens: r.tokens,
+    createdAt: r.created_at.toISOString(),
+    idempotencyKey: r.idempotency_key,
+    usage: r.prompt_tokens === null ? null : { promptTokens: r.prompt_tokens, completionTokens: r.completion_tokens ?? 0 },
   };
 }

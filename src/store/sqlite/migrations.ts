@@ -38,6 +38,14 @@ const MIGRATIONS: readonly string[] = [
     body TEXT NOT NULL
   );
   `,
+  /* 2: idempotency keys on user messages, token usage on replies and per session */ `
+  ALTER TABLE messages ADD COLUMN idempotency_key TEXT;
+  ALTER TABLE messages ADD COLUMN prompt_tokens INTEGER;
+  ALTER TABLE messages ADD COLUMN completion_tokens INTEGER;
+  CREATE UNIQUE INDEX messages_by_idempotency_key ON messages (session_seq, idempotency_key) WHERE idempotency_key IS NOT NULL;
+  ALTER TABLE sessions ADD COLUMN prompt_tokens INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE sessions ADD COLUMN completion_tokens INTEGER NOT NULL DEFAULT 0;
+  `,
 ];
 
 export function migrate(db: Database): void {

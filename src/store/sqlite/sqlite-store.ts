@@ -20,6 +20,8 @@ interface SessionRow {
   last_activity: string;
   ended_at: string | null;
   message_count: number;
+  prompt_tokens: number;
+  completion_tokens: number;
 }
 
 interface MessageRow {
@@ -28,6 +30,9 @@ interface MessageRow {
   content: string;
   tokens: number;
   created_at: string;
+  idempotency_key: string | null;
+  prompt_tokens: number | null;
+  completion_tokens: number | null;
 }
 
 export interface SqliteOptions {
@@ -108,7 +113,19 @@ export class SqliteStore implements Store {
   async readMessages(sessionId: string, page: { limit: number; beforeSeq?: number | undefined }): Promise<StoredMessage[]> {
     const rows = this.#sql.readMessages.all(sessionId, page.beforeSeq ?? Number.MAX_SAFE_INTEGER, page.limit) as MessageRow[];
     rows.reverse();
-    return rows.map((r) => ({ seq: r.seq, role: r.role, content: r.content, tokens: r.tokens, createdAt: r.created_at }));
+    return rows.map(toMessage);
+  }
+
+  async findExchange(sessionId: string, idempotencyKey: string) {
+    const rows = this.#sql.findExchange.all(sessionId, idempotencyKey) as (MessageRow & { message_count: number })[];
+    if (rows.length === 0) return null;
+    // Message count right after this exchange: replies up to and including its own.
+    return { messages: rows.map(toMessage), messageCount: Math.ceil(rows.at(-1)!.seq / 2) };
+  }
+
+  async userUsage(userId: string) {
+    const row = this.#sql.userUsage.get(userId) as { sessions: number; prompt: number | null; completion: number | null };
+    return { sessions: row.sessions, promptTokens: row.prompt ?? 0, completionTokens: row.completion ?? 0 };
   }
 
   async listPersonalities(): Promise<Personality[]> {
@@ -152,8 +169,13 @@ function prepareReads(db: Database.Database) {
     ping: s('SELECT 1'),
     getSession: s('SELECT * FROM sessions WHERE id = ?'),
     listSessions: s('SELECT * FROM sessions WHERE user_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?'),
-    readMessages: s(`SELECT seq, role, content, tokens, created_at FROM messages
+    readMessages: s(`SELECT * FROM messages
       WHERE session_seq = (SELECT seq FROM sessions WHERE id = ?) AND seq < ? ORDER BY seq DESC LIMIT ?`),
+    // The keyed user message and the reply right after it.
+    findExchange: s(`SELECT m.* FROM messages k JOIN messages m ON m.session_seq = k.session_seq AND m.seq IN (k.seq, k.seq + 1)
+      WHERE k.session_seq = (SELECT seq FROM sessions WHERE id = ?) AND k.idempotency_key = ? ORDER BY m.seq`),
+    userUsage: s(`SELECT COUNT(*) AS sessions, SUM(prompt_tokens) AS prompt, SUM(completion_tokens) AS completion
+      FROM sessions WHERE user_id = ?`),
     listPersonalities: s('SELECT body FROM personalities ORDER BY seq'),
     getPersonality: s('SELECT body FROM personalities WHERE id = ?'),
     getSetting: s('SELECT body FROM settings WHERE key = ?'),
@@ -171,5 +193,18 @@ function toSession(row: SessionRow): Session {
     lastActivity: row.last_activity,
     endedAt: row.ended_at,
     messageCount: row.message_count,
+    usage: { promptTokens: row.prompt_tokens, completionTokens: row.completion_tokens },
+  };
+}
+
+function toMessage(r: MessageRow): StoredMessage {
+  return {
+    seq: r.seq,
+    role: r.role,
+    content: r.content,
+    tokens: r.tokens,
+    createdAt: r.created_at,
+    idempotencyKey: r.idempotency_key,
+    usage: r.prompt_tokens === null ? null : { promptTokens: r.prompt_tokens, completionTokens: r.completion_tokens ?? 0 },
   };
 }

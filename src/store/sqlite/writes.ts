@@ -1,5 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { NewMessage, Personality, Session, StoredMessage, UniversalRules } from '../../chat/types.js';
+import { exchangeUsage } from '../exchange-usage.js';
 
 /** Every change the SQLite store makes, as data, so it can cross to the writer thread. */
 export type WriteOp =
@@ -31,11 +32,14 @@ export function prepareWrites(db: Database) {
       (id, user_id, template_id, system_prompt, status, created_at, last_activity, ended_at, message_count)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     endSession: s(`UPDATE sessions SET status = 'ended', ended_at = ?, last_activity = ? WHERE id = ? AND status = 'active'`),
-    countExchange: s(`UPDATE sessions SET message_count = message_count + 1, last_activity = @lastActivity
+    countExchange: s(`UPDATE sessions SET message_count = message_count + 1, last_activity = @lastActivity,
+        prompt_tokens = prompt_tokens + @promptTokens, completion_tokens = completion_tokens + @completionTokens
       WHERE id = @id AND status = 'active' AND (@expected IS NULL OR message_count = @expected)
       RETURNING seq, message_count`),
     lastMessageSeq: s('SELECT COALESCE(MAX(seq), 0) AS seq FROM messages WHERE session_seq = ?'),
-    insertMessage: s('INSERT INTO messages (session_seq, seq, role, content, tokens, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
+    insertMessage: s(`INSERT INTO messages
+      (session_seq, seq, role, content, tokens, created_at, idempotency_key, prompt_tokens, completion_tokens)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     insertPersonality: s(`INSERT INTO personalities (id, seq, body)
       VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM personalities), ?) ON CONFLICT (id) DO NOTHING`),
     replacePersonality: s('UPDATE personalities SET body = ? WHERE id = ?'),
@@ -57,15 +61,24 @@ function apply(sql: Statements, op: WriteOp): unknown {
       return sql.endSession.run(op.endedAt, op.endedAt, op.id).changes === 1;
     case 'appendExchange': {
       // One session row and the end of one index are touched, whatever the history length.
-      const session = sql.countExchange.get({ lastActivity: op.lastActivity, id: op.sessionId, expected: op.expectedMessageCount }) as
+      const usage = exchangeUsage(op.messages);
+      const session = sql.countExchange.get({
+        lastActivity: op.lastActivity,
+        id: op.sessionId,
+        expected: op.expectedMessageCount,
+        ...usage,
+      }) as
         | { seq: number; message_count: number }
         | undefined;
       if (!session) return null;
       const last = sql.lastMessageSeq.get(session.seq) as { seq: number };
       const messages = op.messages.map((m, i) => {
         const seq = last.seq + i + 1;
-        sql.insertMessage.run(session.seq, seq, m.role, m.content, m.tokens, m.createdAt);
-        return { ...m, seq };
+        sql.insertMessage.run(
+          session.seq, seq, m.role, m.content, m.tokens, m.createdAt,
+          m.idempotencyKey ?? null, m.usage?.promptTokens ?? null, m.usage?.completionTokens ?? null,
+        );
+        return { ...m, seq, idempotencyKey: m.idempotencyKey ?? null, usage: m.usage ?? null };
       });
       return { messages, messageCount: session.message_count } satisfies ExchangeWrite;
     }
