@@ -117,6 +117,8 @@ export async function startServer(options: ServerOptions): Promise<{ server: Ser
       RATE_LIMIT_IP_MESSAGES_PER_MINUTE: '0',
       RATE_LIMIT_USER_SESSIONS_PER_HOUR: '0',
       RATE_LIMIT_IP_SESSIONS_PER_HOUR: '0',
+      RATE_LIMIT_USER_CONCURRENT_STREAMS: '0',
+      RATE_LIMIT_IP_CONCURRENT_STREAMS: '0',
       ...options.env,
     },
   });

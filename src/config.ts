@@ -1,6 +1,7 @@
 import envSchema from 'env-schema';
 import { Type, type Static } from 'typebox';
 import type { AuthConfig } from './http/auth.js';
+import type { RateLimitConfig } from './http/rate-limits.js';
 
 /** Origins a local browser app is served from while developing. */
 const LOCAL_ORIGINS = ['3000', '5173', '8000']
@@ -47,6 +48,7 @@ const EnvSchema = Type.Object({
   CORS_ORIGINS: Type.String({ default: LOCAL_ORIGINS }),
   SHUTDOWN_DELAY_MS: Type.Integer({ minimum: 0, default: 1000 }),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 30_000 }),
+  LOG_CONTENT: Type.Boolean({ default: false }),
   AUTH_MODE: Type.Union([Type.Literal('none'), Type.Literal('apikey'), Type.Literal('jwt')], { default: 'none' }),
   API_KEYS: Type.Optional(Type.String()),
   JWT_SECRET: Type.Optional(Type.String()),
@@ -58,6 +60,8 @@ const EnvSchema = Type.Object({
   RATE_LIMIT_IP_MESSAGES_PER_MINUTE: Type.Integer({ minimum: 0, default: 300 }),
   RATE_LIMIT_USER_SESSIONS_PER_HOUR: Type.Integer({ minimum: 0, default: 60 }),
   RATE_LIMIT_IP_SESSIONS_PER_HOUR: Type.Integer({ minimum: 0, default: 600 }),
+  RATE_LIMIT_USER_CONCURRENT_STREAMS: Type.Integer({ minimum: 0, default: 3 }),
+  RATE_LIMIT_IP_CONCURRENT_STREAMS: Type.Integer({ minimum: 0, default: 50 }),
 });
 type Env = Static<typeof EnvSchema>;
 
@@ -99,10 +103,12 @@ export interface Config {
   defaultTemplateId: string;
   corsOrigins: string[];
   auth: AuthConfig;
+  /** Log message text and replies (off: logs never carry what people wrote). */
+  logContent: boolean;
   /** On SIGTERM: /ready answers 503 for `delayMs` before the listener closes; replies under way get `timeoutMs`. */
   shutdown: { delayMs: number; timeoutMs: number };
   /** Per user and per IP; 0 turns a limit off. */
-  rateLimits: { userMessagesPerMinute: number; ipMessagesPerMinute: number; userSessionsPerHour: number; ipSessionsPerHour: number };
+  rateLimits: RateLimitConfig;
 }
 
 /**
@@ -172,12 +178,15 @@ export function loadConfig(env?: Record<string, string | undefined>): Config {
     defaultTemplateId: raw.DEFAULT_TEMPLATE_ID,
     corsOrigins: raw.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
     auth: authConfig(raw),
+    logContent: raw.LOG_CONTENT,
     shutdown: { delayMs: raw.SHUTDOWN_DELAY_MS, timeoutMs: raw.SHUTDOWN_TIMEOUT_MS },
     rateLimits: {
       userMessagesPerMinute: raw.RATE_LIMIT_USER_MESSAGES_PER_MINUTE,
       ipMessagesPerMinute: raw.RATE_LIMIT_IP_MESSAGES_PER_MINUTE,
       userSessionsPerHour: raw.RATE_LIMIT_USER_SESSIONS_PER_HOUR,
       ipSessionsPerHour: raw.RATE_LIMIT_IP_SESSIONS_PER_HOUR,
+      userConcurrentStreams: raw.RATE_LIMIT_USER_CONCURRENT_STREAMS,
+      ipConcurrentStreams: raw.RATE_LIMIT_IP_CONCURRENT_STREAMS,
     },
   };
 }

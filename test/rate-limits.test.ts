@@ -56,3 +56,39 @@ describe('abuse limits', () => {
     expect(ipLimited.body.error.message).toContain('sessions');
   });
 });
+
+describe('replies streaming at once', () => {
+  let model: FakeOpenAi;
+  let server: ChatifyServer;
+  beforeAll(async () => {
+    model = await FakeOpenAi.start({ latencyMs: 300 });
+    server = await ChatifyServer.start(ChatifyServer.modelEnv(model.url, { RATE_LIMIT_USER_CONCURRENT_STREAMS: '1' }));
+  });
+  afterAll(async () => {
+    await server.close();
+    await model.close();
+  });
+
+  it('allows a user one stream at a time here, and frees the slot when it ends', async () => {
+    const first = await server.createSession('user_streamer');
+    const second = await server.createSession('user_streamer');
+    const stream = (id: string) =>
+      fetch(`${server.baseUrl}/api/v1/chatbot/session/${id}/message?stream=true`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ message: 'go' }),
+      });
+    const running = stream(first);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const refused = await stream(second);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBeTruthy();
+    expect(((await refused.json()) as any).error.code).toBe('rate_limited');
+    expect((await (await running).text()).includes('event: done')).toBe(true);
+    const later = await stream(second);
+    expect(later.status).toBe(200);
+    expect(await later.text()).toContain('event: done');
+    // Plain sends are not streams.
+    expect((await server.send(first, 'plain')).status).toBe(200);
+  });
+});

@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import type { ChangeFeed } from '../chat/change-feed.js';
 import { localChangeFeed } from '../chat/change-feed.js';
 import { LocalSessionLock, type SessionLock } from '../chat/session-lock.js';
+import { memoryConcurrencyLimiter, redisConcurrencyLimiter, type ConcurrencyLimiter } from './concurrency-limiter.js';
 import { memoryRateLimiter, redisRateLimiter, type RateLimit, type RateLimiter } from './rate-limiter.js';
 import { RedisChangeFeed } from './redis-change-feed.js';
 import { RedisSessionLock, type RedisLockOptions } from './redis-session-lock.js';
@@ -13,6 +14,8 @@ export interface Coordination {
   changes: ChangeFeed;
   /** A limiter whose counters every instance shares (with Redis), or this process keeps. */
   rateLimiter(limit: RateLimit): RateLimiter;
+  /** Slots for things under way (open streams), shared like the rate limits. */
+  concurrency: ConcurrencyLimiter;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -23,6 +26,7 @@ export function localCoordination(): Coordination {
     lock: new LocalSessionLock(),
     changes: localChangeFeed,
     rateLimiter: memoryRateLimiter,
+    concurrency: memoryConcurrencyLimiter(),
     ping: async () => undefined,
     close: async () => undefined,
   };
@@ -44,6 +48,7 @@ export function redisCoordination(url: string, lock: RedisLockOptions): Coordina
     lock: new RedisSessionLock(commands, lock),
     changes: new RedisChangeFeed(commands, subscriber),
     rateLimiter: (limit) => redisRateLimiter(commands, limit),
+    concurrency: redisConcurrencyLimiter(commands),
     ping: async () => {
       await commands.ping();
     },

@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ConcurrencyLimiter } from '../coordination/concurrency-limiter.js';
 import type { RateLimit, RateLimiter } from '../coordination/rate-limiter.js';
 import { sendError } from './error-handler.js';
 
@@ -7,19 +8,28 @@ export interface RateLimitConfig {
   ipMessagesPerMinute: number;
   userSessionsPerHour: number;
   ipSessionsPerHour: number;
+  userConcurrentStreams: number;
+  ipConcurrentStreams: number;
 }
 
 type Hook = (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>;
 
 /**
- * Abuse limits per user and per IP: messages per minute and sessions per hour. Over a limit the
- * request gets 429 `rate_limited` with Retry-After and changes nothing. A limit of 0 is off.
+ * Abuse limits per user and per IP: messages per minute, sessions per hour and replies streaming at
+ * once. Over a limit the request gets 429 `rate_limited` with Retry-After and changes nothing.
+ * A limit of 0 is off.
  */
 export function rateLimitHooks(
   config: RateLimitConfig,
   limiter: (limit: RateLimit) => RateLimiter,
+  slots: ConcurrencyLimiter,
   sessionOwner: (sessionId: string) => Promise<string | null>,
-): { sessions: Hook; messages: Hook } {
+): {
+  sessions: Hook;
+  messages: Hook;
+  /** A slot for one more open stream, released by the returned function; null (and a 429 sent) when full. */
+  streamSlot: (request: FastifyRequest, reply: FastifyReply, sessionId: string) => Promise<(() => void) | null>;
+} {
   const make = (name: string, points: number, windowSeconds: number) =>
     points > 0 ? limiter({ name, points, windowSeconds }) : undefined;
   const userMessages = make('user-messages', config.userMessagesPerMinute, 60);
@@ -40,7 +50,31 @@ export function rateLimitHooks(
     return undefined;
   };
 
+  /** Takes every slot or none; a 429 when any is full. */
+  const streamSlot = async (request: FastifyRequest, reply: FastifyReply, sessionId: string) => {
+    const owner = await sessionOwner(sessionId);
+    const wanted: [string, number][] = [
+      [`ip-streams:${request.ip}`, config.ipConcurrentStreams],
+      ...(owner === null ? [] : ([[`user-streams:${owner}`, config.userConcurrentStreams]] as [string, number][])),
+    ];
+    const taken: string[] = [];
+    for (const [key, limit] of wanted) {
+      if (limit <= 0) continue;
+      if (!(await slots.acquire(key, limit))) {
+        for (const held of taken) await slots.release(held);
+        reply.header('retry-after', '5');
+        await sendError(reply, 429, 'rate_limited', 'Too many replies are streaming at once. Wait for one to finish.');
+        return null;
+      }
+      taken.push(key);
+    }
+    return () => {
+      for (const key of taken) void slots.release(key);
+    };
+  };
+
   return {
+    streamSlot,
     sessions: async (request, reply) => {
       const userId = (request.body as { user_id?: unknown } | undefined)?.user_id;
       return check(reply, 'new sessions', [

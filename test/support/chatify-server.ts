@@ -18,6 +18,8 @@ export const NO_RATE_LIMITS = {
   RATE_LIMIT_IP_MESSAGES_PER_MINUTE: '0',
   RATE_LIMIT_USER_SESSIONS_PER_HOUR: '0',
   RATE_LIMIT_IP_SESSIONS_PER_HOUR: '0',
+  RATE_LIMIT_USER_CONCURRENT_STREAMS: '0',
+  RATE_LIMIT_IP_CONCURRENT_STREAMS: '0',
 };
 
 /** Extra environment for every server a test file starts: `useStore` points them at PostgreSQL. */

@@ -19,16 +19,27 @@ export interface ServerProcessOptions {
   nodeArgs?: string[];
   /** Pass the server's log output through (stdout) instead of dropping it. */
   showLogs?: boolean;
+  /** Keep the server's log output (stdout) for `logs`. */
+  captureLogs?: boolean;
 }
 
 /** A real Chatify server in a process of its own, ready when start() resolves. */
 export class ServerProcess {
+  #logs = '';
+
   private constructor(
     private readonly child: ChildProcess,
     readonly url: string,
     /** Spawn → first 200 from /ready. */
     readonly startupMs: number,
-  ) {}
+  ) {
+    child.stdout?.on('data', (chunk: Buffer) => (this.#logs += chunk.toString('utf8')));
+  }
+
+  /** What the server logged so far (with `captureLogs`). */
+  get logs(): string {
+    return this.#logs;
+  }
 
   static async start(options: ServerProcessOptions): Promise<ServerProcess> {
     const port = await freePort();
@@ -36,7 +47,7 @@ export class ServerProcess {
     const started = performance.now();
     const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...entry], {
       env: { PATH: process.env['PATH'] ?? '', ...options.env, PORT: String(port), HOST: '127.0.0.1' },
-      stdio: ['ignore', options.showLogs ? 'inherit' : 'ignore', 'inherit'],
+      stdio: ['ignore', options.captureLogs ? 'pipe' : options.showLogs ? 'inherit' : 'ignore', 'inherit'],
     });
     const url = `http://127.0.0.1:${port}`;
     const deadline = Date.now() + 30_000;

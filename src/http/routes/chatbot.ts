@@ -30,6 +30,8 @@ export interface ChatbotRoutesOptions {
   chat: ChatService;
   personalities: PersonalityService;
   limits: ReturnType<typeof rateLimitHooks>;
+  /** LOG_CONTENT: also log what was said (never otherwise). */
+  logContent: boolean;
 }
 
 const tags = ['chatbot'];
@@ -48,7 +50,7 @@ the reply is completed and stored, and reading the session shows it whole. Unkno
 input are refused before the stream starts, with the usual status and JSON error body.`;
 
 /** The seed's session API: create, send, read, list, end. */
-export const chatbotRoutes: FastifyPluginAsyncTypebox<ChatbotRoutesOptions> = async (app, { chat, personalities, limits }) => {
+export const chatbotRoutes: FastifyPluginAsyncTypebox<ChatbotRoutesOptions> = async (app, { chat, personalities, limits, logContent }) => {
   app.post('/chatbot/session', {
     schema: {
       tags,
@@ -88,10 +90,10 @@ export const chatbotRoutes: FastifyPluginAsyncTypebox<ChatbotRoutesOptions> = as
       const { id } = request.params;
       const { message } = request.body;
       const idempotencyKey = idempotencyKeyOf(request);
-      const answer = (result: ExchangeResult) => ({
-        ...chatReply(result.session, { response: result.reply }),
-        message_count: result.messageCount,
-      });
+      const answer = (result: ExchangeResult) => {
+        if (logContent) request.log.info({ session_id: id, message, reply: result.reply }, 'exchange');
+        return { ...chatReply(result.session, { response: result.reply }), message_count: result.messageCount };
+      };
       if (!wantsEventStream(request, request.query.stream)) {
         const result = await chat.sendMessage(id, message, { caller: request.caller, idempotencyKey });
         if (result.replayed) reply.header('idempotent-replayed', 'true');
@@ -99,6 +101,8 @@ export const chatbotRoutes: FastifyPluginAsyncTypebox<ChatbotRoutesOptions> = as
       }
       // Refusals that need no model call still get a plain status and JSON body.
       if (idempotencyKey === undefined) await chat.checkSendable(id, message, request.caller);
+      const release = await limits.streamSlot(request, reply, id);
+      if (!release) return reply;
       const events = new EventStream(request, reply);
       chat
         .sendMessage(id, message, { caller: request.caller, idempotencyKey, onDelta: (text) => events.send('delta', { text }) })
@@ -108,7 +112,10 @@ export const chatbotRoutes: FastifyPluginAsyncTypebox<ChatbotRoutesOptions> = as
           events.send('done', answer(result));
         })
         .catch((error: unknown) => events.send('error', streamErrorOf(error, request.log)))
-        .finally(() => events.end());
+        .finally(() => {
+          release();
+          events.end();
+        });
       return reply;
     },
   });
