@@ -143,12 +143,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   );
-  const limits = rateLimitHooks(
-    config.rateLimits,
-    (limit) => coordination.rateLimiter(limit),
-    coordination.concurrency,
-    (id) => chat!.sessionOwner(id),
-  );
+  const limits = rateLimitHooks(config.rateLimits, coordination, (id) => chat!.sessionOwner(id));
   await app.register(
     async (api) => {
       registerAuth(api, config.auth);

@@ -62,6 +62,7 @@ const EnvSchema = Type.Object({
   RATE_LIMIT_IP_SESSIONS_PER_HOUR: Type.Integer({ minimum: 0, default: 600 }),
   RATE_LIMIT_USER_CONCURRENT_STREAMS: Type.Integer({ minimum: 0, default: 3 }),
   RATE_LIMIT_IP_CONCURRENT_STREAMS: Type.Integer({ minimum: 0, default: 50 }),
+  TOKEN_QUOTA_PER_USER_PER_DAY: Type.Integer({ minimum: 0, default: 0 }),
 });
 type Env = Static<typeof EnvSchema>;
 
@@ -187,6 +188,7 @@ export function loadConfig(env?: Record<string, string | undefined>): Config {
       ipSessionsPerHour: raw.RATE_LIMIT_IP_SESSIONS_PER_HOUR,
       userConcurrentStreams: raw.RATE_LIMIT_USER_CONCURRENT_STREAMS,
       ipConcurrentStreams: raw.RATE_LIMIT_IP_CONCURRENT_STREAMS,
+      userTokensPerDay: raw.TOKEN_QUOTA_PER_USER_PER_DAY,
     },
   };
 }

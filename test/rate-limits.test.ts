@@ -92,3 +92,36 @@ describe('replies streaming at once', () => {
     expect((await server.send(first, 'plain')).status).toBe(200);
   });
 });
+
+describe('a daily token quota per user', () => {
+  let model: FakeOpenAi;
+  let server: ChatifyServer;
+  beforeAll(async () => {
+    model = await FakeOpenAi.start();
+    server = await ChatifyServer.start(ChatifyServer.modelEnv(model.url, { TOKEN_QUOTA_PER_USER_PER_DAY: '100' }));
+  });
+  afterAll(async () => {
+    await server.close();
+    await model.close();
+  });
+
+  it('counts the tokens the model reports and refuses once they are used up', async () => {
+    const id = await server.createSession('user_quota');
+    let sent = 0;
+    let refused: Awaited<ReturnType<typeof server.send>> | undefined;
+    for (let i = 0; i < 20 && !refused; i++) {
+      const res = await server.send(id, `question number ${i}`);
+      if (res.status === 200) sent += 1;
+      else refused = res;
+    }
+    expect(sent).toBeGreaterThan(0);
+    expect(refused?.status).toBe(429);
+    expect(refused?.body.error.code).toBe('token_quota_exceeded');
+    expect(Number(refused?.headers.get('retry-after'))).toBeGreaterThan(3600);
+    const usage = (await server.get('/api/v1/chatbot/usage?user_id=user_quota')).body;
+    expect(usage.total_tokens).toBeGreaterThanOrEqual(100);
+    // Another user still has their allowance.
+    const other = await server.createSession('user_fresh_quota');
+    expect((await server.send(other, 'hello')).status).toBe(200);
+  });
+});

@@ -3,7 +3,15 @@ import type { ChangeFeed } from '../chat/change-feed.js';
 import { localChangeFeed } from '../chat/change-feed.js';
 import { LocalSessionLock, type SessionLock } from '../chat/session-lock.js';
 import { memoryConcurrencyLimiter, redisConcurrencyLimiter, type ConcurrencyLimiter } from './concurrency-limiter.js';
-import { memoryRateLimiter, redisRateLimiter, type RateLimit, type RateLimiter } from './rate-limiter.js';
+import {
+  memoryQuota,
+  memoryRateLimiter,
+  redisQuota,
+  redisRateLimiter,
+  type Quota,
+  type RateLimit,
+  type RateLimiter,
+} from './rate-limiter.js';
 import { RedisChangeFeed } from './redis-change-feed.js';
 import { RedisSessionLock, type RedisLockOptions } from './redis-session-lock.js';
 
@@ -16,6 +24,8 @@ export interface Coordination {
   rateLimiter(limit: RateLimit): RateLimiter;
   /** Slots for things under way (open streams), shared like the rate limits. */
   concurrency: ConcurrencyLimiter;
+  /** A budget per key and window (tokens per user per day), shared like the rate limits. */
+  quota(limit: RateLimit): Quota;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -27,6 +37,7 @@ export function localCoordination(): Coordination {
     changes: localChangeFeed,
     rateLimiter: memoryRateLimiter,
     concurrency: memoryConcurrencyLimiter(),
+    quota: memoryQuota,
     ping: async () => undefined,
     close: async () => undefined,
   };
@@ -49,6 +60,7 @@ export function redisCoordination(url: string, lock: RedisLockOptions): Coordina
     changes: new RedisChangeFeed(commands, subscriber),
     rateLimiter: (limit) => redisRateLimiter(commands, limit),
     concurrency: redisConcurrencyLimiter(commands),
+    quota: (limit) => redisQuota(commands, limit),
     ping: async () => {
       await commands.ping();
     },

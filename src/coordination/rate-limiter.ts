@@ -45,3 +45,36 @@ export function redisRateLimiter(redis: Redis, limit: RateLimit): RateLimiter {
     }),
   );
 }
+
+/** A budget per key and window (tokens per user per day): spent after the fact, checked before. */
+export interface Quota {
+  /** Seconds until the window resets if `key` has used up its budget, else null. */
+  exhausted(key: string): Promise<number | null>;
+  spend(key: string, amount: number): Promise<void>;
+}
+
+function quotaOf(limiter: RateLimiterAbstract, budget: number): Quota {
+  return {
+    async exhausted(key) {
+      let state: RateLimiterRes | null;
+      try {
+        state = await limiter.get(key);
+      } catch (error) {
+        throw new ChatError('coordination_unavailable', 'Redis does not answer; please retry shortly.', { cause: error });
+      }
+      return state && state.consumedPoints >= budget ? Math.max(1, Math.ceil(state.msBeforeNext / 1000)) : null;
+    },
+    async spend(key, amount) {
+      if (amount > 0) await limiter.penalty(key, amount).catch(() => undefined);
+    },
+  };
+}
+
+export function memoryQuota(limit: RateLimit): Quota {
+  return quotaOf(new RateLimiterMemory({ keyPrefix: limit.name, points: limit.points, duration: limit.windowSeconds }), limit.points);
+}
+
+export function redisQuota(redis: Redis, limit: RateLimit): Quota {
+  const limiter = new RateLimiterRedis({ storeClient: redis, keyPrefix: `chatify:quota:${limit.name}`, points: limit.points, duration: limit.windowSeconds });
+  return quotaOf(limiter, limit.points);
+}

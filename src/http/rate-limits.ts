@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ConcurrencyLimiter } from '../coordination/concurrency-limiter.js';
-import type { RateLimit, RateLimiter } from '../coordination/rate-limiter.js';
+import type { Quota, RateLimit, RateLimiter } from '../coordination/rate-limiter.js';
 import { sendError } from './error-handler.js';
 
 export interface RateLimitConfig {
@@ -10,6 +10,8 @@ export interface RateLimitConfig {
   ipSessionsPerHour: number;
   userConcurrentStreams: number;
   ipConcurrentStreams: number;
+  /** Tokens (prompt + completion, as the model reports them) one user may use per day; 0 is off. */
+  userTokensPerDay: number;
 }
 
 type Hook = (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>;
@@ -21,17 +23,24 @@ type Hook = (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyRep
  */
 export function rateLimitHooks(
   config: RateLimitConfig,
-  limiter: (limit: RateLimit) => RateLimiter,
-  slots: ConcurrencyLimiter,
+  coordination: { rateLimiter(limit: RateLimit): RateLimiter; concurrency: ConcurrencyLimiter; quota(limit: RateLimit): Quota },
   sessionOwner: (sessionId: string) => Promise<string | null>,
 ): {
   sessions: Hook;
   messages: Hook;
+  /** Counts tokens a reply used against its user's daily quota. */
+  spendTokens: (userId: string, tokens: number) => void;
   /** A slot for one more open stream, released by the returned function; null (and a 429 sent) when full. */
   streamSlot: (request: FastifyRequest, reply: FastifyReply, sessionId: string) => Promise<(() => void) | null>;
 } {
+  const limiter = (limit: RateLimit) => coordination.rateLimiter(limit);
+  const slots = coordination.concurrency;
   const make = (name: string, points: number, windowSeconds: number) =>
     points > 0 ? limiter({ name, points, windowSeconds }) : undefined;
+  const tokens =
+    config.userTokensPerDay > 0
+      ? coordination.quota({ name: 'user-tokens', points: config.userTokensPerDay, windowSeconds: 86_400 })
+      : undefined;
   const userMessages = make('user-messages', config.userMessagesPerMinute, 60);
   const ipMessages = make('ip-messages', config.ipMessagesPerMinute, 60);
   const userSessions = make('user-sessions', config.userSessionsPerHour, 3600);
@@ -75,6 +84,7 @@ export function rateLimitHooks(
 
   return {
     streamSlot,
+    spendTokens: (userId, used) => void tokens?.spend(userId, used),
     sessions: async (request, reply) => {
       const userId = (request.body as { user_id?: unknown } | undefined)?.user_id;
       return check(reply, 'new sessions', [
@@ -84,10 +94,15 @@ export function rateLimitHooks(
     },
     messages: async (request, reply) => {
       const owner = await sessionOwner((request.params as { id: string }).id);
-      return check(reply, 'messages', [
+      const limited = await check(reply, 'messages', [
         [ipMessages, request.ip],
         [userMessages, owner],
       ]);
+      if (limited || !tokens || owner === null) return limited;
+      const wait = await tokens.exhausted(owner);
+      if (wait === null) return undefined;
+      reply.header('retry-after', String(wait));
+      return sendError(reply, 429, 'token_quota_exceeded', `Today's token allowance is used up. It renews in ${wait} seconds.`);
     },
   };
 }

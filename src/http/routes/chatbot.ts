@@ -92,6 +92,8 @@ export const chatbotRoutes: FastifyPluginAsyncTypebox<ChatbotRoutesOptions> = as
       const idempotencyKey = idempotencyKeyOf(request);
       const answer = (result: ExchangeResult) => {
         if (logContent) request.log.info({ session_id: id, message, reply: result.reply }, 'exchange');
+        const usage = result.replayed ? undefined : result.messages.at(-1)?.usage;
+        if (usage) limits.spendTokens(result.session.userId, usage.promptTokens + usage.completionTokens);
         return { ...chatReply(result.session, { response: result.reply }), message_count: result.messageCount };
       };
       if (!wantsEventStream(request, request.query.stream)) {
