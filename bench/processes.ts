@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ModelTiming } from '../test/support/fake-openai.js';
+import { NO_RATE_LIMITS } from '../test/support/limits.js';
 import { createTestDatabase } from '../test/support/postgres.js';
 import { ServerProcess } from '../test/support/server-process.js';
 import type { LoadPlan, LoadResult } from './load.js';
@@ -113,12 +114,7 @@ export async function startServer(options: ServerOptions): Promise<{ server: Ser
       SESSION_CACHE_MAX: '50000',
       DATABASE_POOL_MAX: '20',
       // Simulated users all come from one address, far faster than people: limits would only measure themselves.
-      RATE_LIMIT_USER_MESSAGES_PER_MINUTE: '0',
-      RATE_LIMIT_IP_MESSAGES_PER_MINUTE: '0',
-      RATE_LIMIT_USER_SESSIONS_PER_HOUR: '0',
-      RATE_LIMIT_IP_SESSIONS_PER_HOUR: '0',
-      RATE_LIMIT_USER_CONCURRENT_STREAMS: '0',
-      RATE_LIMIT_IP_CONCURRENT_STREAMS: '0',
+      ...NO_RATE_LIMITS,
       ...options.env,
     },
   });

@@ -61,7 +61,7 @@ export function rateLimitHooks(
 
   /** Takes every slot or none; a 429 when any is full. */
   const streamSlot = async (request: FastifyRequest, reply: FastifyReply, sessionId: string) => {
-    const owner = await sessionOwner(sessionId);
+    const owner = config.userConcurrentStreams > 0 ? await sessionOwner(sessionId) : null;
     const wanted: [string, number][] = [
       [`ip-streams:${request.ip}`, config.ipConcurrentStreams],
       ...(owner === null ? [] : ([[`user-streams:${owner}`, config.userConcurrentStreams]] as [string, number][])),
@@ -93,7 +93,8 @@ export function rateLimitHooks(
       ]);
     },
     messages: async (request, reply) => {
-      const owner = await sessionOwner((request.params as { id: string }).id);
+      // The owner costs a lookup: only when a per-user limit needs it.
+      const owner = userMessages || tokens ? await sessionOwner((request.params as { id: string }).id) : null;
       const limited = await check(reply, 'messages', [
         [ipMessages, request.ip],
         [userMessages, owner],

@@ -5,6 +5,9 @@ import type { AddressInfo } from 'node:net';
 import Database from 'better-sqlite3';
 import { buildApp, type AppDeps, type Chatify } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
+import { NO_RATE_LIMITS } from './limits.js';
+
+export { NO_RATE_LIMITS };
 
 export interface ApiResponse<T = any> {
   status: number;
@@ -12,15 +15,6 @@ export interface ApiResponse<T = any> {
   body: T;
 }
 
-/** Tests send faster than people do: limits are off unless a test sets them. */
-export const NO_RATE_LIMITS = {
-  RATE_LIMIT_USER_MESSAGES_PER_MINUTE: '0',
-  RATE_LIMIT_IP_MESSAGES_PER_MINUTE: '0',
-  RATE_LIMIT_USER_SESSIONS_PER_HOUR: '0',
-  RATE_LIMIT_IP_SESSIONS_PER_HOUR: '0',
-  RATE_LIMIT_USER_CONCURRENT_STREAMS: '0',
-  RATE_LIMIT_IP_CONCURRENT_STREAMS: '0',
-};
 
 /** Extra environment for every server a test file starts: `useStore` points them at PostgreSQL. */
 let storeEnv: Record<string, string> = {};
