@@ -89,6 +89,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
   const app = Fastify({
     logger: { level: config.logLevel },
     logController: new OneLineRequestLog(),
+    // Behind a load balancer, per-IP limits need the client's address from X-Forwarded-For.
+    trustProxy:
+      typeof config.trustProxy === 'number'
+        ? (_address: string, hop: number) => hop < (config.trustProxy as number)
+        : config.trustProxy,
     bodyLimit: config.bodyLimitBytes,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     frameworkErrors,
@@ -121,7 +126,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
 
   // Security headers, a strict content security policy included (the web app and /docs load no inline scripts).
   await app.register(helmet);
-  await app.register(cors, { origin: config.corsOrigins, methods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE'] });
+  await app.register(cors, {
+    origin: config.corsOrigins,
+    methods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE'],
+    exposedHeaders: ['Retry-After', 'Idempotent-Replayed'],
+  });
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
@@ -147,7 +156,13 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
   await app.register(
     async (api) => {
       registerAuth(api, config.auth);
-      await api.register(chatbotRoutes, { chat, personalities, limits, logContent: config.logContent });
+      await api.register(chatbotRoutes, {
+        chat,
+        personalities,
+        limits,
+        logContent: config.logContent,
+        onStreamError: (code) => metrics.errors.inc({ code }),
+      });
       await api.register(personalityRoutes, { personalities });
     },
     { prefix: '/api/v1' },

@@ -49,6 +49,7 @@ const EnvSchema = Type.Object({
   SHUTDOWN_DELAY_MS: Type.Integer({ minimum: 0, default: 1000 }),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 30_000 }),
   LOG_CONTENT: Type.Boolean({ default: false }),
+  TRUST_PROXY: Type.String({ default: 'false' }),
   AUTH_MODE: Type.Union([Type.Literal('none'), Type.Literal('apikey'), Type.Literal('jwt')], { default: 'none' }),
   API_KEYS: Type.Optional(Type.String()),
   JWT_SECRET: Type.Optional(Type.String()),
@@ -106,6 +107,8 @@ export interface Config {
   auth: AuthConfig;
   /** Log message text and replies (off: logs never carry what people wrote). */
   logContent: boolean;
+  /** Which proxies' X-Forwarded-For to believe: false, true, a hop count, or addresses/CIDRs. */
+  trustProxy: boolean | number | string;
   /** On SIGTERM: /ready answers 503 for `delayMs` before the listener closes; replies under way get `timeoutMs`. */
   shutdown: { delayMs: number; timeoutMs: number };
   /** Per user and per IP; 0 turns a limit off. */
@@ -180,6 +183,7 @@ export function loadConfig(env?: Record<string, string | undefined>): Config {
     corsOrigins: raw.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
     auth: authConfig(raw),
     logContent: raw.LOG_CONTENT,
+    trustProxy: trustProxyOf(raw.TRUST_PROXY),
     shutdown: { delayMs: raw.SHUTDOWN_DELAY_MS, timeoutMs: raw.SHUTDOWN_TIMEOUT_MS },
     rateLimits: {
       userMessagesPerMinute: raw.RATE_LIMIT_USER_MESSAGES_PER_MINUTE,
@@ -204,6 +208,11 @@ export function parseDuration(text: string): number {
   return Number(match[1]) * UNIT_MS[(match[2] ?? 's') as keyof typeof UNIT_MS];
 }
 
+function trustProxyOf(text: string): boolean | number | string {
+  if (text === 'true' || text === 'false') return text === 'true';
+  return /^\d+$/.test(text) ? Number(text) : text;
+}
+
 function authConfig(raw: Env): AuthConfig {
   const apiKeys = (raw.API_KEYS ?? '').split(',').map((k) => k.trim()).filter(Boolean);
   const jwt = {
@@ -217,6 +226,9 @@ function authConfig(raw: Env): AuthConfig {
     throw new Error('AUTH_MODE=jwt needs JWT_SECRET (HS256) or JWT_JWKS_URL (with JWT_ISSUER and JWT_AUDIENCE).');
   }
   if (jwt.secret && jwt.secret.length < 32) throw new Error('JWT_SECRET must be at least 32 characters.');
+  if (jwt.secret && jwt.jwksUrl) throw new Error('Set JWT_SECRET or JWT_JWKS_URL, not both.');
+  // A JWKS like Google's signs tokens for every project: only issuer and audience make them ours.
+  if (jwt.jwksUrl && (!jwt.issuer || !jwt.audience)) throw new Error('JWT_JWKS_URL needs JWT_ISSUER and JWT_AUDIENCE.');
   return { mode: raw.AUTH_MODE, apiKeys, jwt, adminApiKey: blankToUndefined(raw.ADMIN_API_KEY) };
 }
 

@@ -158,3 +158,88 @@ describe('AUTH_MODE=apikey: trusted servers', () => {
     await expect(ChatifyServer.start({ AUTH_MODE: 'jwt', JWT_SECRET: 'short' })).rejects.toThrow(/32/);
   });
 });
+
+describe('AUTH_MODE=jwt: keys, limits and defaults follow the signed-in user', () => {
+  let model: FakeOpenAi;
+  let server: ChatifyServer;
+  let alice: string;
+  let bob: string;
+  beforeAll(async () => {
+    model = await FakeOpenAi.start({ latencyMs: 300 });
+    server = await ChatifyServer.start(
+      ChatifyServer.modelEnv(model.url, {
+        AUTH_MODE: 'jwt',
+        JWT_SECRET: SECRET,
+        RATE_LIMIT_USER_MESSAGES_PER_MINUTE: '3',
+        RATE_LIMIT_USER_SESSIONS_PER_HOUR: '3',
+        RATE_LIMIT_USER_CONCURRENT_STREAMS: '1',
+      }),
+    );
+    alice = await token('alice');
+    bob = await token('auth0|bob-64f1c2');
+  });
+  afterAll(async () => {
+    await server.close();
+    await model.close();
+  });
+
+  const send = (who: string, id: string, message: string, headers: Record<string, string> = {}, query = '') =>
+    server.request('POST', `/api/v1/chatbot/session/${id}/message${query}`, { message }, { ...bearer(who), ...headers });
+
+  it('takes the user from the token when user_id is left out', async () => {
+    const created = await server.request('POST', '/api/v1/chatbot/session', {}, bearer(bob));
+    expect(created.status).toBe(200);
+    const mine = await server.request('GET', '/api/v1/chatbot/sessions', undefined, bearer(bob));
+    expect(mine.body.sessions.map((s: any) => [s.session_id, s.user_id])).toEqual([[created.body.session_id, 'auth0|bob-64f1c2']]);
+    expect((await server.request('GET', '/api/v1/chatbot/usage', undefined, bearer(bob))).body.user_id).toBe('auth0|bob-64f1c2');
+  });
+
+  it("never lets a retry with someone's Idempotency-Key see their reply, or reuse it for other text", async () => {
+    const id = (await server.request('POST', '/api/v1/chatbot/session', {}, bearer(alice))).body.session_id;
+    const first = send(alice, id, 'my secret diagnosis', { 'idempotency-key': 'order-1' });
+    await new Promise((resolve) => setTimeout(resolve, 100)); // the first is waiting for the model
+    const intruder = await send(bob, id, 'anything', { 'idempotency-key': 'order-1' });
+    expect(intruder.status).toBe(404);
+    expect(JSON.stringify(intruder.body)).not.toContain('diagnosis');
+    const changed = await send(alice, id, 'different text', { 'idempotency-key': 'order-1' });
+    expect(changed.status).toBe(422);
+    expect(changed.body.error.code).toBe('idempotency_key_reused');
+    expect((await first).status).toBe(200);
+  });
+
+  it('refuses a keyed stream with bad input or for a foreign session before streaming, freeing nothing it did not take', async () => {
+    const dave = await token('dave');
+    const id = (await server.request('POST', '/api/v1/chatbot/session', {}, bearer(dave))).body.session_id;
+    const blank = await send(dave, id, '   ', { 'idempotency-key': 'bad-1' }, '?stream=true');
+    expect(blank.status).toBe(422);
+    const foreign = await send(bob, id, 'hello', { 'idempotency-key': 'bad-2' }, '?stream=true');
+    expect(foreign.status).toBe(404);
+    // Dave's one stream slot is still free.
+    const streamed = await fetch(`${server.baseUrl}/api/v1/chatbot/session/${id}/message?stream=true`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...bearer(dave) },
+      body: JSON.stringify({ message: 'stream please' }),
+    });
+    expect(streamed.status).toBe(200);
+    expect(await streamed.text()).toContain('event: done');
+  });
+
+  it("charges limits to the caller, never to the owner of a session the caller cannot see", async () => {
+    const carol = await token('carol');
+    const eve = await token('eve');
+    const id = (await server.request('POST', '/api/v1/chatbot/session', {}, bearer(carol))).body.session_id;
+    // Eve's attempts on Carol's session count against Eve: 404 while her budget lasts, then 429.
+    for (let i = 0; i < 3; i++) expect((await send(eve, id, `spam ${i}`)).status).toBe(404);
+    expect((await send(eve, id, 'spam again')).status).toBe(429);
+    for (let i = 0; i < 4; i++) {
+      expect((await server.request('POST', '/api/v1/chatbot/session', { user_id: 'carol' }, bearer(eve))).status).toBe(403);
+    }
+    // Carol still has her whole budget: three messages and two more sessions.
+    for (let i = 0; i < 3; i++) expect((await send(carol, id, `mine ${i}`)).status).toBe(200);
+    expect((await server.request('POST', '/api/v1/chatbot/session', {}, bearer(carol))).status).toBe(200);
+  });
+
+  it('refuses a JWKS without issuer and audience', async () => {
+    await expect(ChatifyServer.start({ AUTH_MODE: 'jwt', JWT_JWKS_URL: 'http://127.0.0.1:9/jwks.json' })).rejects.toThrow(/JWT_ISSUER/);
+  });
+});

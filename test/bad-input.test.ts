@@ -104,7 +104,7 @@ const cases: BadCase[] = [
   { name: 'read session: limit=abc', method: 'GET', path: (c) => `${S}/${c.sessionId}?limit=abc`, status: 422, code: 'validation_error' },
   { name: 'read session: limit=1.5', method: 'GET', path: (c) => `${S}/${c.sessionId}?limit=1.5`, status: 422, code: 'validation_error' },
   { name: 'list sessions: limit=-5', method: 'GET', path: `${LIST}?user_id=u1&limit=-5`, status: 422, code: 'validation_error' },
-  { name: 'list sessions: user_id missing', method: 'GET', path: `${LIST}?limit=5`, status: 422, code: 'validation_error' },
+  { name: 'list sessions: user_id missing', method: 'GET', path: `${LIST}?limit=5`, status: 422, code: 'user_required' },
 
   // ── Huge bodies and long texts ────────────────────────────────────────────────────────────────
   { name: 'create: 300 KB user_id', method: 'POST', path: S, json: { user_id: 'u'.repeat(300_000) }, status: 413, code: 'payload_too_large' },

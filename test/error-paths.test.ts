@@ -45,7 +45,7 @@ describe('every error path answers clearly and leaves the store unchanged', () =
 
   it('refuses bad session creation', async () => {
     await expectRefused(() => server.post(session, { user_id: 'u1', template_id: 'no-such-template' }), 404, 'template_not_found');
-    await expectRefused(() => server.post(session, {}), 422, 'validation_error');
+    await expectRefused(() => server.post(session, {}), 422, 'user_required');
     await expectRefused(() => server.post(session, { user_id: 42 }), 422, 'validation_error');
     await expectRefused(() => server.post(session, { user_id: '' }), 422, 'validation_error');
     await expectRefused(() => server.post(session, { user_id: 'x'.repeat(129) }), 422, 'validation_error');
@@ -115,7 +115,7 @@ describe('every error path answers clearly and leaves the store unchanged', () =
     await expectRefused(() => server.get(`${session}/${sessionId}?limit=0`), 422, 'validation_error');
     await expectRefused(() => server.get(`${session}/${sessionId}?limit=abc`), 422, 'validation_error');
     await expectRefused(() => server.get(`${session}/${sessionId}?before=-1`), 422, 'validation_error');
-    await expectRefused(() => server.get('/api/v1/chatbot/sessions'), 422, 'validation_error');
+    await expectRefused(() => server.get('/api/v1/chatbot/sessions'), 422, 'user_required');
     await expectRefused(() => server.get('/api/v1/chatbot/sessions?user_id=u1&cursor=abc'), 422, 'validation_error');
     await expectRefused(() => server.get('/api/v1/chatbot/sessions?user_id=u1&limit=1000'), 422, 'validation_error');
   });

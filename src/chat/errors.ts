@@ -18,6 +18,7 @@ export type ChatErrorCode =
   | 'invalid_idempotency_key'
   | 'session_conflict'
   | 'user_mismatch'
+  | 'user_required'
   | 'store_unavailable'
   | 'coordination_unavailable'
   | 'provider_unavailable'

@@ -88,7 +88,7 @@ export class ChatService {
   /** Exchanges under way, so shutdown can let them finish (a streamed reply may outlive its client). */
   readonly #inFlight = new Set<Promise<unknown>>();
   /** Keyed sends under way: a retry that arrives meanwhile waits for the same answer. */
-  readonly #keyed = new Map<string, Promise<ExchangeResult>>();
+  readonly #keyed = new Map<string, { text: string; exchange: Promise<ExchangeResult> }>();
   readonly #purgeTimer: NodeJS.Timeout;
 
   constructor(
@@ -144,16 +144,30 @@ export class ChatService {
     const receivedAt = this.#now();
     const keyed = options.idempotencyKey === undefined ? undefined : `${sessionId}\n${options.idempotencyKey}`;
     const running = keyed === undefined ? undefined : this.#keyed.get(keyed);
-    if (running) return running.then((result) => ({ ...result, replayed: true }));
+    if (running) return this.#joinRunning(sessionId, text, options.caller ?? {}, running);
     const exchange = this.#lock.run(sessionId, () => this.#exchange(sessionId, text, receivedAt, options));
     this.#inFlight.add(exchange);
-    if (keyed !== undefined) this.#keyed.set(keyed, exchange);
+    if (keyed !== undefined) this.#keyed.set(keyed, { text, exchange });
     const forget = () => {
       this.#inFlight.delete(exchange);
       if (keyed !== undefined) this.#keyed.delete(keyed);
     };
     exchange.then(forget, forget);
     return exchange;
+  }
+
+  /** A retry of a keyed send still under way: same caller rules and same text, then the same answer. */
+  async #joinRunning(
+    sessionId: string,
+    text: string,
+    caller: Caller,
+    running: { text: string; exchange: Promise<ExchangeResult> },
+  ): Promise<ExchangeResult> {
+    if (!visibleTo(caller, await this.#current(sessionId))) throw sessionNotFound();
+    if (running.text !== text) {
+      throw new ChatError('idempotency_key_reused', 'This Idempotency-Key was already used for a different message.');
+    }
+    return { ...(await running.exchange), replayed: true };
   }
 
   /** Resolves when every exchange under way has finished, or after `timeoutMs`, whichever is first. */
@@ -171,12 +185,13 @@ export class ChatService {
   }
 
   /** Throws as sendMessage would for this id and text, without queueing anything. */
-  async checkSendable(sessionId: string, text: string, caller: Caller = {}): Promise<void> {
+  async checkSendable(sessionId: string, text: string, caller: Caller = {}, idempotencyKey?: string): Promise<void> {
     checkMessageText(text, this.options.maxMessageLength);
     assertSessionId(sessionId);
     const session = visibleTo(caller, await this.#current(sessionId));
     if (!session) throw sessionNotFound();
-    if (session.status !== 'active') throw sessionEnded();
+    // A keyed retry may replay an answer the session stored before it ended.
+    if (session.status !== 'active' && idempotencyKey === undefined) throw sessionEnded();
   }
 
   async getSession(sessionId: string, page: { limit: number; before?: number | undefined }, caller: Caller = {}): Promise<SessionView> {

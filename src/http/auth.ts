@@ -65,12 +65,18 @@ export function registerAuth(api: FastifyInstance, config: AuthConfig): void {
   });
 }
 
-/** A body or query naming a user other than the signed-in one is refused. */
-export function assertSameUser(request: FastifyRequest, userId: string | undefined): void {
+/**
+ * The user a request acts for: the signed-in one (a different user_id is refused), or, without
+ * sign-in, the user_id the client names (then required).
+ */
+export function userOf(request: FastifyRequest, userId: string | undefined): string {
   const signedIn = request.caller.userId;
-  if (signedIn !== undefined && userId !== undefined && userId !== signedIn) {
-    throw new ChatError('user_mismatch', 'user_id must be the signed-in user.');
+  if (signedIn !== undefined) {
+    if (userId !== undefined && userId !== signedIn) throw new ChatError('user_mismatch', 'user_id must be the signed-in user.');
+    return signedIn;
   }
+  if (userId === undefined) throw new ChatError('user_required', 'user_id is required.');
+  return userId;
 }
 
 type VerifyToken = (token: string) => Promise<{ payload: JWTPayload }>;

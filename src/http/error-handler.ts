@@ -18,6 +18,7 @@ const STATUS_OF: Record<ChatErrorCode, number> = {
   invalid_idempotency_key: 422,
   session_conflict: 409,
   user_mismatch: 403,
+  user_required: 422,
   store_unavailable: 503,
   coordination_unavailable: 503,
   provider_unavailable: 503,

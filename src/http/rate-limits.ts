@@ -60,8 +60,14 @@ export function rateLimitHooks(
   };
 
   /** Takes every slot or none; a 429 when any is full. */
-  const streamSlot = async (request: FastifyRequest, reply: FastifyReply, sessionId: string) => {
-    const owner = config.userConcurrentStreams > 0 ? await sessionOwner(sessionId) : null;
+  const userFor = async (request: FastifyRequest, needed: boolean): Promise<string | null> => {
+    if (!needed) return null;
+    if (request.caller.userId !== undefined) return request.caller.userId;
+    return sessionOwner((request.params as { id: string }).id);
+  };
+
+  const streamSlot = async (request: FastifyRequest, reply: FastifyReply, _sessionId: string) => {
+    const owner = await userFor(request, config.userConcurrentStreams > 0);
     const wanted: [string, number][] = [
       [`ip-streams:${request.ip}`, config.ipConcurrentStreams],
       ...(owner === null ? [] : ([[`user-streams:${owner}`, config.userConcurrentStreams]] as [string, number][])),
@@ -86,15 +92,20 @@ export function rateLimitHooks(
     streamSlot,
     spendTokens: (userId, used) => void tokens?.spend(userId, used),
     sessions: async (request, reply) => {
-      const userId = (request.body as { user_id?: unknown } | undefined)?.user_id;
+      const named = (request.body as { user_id?: unknown } | undefined)?.user_id;
+      const signedIn = request.caller.userId;
+      // Someone else's user_id is refused by the handler; it must not spend that user's budget.
+      if (signedIn !== undefined && named !== undefined && named !== signedIn) return undefined;
+      const userId = signedIn ?? (typeof named === 'string' ? named : null);
       return check(reply, 'new sessions', [
         [ipSessions, request.ip],
-        [userSessions, typeof userId === 'string' ? userId : null],
+        [userSessions, userId],
       ]);
     },
     messages: async (request, reply) => {
-      // The owner costs a lookup: only when a per-user limit needs it.
-      const owner = userMessages || tokens ? await sessionOwner((request.params as { id: string }).id) : null;
+      // Signed in, the budget is the caller's (never the owner of a session they cannot see);
+      // otherwise the session's owner, which costs a lookup, so only when a per-user limit needs it.
+      const owner = await userFor(request, userMessages !== undefined || tokens !== undefined);
       const limited = await check(reply, 'messages', [
         [ipMessages, request.ip],
         [userMessages, owner],

@@ -5,7 +5,7 @@ import type { ChatService, ExchangeResult } from '../../chat/session-service.js'
 import type { PersonalityService } from '../../chat/personality-service.js';
 import type { Session, TokenUsage } from '../../chat/types.js';
 import { Type } from 'typebox';
-import { assertSameUser } from '../auth.js';
+import { userOf } from '../auth.js';
 import { streamErrorOf } from '../error-handler.js';
 import type { rateLimitHooks } from '../rate-limits.js';
 import { errors } from '../schemas/common.js';
@@ -32,6 +32,8 @@ export interface ChatbotRoutesOptions {
   limits: ReturnType<typeof rateLimitHooks>;
   /** LOG_CONTENT: also log what was said (never otherwise). */
   logContent: boolean;
+  /** Told the code of every failure inside a stream (its HTTP status was already 200). */
+  onStreamError: (code: string) => void;
 }
 
 const tags = ['chatbot'];
@@ -50,7 +52,7 @@ the reply is completed and stored, and reading the session shows it whole. Unkno
 input are refused before the stream starts, with the usual status and JSON error body.`;
 
 /** The seed's session API: create, send, read, list, end. */
-export const chatbotRoutes: FastifyPluginAsyncTypebox<ChatbotRoutesOptions> = async (app, { chat, personalities, limits, logContent }) => {
+export const chatbotRoutes: FastifyPluginAsyncTypebox<ChatbotRoutesOptions> = async (app, { chat, personalities, limits, logContent, onStreamError }) => {
   app.post('/chatbot/session', {
     schema: {
       tags,
@@ -60,8 +62,8 @@ export const chatbotRoutes: FastifyPluginAsyncTypebox<ChatbotRoutesOptions> = as
     },
     preHandler: limits.sessions,
     handler: async (request) => {
-      assertSameUser(request, request.body.user_id);
-      const session = await chat.createSession(request.body.user_id, request.body.template_id ?? undefined);
+      const userId = userOf(request, request.body.user_id);
+      const session = await chat.createSession(userId, request.body.template_id ?? undefined);
       return chatReply(session, { message: 'Session created successfully' });
     },
   });
@@ -102,18 +104,24 @@ export const chatbotRoutes: FastifyPluginAsyncTypebox<ChatbotRoutesOptions> = as
         return answer(result);
       }
       // Refusals that need no model call still get a plain status and JSON body.
-      if (idempotencyKey === undefined) await chat.checkSendable(id, message, request.caller);
+      await chat.checkSendable(id, message, request.caller, idempotencyKey);
       const release = await limits.streamSlot(request, reply, id);
       if (!release) return reply;
       const events = new EventStream(request, reply);
-      chat
-        .sendMessage(id, message, { caller: request.caller, idempotencyKey, onDelta: (text) => events.send('delta', { text }) })
+      Promise.resolve()
+        .then(() =>
+          chat.sendMessage(id, message, { caller: request.caller, idempotencyKey, onDelta: (text) => events.send('delta', { text }) }),
+        )
         .then((result) => {
           // A replayed answer arrives whole: send it as one piece so clients that render deltas show it.
           if (result.replayed) events.send('delta', { text: result.reply });
           events.send('done', answer(result));
         })
-        .catch((error: unknown) => events.send('error', streamErrorOf(error, request.log)))
+        .catch((error: unknown) => {
+          const failure = streamErrorOf(error, request.log);
+          onStreamError(failure.code);
+          events.send('error', failure);
+        })
         .finally(() => {
           release();
           events.end();
@@ -156,9 +164,8 @@ export const chatbotRoutes: FastifyPluginAsyncTypebox<ChatbotRoutesOptions> = as
       response: { 200: SessionList, ...errors(422) },
     },
     handler: async (request) => {
-      const { user_id, limit, cursor } = request.query;
-      assertSameUser(request, user_id);
-      const page = await chat.listSessions(user_id, { limit, cursor });
+      const { limit, cursor } = request.query;
+      const page = await chat.listSessions(userOf(request, request.query.user_id), { limit, cursor });
       return { success: true as const, sessions: page.items.map(sessionJson), next_cursor: page.nextCursor };
     },
   });
@@ -171,9 +178,9 @@ export const chatbotRoutes: FastifyPluginAsyncTypebox<ChatbotRoutesOptions> = as
       response: { 200: UserUsage, ...errors(401, 403, 422) },
     },
     handler: async (request) => {
-      assertSameUser(request, request.query.user_id);
-      const { sessions, ...usage } = await chat.userUsage(request.query.user_id);
-      return { success: true as const, user_id: request.query.user_id, sessions, ...usageJson(usage) };
+      const userId = userOf(request, request.query.user_id);
+      const { sessions, ...usage } = await chat.userUsage(userId);
+      return { success: true as const, user_id: userId, sessions, ...usageJson(usage) };
     },
   });
 

@@ -5,7 +5,7 @@ export const SessionParams = Type.Object({ id: Type.String({ description: 'The s
 
 export const CreateSessionBody = Type.Object(
   {
-    user_id: UserId,
+    user_id: Type.Optional(UserId),
     template_id: Type.Optional(Type.Union([TemplateId, Type.Null()], { description: 'Defaults to the default personality' })),
   },
   { additionalProperties: false },
@@ -79,7 +79,7 @@ export const SessionDetail = Type.Object({
 });
 
 export const SessionListQuery = Type.Object({
-  user_id: UserId,
+  user_id: Type.Optional(UserId),
   limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
   cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,19}$', description: 'next_cursor of the previous page' })),
 });
@@ -102,7 +102,7 @@ export const PersonalitySummaries = Type.Object({
 });
 
 
-export const UsageQuery = Type.Object({ user_id: UserId });
+export const UsageQuery = Type.Object({ user_id: Type.Optional(UserId) });
 
 export const UserUsage = Type.Object({
   success: Type.Literal(true),

@@ -5,8 +5,10 @@ export const Text = (maxLength: number, options: { minLength?: number; descripti
   Type.String({ maxLength, pattern: '^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f]*$', ...options });
 
 export const UserId = Type.String({
-  pattern: '^[A-Za-z0-9][A-Za-z0-9_.@:+-]{0,127}$',
-  description: 'Letters, digits and _ . @ : + -, at most 128 characters, starting with a letter or digit.',
+  pattern: '^[A-Za-z0-9][A-Za-z0-9_.@:+|-]{0,127}$',
+  description:
+    'Letters, digits and _ . @ : + | -, at most 128 characters, starting with a letter or digit. ' +
+    'Optional when signed in (AUTH_MODE=jwt): the token names the user.',
   examples: ['user_12345'],
 });
 
