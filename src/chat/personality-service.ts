@@ -5,7 +5,7 @@ import { composeSystemPrompt, slugify } from './prompt.js';
 import { localChangeFeed, type ChangeFeed } from './change-feed.js';
 import type { Store } from './store.js';
 import type { TokenCounter } from './token-count.js';
-import type { ModelSettings, Personality, PersonalityInput, UniversalRules } from './types.js';
+import type { ModelSettings, Personality, PersonalityInput, Session, UniversalRules } from './types.js';
 
 /** What a conversation needs from its personality at send time. */
 export interface ResolvedPersonality {
@@ -142,6 +142,32 @@ export class PersonalityService {
     const resolved = { personality, systemPrompt, systemPromptTokens: this.deps.countTokens(systemPrompt) };
     this.#resolved.set(id, resolved);
     return resolved;
+  }
+
+  /** A session's personality as it is now; its snapshot prompt if the personality was deleted since. */
+  async forSession(session: Session): Promise<ResolvedPersonality> {
+    const current = await this.resolve(session.templateId);
+    if (current) return current;
+    return {
+      personality: {
+        ...DEFAULT_MODEL_SETTINGS,
+        id: session.templateId,
+        name: session.templateId,
+        title: '',
+        description: '',
+        category: '',
+        personalityPrompt: session.systemPrompt,
+        welcomeMessage: '',
+        tags: [],
+        isPublic: false,
+        isDefault: false,
+        usageCount: 0,
+        createdAt: session.createdAt,
+        updatedAt: session.createdAt,
+      },
+      systemPrompt: session.systemPrompt,
+      systemPromptTokens: this.deps.countTokens(session.systemPrompt),
+    };
   }
 
   /** Counts a session's start against its personality. */

@@ -1,14 +1,17 @@
 import { LRUCache } from 'lru-cache';
 import { selectContext, type ContextLimits, type ContextMessage } from './context-window.js';
-import { DEFAULT_MODEL_SETTINGS } from './default-personalities.js';
 import { ChatError } from './errors.js';
-import { LlmError, type Completion, type Llm, type ModelMessage } from './llm.js';
+import type { Completion, Llm, ModelMessage } from './llm.js';
 import { modelSettingsOf, type PersonalityService, type ResolvedPersonality } from './personality-service.js';
 import { LocalSessionLock, type SessionLock } from './session-lock.js';
 import type { Store } from './store.js';
 import type { TokenCounter } from './token-count.js';
-import type { NewMessage, Page, Session, StoredMessage } from './types.js';
+import type { NewMessage, Page, Session } from './types.js';
 import { checkMessageText } from './message-text.js';
+import { assertSessionId, isSessionId, sessionEnded, sessionNotFound, toChatError, visibleTo } from './session-rules.js';
+import type { Caller, EndResult, ExchangeResult, SendOptions, SessionView } from './session-types.js';
+
+export type { Caller, EndResult, ExchangeResult, SendOptions, SessionView };
 
 export interface ChatServiceOptions {
   context: ContextLimits;
@@ -39,43 +42,6 @@ interface ActiveSession {
   recent: ContextMessage[];
 }
 
-export interface ExchangeResult {
-  session: Session;
-  reply: string;
-  messages: StoredMessage[];
-  /** Completed exchanges right after this one. */
-  messageCount: number;
-  /** The answer of an earlier request with the same idempotency key, not a new model call. */
-  replayed: boolean;
-}
-
-export interface SessionView {
-  session: Session;
-  /** Oldest first. */
-  messages: StoredMessage[];
-  hasMore: boolean;
-}
-
-/** Who is asking: with sign-in on, a session is only visible to its owner (to others it does not exist). */
-export interface Caller {
-  /** The signed-in user; undefined when the server trusts the client's user_id (no sign-in, API keys). */
-  userId?: string | undefined;
-}
-
-export interface SendOptions {
-  caller?: Caller;
-  /** A client's key for this send: retries with it get the same reply, never a second model call. */
-  idempotencyKey?: string | undefined;
-  /** When given, the reply is also passed on piece by piece as the model produces it. */
-  onDelta?: (text: string) => void;
-}
-
-export interface EndResult {
-  session: Session;
-  durationSeconds: number;
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
 
 /**
  * Conversations between a user and a personality: the seed's create / send / end, plus reading.
@@ -180,7 +146,7 @@ export class ChatService {
 
   /** Who a session belongs to, or null if there is no such session (for per-user limits). */
   async sessionOwner(sessionId: string): Promise<string | null> {
-    if (!UUID.test(sessionId)) return null;
+    if (!isSessionId(sessionId)) return null;
     return (this.#active.get(sessionId)?.session ?? (await this.deps.store.getSession(sessionId)))?.userId ?? null;
   }
 
@@ -242,7 +208,7 @@ export class ChatService {
     }
     const active = await this.#load(sessionId);
     if (!visibleTo(options.caller ?? {}, active.session)) throw sessionNotFound();
-    const resolved = await this.#personalityOf(active.session);
+    const resolved = await this.deps.personalities.forSession(active.session);
     const question: NewMessage = {
       role: 'user',
       content: text,
@@ -351,31 +317,6 @@ export class ChatService {
     return active;
   }
 
-  /** The session's personality as it is now; its snapshot prompt if the personality was deleted. */
-  async #personalityOf(session: Session): Promise<ResolvedPersonality> {
-    const current = await this.deps.personalities.resolve(session.templateId);
-    if (current) return current;
-    return {
-      personality: {
-        ...DEFAULT_MODEL_SETTINGS,
-        id: session.templateId,
-        name: session.templateId,
-        title: '',
-        description: '',
-        category: '',
-        personalityPrompt: session.systemPrompt,
-        welcomeMessage: '',
-        tags: [],
-        isPublic: false,
-        isDefault: false,
-        usageCount: 0,
-        createdAt: session.createdAt,
-        updatedAt: session.createdAt,
-      },
-      systemPrompt: session.systemPrompt,
-      systemPromptTokens: this.deps.countTokens(session.systemPrompt),
-    };
-  }
 
   /** Keeps only as many recent messages as could ever enter the context: memory stays flat. */
   #remember(active: ActiveSession, ...messages: NewMessage[]): void {
@@ -387,33 +328,4 @@ export class ChatService {
   #now(): string {
     return this.deps.now().toISOString();
   }
-}
-
-/** The session if the caller may see it; someone else's session is treated as missing (404, not 403). */
-function visibleTo(caller: Caller, session: Session | null): Session | null {
-  return session && (caller.userId === undefined || session.userId === caller.userId) ? session : null;
-}
-
-function assertSessionId(id: string): void {
-  if (!UUID.test(id)) throw sessionNotFound();
-}
-
-function sessionNotFound(): ChatError {
-  return new ChatError('session_not_found', 'There is no such session. Start a new one.');
-}
-
-function sessionEnded(): ChatError {
-  return new ChatError('session_ended', 'This session has ended. Start a new one to keep chatting.');
-}
-
-function toChatError(error: unknown): ChatError {
-  if (error instanceof LlmError && error.failure === 'circuit_open') {
-    const message = 'The model is failing right now, so calls are paused briefly. Please try again in a little while.';
-    return new ChatError('provider_unavailable', message, { cause: error });
-  }
-  if (error instanceof LlmError && error.failure === 'timeout') {
-    return new ChatError('provider_timeout', 'The model did not answer in time. Please try again.', { cause: error });
-  }
-  const detail = error instanceof LlmError ? error.message : 'unexpected failure';
-  return new ChatError('provider_error', `The model service failed (${detail}). Please try again.`, { cause: error });
 }

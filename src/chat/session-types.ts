@@ -1,0 +1,37 @@
+import type { Session, StoredMessage } from './types.js';
+
+export interface ExchangeResult {
+  session: Session;
+  reply: string;
+  messages: StoredMessage[];
+  /** Completed exchanges right after this one. */
+  messageCount: number;
+  /** The answer of an earlier request with the same idempotency key, not a new model call. */
+  replayed: boolean;
+}
+
+export interface SessionView {
+  session: Session;
+  /** Oldest first. */
+  messages: StoredMessage[];
+  hasMore: boolean;
+}
+
+/** Who is asking: with sign-in on, a session is only visible to its owner (to others it does not exist). */
+export interface Caller {
+  /** The signed-in user; undefined when the server trusts the client's user_id (no sign-in, API keys). */
+  userId?: string | undefined;
+}
+
+export interface SendOptions {
+  caller?: Caller;
+  /** A client's key for this send: retries with it get the same reply, never a second model call. */
+  idempotencyKey?: string | undefined;
+  /** When given, the reply is also passed on piece by piece as the model produces it. */
+  onDelta?: (text: string) => void;
+}
+
+export interface EndResult {
+  session: Session;
+  durationSeconds: number;
+}
