@@ -40,6 +40,7 @@ describe('when the model fails', () => {
       const paused = await server.send(id, 'paused?');
       expect(paused.status).toBe(503);
       expect(paused.body.error.code).toBe('provider_unavailable');
+      expect(Number(paused.headers.get('retry-after'))).toBe(1); // the 400 ms left, rounded up
       expect(performance.now() - started).toBeLessThan(200);
       expect(model.attempts).toBe(attempts);
       expect(dumpDatabase(server.databasePath)).toBe(before);

@@ -27,11 +27,15 @@ export type ChatErrorCode =
 
 export class ChatError extends Error {
   override readonly name = 'ChatError';
+  /** When trying again makes sense only after a while (503 provider_unavailable). */
+  readonly retryAfterSeconds: number | undefined;
+
   constructor(
     readonly code: ChatErrorCode,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; retryAfterSeconds?: number },
   ) {
     super(message, options);
+    this.retryAfterSeconds = options?.retryAfterSeconds;
   }
 }

@@ -29,12 +29,16 @@ export type LlmFailure = 'timeout' | 'rate_limited' | 'unavailable' | 'bad_respo
 /** Raised by every Llm implementation, so the domain never sees an SDK's own errors. */
 export class LlmError extends Error {
   override readonly name = 'LlmError';
+  /** How long until trying again makes sense, when the adapter knows (an open circuit). */
+  readonly retryAfterMs: number | undefined;
+
   constructor(
     readonly failure: LlmFailure,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; retryAfterMs?: number },
   ) {
     super(message, options);
+    this.retryAfterMs = options?.retryAfterMs;
   }
 }
 

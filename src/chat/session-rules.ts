@@ -30,7 +30,8 @@ export function sessionEnded(): ChatError {
 export function toChatError(error: unknown): ChatError {
   if (error instanceof LlmError && error.failure === 'circuit_open') {
     const message = 'The model is failing right now, so calls are paused briefly. Please try again in a little while.';
-    return new ChatError('provider_unavailable', message, { cause: error });
+    const retryAfterSeconds = Math.max(1, Math.ceil((error.retryAfterMs ?? 1000) / 1000));
+    return new ChatError('provider_unavailable', message, { cause: error, retryAfterSeconds });
   }
   if (error instanceof LlmError && error.failure === 'timeout') {
     return new ChatError('provider_timeout', 'The model did not answer in time. Please try again.', { cause: error });

@@ -55,6 +55,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
     if (error instanceof ChatError) {
       const status = STATUS_OF[error.code];
       if (status >= 500) request.log.warn({ code: error.code, cause: describeCause(error.cause) }, 'request failed');
+      if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
       return sendError(reply, status, error.code, error.message);
     }
     if (error.validation) {

@@ -33,7 +33,9 @@ export class CircuitBreakerLlm implements Llm {
   async complete(request: CompletionRequest): Promise<Completion> {
     const open = this.#failures >= this.options.failures;
     if (open && (this.#now() < this.#openUntil || this.#trialRunning)) {
-      throw new LlmError('circuit_open', 'the model failed repeatedly; calls are paused for a moment');
+      throw new LlmError('circuit_open', 'the model failed repeatedly; calls are paused for a moment', {
+        retryAfterMs: Math.max(0, this.#openUntil - this.#now()),
+      });
     }
     if (open) this.#trialRunning = true;
     try {
