@@ -17,6 +17,30 @@ async function call(base: string, method: string, path: string, body?: unknown) 
   return { status: res.status, body: (await res.json()) as any };
 }
 
+/** What every instance in these tests runs with. */
+function instanceEnv(databaseUrl: string, redisUrl: string, modelUrl: string, extra: Record<string, string> = {}) {
+  return {
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: redisUrl,
+    OPENAI_API_KEY: 'sk-test',
+    OPENAI_BASE_URL: modelUrl,
+    LLM_MAX_RETRIES: '0',
+    LOG_LEVEL: 'warn',
+    ...NO_RATE_LIMITS,
+    ...extra,
+  };
+}
+
+/** Sends until the instance answers 200 again (it reconnects by itself), for at most 5 s. */
+async function sendUntilAnswered(server: ServerProcess, id: string, message: string) {
+  let res = { status: 0, body: {} as any };
+  for (let i = 0; i < 50 && res.status !== 200; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    res = await call(server.url, 'POST', `/api/v1/chatbot/session/${id}/message`, { message });
+  }
+  return res;
+}
+
 describe.runIf(runs)('two instances on one PostgreSQL and one Redis', () => {
   let model: FakeOpenAi;
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -27,18 +51,11 @@ describe.runIf(runs)('two instances on one PostgreSQL and one Redis', () => {
     // Uneven model latency, so replies would overtake each other if sends were not serialised.
     model = await FakeOpenAi.start({ latencyMs: (i) => [25, 3, 15, 0, 8][i % 5]! });
     database = await createTestDatabase();
-    const env = {
-      DATABASE_URL: database.url,
-      REDIS_URL: TEST_REDIS_URL!,
-      OPENAI_API_KEY: 'sk-test',
-      OPENAI_BASE_URL: model.url,
-      LLM_MAX_RETRIES: '0',
-      LOG_LEVEL: 'warn',
+    const env = instanceEnv(database.url, TEST_REDIS_URL!, model.url, {
       CONTEXT_MAX_MESSAGES: '100',
-      ...NO_RATE_LIMITS,
       // Shared through Redis: the second instance sees what the first counted.
       RATE_LIMIT_USER_SESSIONS_PER_HOUR: '4',
-    };
+    });
     // One after the other: the second finds the schema migrated and the personalities seeded.
     a = await ServerProcess.start({ entry: 'source', env });
     b = await ServerProcess.start({ entry: 'source', env });
@@ -149,18 +166,7 @@ describe.runIf(runs)('an instance whose Redis goes away for a while', () => {
     model = await FakeOpenAi.start();
     redis = await OwnRedis.start();
     database = await createTestDatabase();
-    server = await ServerProcess.start({
-      entry: 'source',
-      env: {
-        DATABASE_URL: database.url,
-        REDIS_URL: redis.url,
-        OPENAI_API_KEY: 'sk-test',
-        OPENAI_BASE_URL: model.url,
-        LLM_MAX_RETRIES: '0',
-        LOG_LEVEL: 'warn',
-        ...NO_RATE_LIMITS,
-      },
-    });
+    server = await ServerProcess.start({ entry: 'source', env: instanceEnv(database.url, redis.url, model.url) });
   }, 60_000);
   afterAll(async () => {
     await server?.stop();
@@ -182,11 +188,7 @@ describe.runIf(runs)('an instance whose Redis goes away for a while', () => {
     expect((await call(server.url, 'GET', `/api/v1/chatbot/session/${id}`)).body.message_count).toBe(1);
 
     await redis.up();
-    let res = { status: 0, body: {} as any };
-    for (let i = 0; i < 50 && res.status !== 200; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      res = await call(server.url, 'POST', `/api/v1/chatbot/session/${id}/message`, { message: 'two' });
-    }
+    const res = await sendUntilAnswered(server, id, 'two');
     expect(res.status).toBe(200);
     expect(res.body.message_count).toBe(2);
     const history = (await call(server.url, 'GET', `/api/v1/chatbot/session/${id}`)).body.conversation_history;
@@ -208,16 +210,7 @@ describe.runIf(runs)('an instance whose PostgreSQL goes away for a while', () =>
     url.host = `127.0.0.1:${proxy.port}`;
     server = await ServerProcess.start({
       entry: 'source',
-      env: {
-        DATABASE_URL: url.toString(),
-        REDIS_URL: TEST_REDIS_URL!,
-        DATABASE_CONNECT_TIMEOUT_MS: '1000',
-        OPENAI_API_KEY: 'sk-test',
-        OPENAI_BASE_URL: model.url,
-        LLM_MAX_RETRIES: '0',
-        LOG_LEVEL: 'warn',
-        ...NO_RATE_LIMITS,
-      },
+      env: instanceEnv(url.toString(), TEST_REDIS_URL!, model.url, { DATABASE_CONNECT_TIMEOUT_MS: '1000' }),
     });
   }, 60_000);
   afterAll(async () => {
@@ -240,11 +233,7 @@ describe.runIf(runs)('an instance whose PostgreSQL goes away for a while', () =>
     expect((await call(server.url, 'GET', '/health')).status).toBe(200);
 
     await proxy.up();
-    let res = { status: 0, body: {} as any };
-    for (let i = 0; i < 50 && res.status !== 200; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      res = await call(server.url, 'POST', `/api/v1/chatbot/session/${id}/message`, { message: 'two' });
-    }
+    const res = await sendUntilAnswered(server, id, 'two');
     expect(res.status).toBe(200);
     expect(res.body.message_count).toBe(2);
     const history = (await call(server.url, 'GET', `/api/v1/chatbot/session/${id}`)).body.conversation_history;
