@@ -80,7 +80,11 @@ export class ThreadWriter extends BatchingWriter {
 
   constructor(path: string, synchronous: Synchronous) {
     super();
-    this.#worker = new Worker(writerThreadUrl(), { workerData: { path, synchronous } });
+    this.#worker = new Worker(writerThreadUrl(), {
+      workerData: { path, synchronous },
+      // The thread only shuttles batches to SQLite: a small heap keeps the process's memory down.
+      resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 128 },
+    });
     this.#worker.on('message', (reply: WriterReply) => {
       if (reply.type === 'closed') return;
       const waiting = this.#waiting.get(reply.id);
