@@ -23,6 +23,7 @@ import { Personality } from './http/schemas/personalities.js';
 import { registerBodyParsing } from './http/body-parsing.js';
 import { registerAuth } from './http/auth.js';
 import { rateLimitHooks } from './http/rate-limits.js';
+import { registerMetrics } from './http/metrics-routes.js';
 import { OneLineRequestLog } from './http/request-log.js';
 import { registerValidation } from './http/validation.js';
 import { localCoordination, redisCoordination, type Coordination } from './coordination/coordination.js';
@@ -60,12 +61,14 @@ Use this document to generate clients, for example a Dart client for a Flutter a
 /** Builds the whole server from its configuration: plugins, then services, then routes. */
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chatify> {
   const store = deps.store ?? (await openStore(config));
-  let chat: ChatService | undefined;
-  const metrics = new Metrics(() => chat?.activeSessionCount ?? 0);
+  const metrics = new Metrics();
   const llm = new MeteredLlm(deps.llm ?? createLlm(config.llm), metrics);
   const now = deps.now ?? (() => new Date());
   const coordination =
-    deps.coordination ?? (config.redis ? redisCoordination(config.redis.url, { ttlMs: config.redis.lockTtlMs, waitMs: config.redis.lockWaitMs }) : localCoordination());
+    deps.coordination ??
+    (config.redis
+      ? redisCoordination(config.redis.url, { ttlMs: config.redis.lockTtlMs, waitMs: config.redis.lockWaitMs })
+      : localCoordination());
 
   const personalities = new PersonalityService({
     store,
@@ -75,7 +78,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
     changes: coordination.changes,
   });
   await personalities.init();
-  chat = new ChatService(
+  const chat = new ChatService(
     { store, llm, personalities, countTokens, now, newId: randomUUID, lock: coordination.lock },
     {
       context: config.context,
@@ -85,6 +88,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
       sharedStore: coordination.kind === 'redis' || store.kind !== 'sqlite',
     },
   );
+  metrics.watchActiveSessions(() => chat.activeSessionCount);
 
   const app = Fastify({
     logger: { level: config.logLevel },
@@ -104,20 +108,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   let accepting = true;
-  app.addHook('onResponse', async (request, reply) => {
-    metrics.requestDuration.observe(
-      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
-      reply.elapsedTime / 1000,
-    );
-  });
-  app.addHook('onSend', async (_request, reply, payload) => {
-    // Error bodies are small JSON with a stable code: count them by it.
-    if (reply.statusCode >= 400 && typeof payload === 'string') {
-      const code = /"code":"([a-z_]+)"/.exec(payload)?.[1];
-      if (code) metrics.errors.inc({ code });
-    }
-    return payload;
-  });
+  registerMetrics(app, metrics);
   registerValidation(app);
   registerBodyParsing(app);
   registerErrorHandling(app);
@@ -148,11 +139,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
 
   await app.register(healthRoutes, { store, coordination, provider: llm.provider, accepting: () => accepting });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  // Prometheus scrapes this; keep it reachable from your network only (it is not behind sign-in).
-  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
-    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
-  );
-  const limits = rateLimitHooks(config.rateLimits, coordination, (id) => chat!.sessionOwner(id));
+  const limits = rateLimitHooks(config.rateLimits, coordination, (id) => chat.sessionOwner(id));
   await app.register(
     async (api) => {
       registerAuth(api, config.auth);
@@ -177,8 +164,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
 
   app.addHook('onClose', async () => {
     // The listener is closed and requests have ended; replies whose clients left may still be coming.
-    await chat?.drain(config.shutdown.timeoutMs);
-    chat?.close();
+    await chat.drain(config.shutdown.timeoutMs);
+    chat.close();
     if (!deps.coordination) await coordination.close();
     if (!deps.store) await store.close();
   });

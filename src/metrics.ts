@@ -41,14 +41,18 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor(activeSessions: () => number) {
+  constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'chatify_process_' });
+  }
+
+  /** Reports, at each scrape, how many sessions this instance holds in memory. */
+  watchActiveSessions(count: () => number): void {
     new Gauge({
       name: 'chatify_active_sessions',
       help: 'Sessions held in memory by this instance',
       registers: [this.registry],
       collect() {
-        this.set(activeSessions());
+        this.set(count());
       },
     });
   }
