@@ -31,7 +31,7 @@ export function rateLimitHooks(
   /** Counts tokens a reply used against its user's daily quota. */
   spendTokens: (userId: string, tokens: number) => void;
   /** A slot for one more open stream, released by the returned function; null (and a 429 sent) when full. */
-  streamSlot: (request: FastifyRequest, reply: FastifyReply, sessionId: string) => Promise<(() => void) | null>;
+  streamSlot: (request: FastifyRequest, reply: FastifyReply) => Promise<(() => void) | null>;
 } {
   const limiter = (limit: RateLimit) => coordination.rateLimiter(limit);
   const slots = coordination.concurrency;
@@ -66,7 +66,7 @@ export function rateLimitHooks(
     return sessionOwner((request.params as { id: string }).id);
   };
 
-  const streamSlot = async (request: FastifyRequest, reply: FastifyReply, _sessionId: string) => {
+  const streamSlot = async (request: FastifyRequest, reply: FastifyReply) => {
     const owner = await userFor(request, config.userConcurrentStreams > 0);
     const wanted: [string, number][] = [
       [`ip-streams:${request.ip}`, config.ipConcurrentStreams],

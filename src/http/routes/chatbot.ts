@@ -105,7 +105,7 @@ export const chatbotRoutes: FastifyPluginAsyncTypebox<ChatbotRoutesOptions> = as
       }
       // Refusals that need no model call still get a plain status and JSON body.
       await chat.checkSendable(id, message, request.caller, idempotencyKey);
-      const release = await limits.streamSlot(request, reply, id);
+      const release = await limits.streamSlot(request, reply);
       if (!release) return reply;
       const events = new EventStream(request, reply);
       Promise.resolve()
