@@ -39,6 +39,13 @@ describe('/metrics', () => {
     await readEvents(stream);
     model.faults.push({ status: 500 });
     await server.send(id, 'fails');
+    model.faults.push({ status: 500 });
+    const failedStream = await fetch(`${server.baseUrl}/api/v1/chatbot/session/${id}/message?stream=true`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ message: 'stream fails' }),
+    });
+    expect((await readEvents(failedStream)).at(-1)!.event).toBe('error');
     await server.get('/api/v1/chatbot/session/3f2b6c1e-8a4d-4c7e-9b1a-2d3e4f5a6b7c');
 
     const res = await fetch(`${server.baseUrl}/metrics`);
@@ -47,15 +54,16 @@ describe('/metrics', () => {
     const text = await res.text();
     expect(
       sample(text, 'chatify_http_request_duration_seconds_count', { route: '/api/v1/chatbot/session/:id/message', status: '200' }),
-    ).toBe(2); // the plain send and the stream
+    ).toBe(3); // the plain send and the two streams
     expect(sample(text, 'chatify_http_request_duration_seconds_count', { route: '/api/v1/chatbot/session', status: '200' })).toBe(1);
     expect(sample(text, 'chatify_model_duration_seconds_count', { outcome: 'ok' })).toBe(2);
-    expect(sample(text, 'chatify_model_duration_seconds_count', { outcome: 'unavailable' })).toBe(1);
+    expect(sample(text, 'chatify_model_duration_seconds_count', { outcome: 'unavailable' })).toBe(2);
     expect(sample(text, 'chatify_model_first_token_seconds_count')).toBe(1);
     expect(sample(text, 'chatify_model_tokens_total', { kind: 'prompt' })).toBeGreaterThan(0);
     expect(sample(text, 'chatify_model_tokens_total', { kind: 'completion' })).toBeGreaterThan(0);
     expect(sample(text, 'chatify_active_sessions')).toBe(1);
-    expect(sample(text, 'chatify_errors_total', { code: 'provider_error' })).toBe(1);
+    // One plain failure, one inside a stream (whose HTTP status was already 200).
+    expect(sample(text, 'chatify_errors_total', { code: 'provider_error' })).toBe(2);
     expect(sample(text, 'chatify_errors_total', { code: 'session_not_found' })).toBe(1);
     expect(text).not.toContain('hello');
   });
