@@ -39,11 +39,20 @@ function bearer(request: FastifyRequest): string | undefined {
  */
 export function registerAuth(api: FastifyInstance, config: AuthConfig): void {
   const verifyJwt = jwtVerifier(config);
-  api.decorateRequest('caller', null as unknown as Caller);
+  // Anonymous until a hook says otherwise; with nothing to check, no hook runs at all.
+  const callers = new WeakMap<FastifyRequest, Caller>();
+  api.decorateRequest('caller', {
+    getter(this: FastifyRequest) {
+      return callers.get(this) ?? ANONYMOUS;
+    },
+    setter(this: FastifyRequest, caller: Caller) {
+      callers.set(this, caller);
+    },
+  });
+  if (config.mode === 'none' && !config.adminApiKey) return;
 
   api.addHook('onRequest', async (request, reply) => {
     if (request.routeOptions.config.admin) return checkAdmin(config, request, reply);
-    request.caller = {};
     if (config.mode === 'none') return;
     if (config.mode === 'apikey') {
       const key = (request.headers['x-api-key'] as string | undefined) ?? bearer(request);
@@ -95,8 +104,9 @@ function jwtVerifier(config: AuthConfig): VerifyToken | undefined {
   return (token) => jwtVerify(token, secret, { ...claims, algorithms: ['HS256'] });
 }
 
+const ANONYMOUS: Caller = Object.freeze({});
+
 async function checkAdmin(config: AuthConfig, request: FastifyRequest, reply: FastifyReply) {
-  request.caller = {};
   if (!config.adminApiKey) {
     if (config.mode === 'none') return;
     return sendError(reply, 403, 'forbidden', 'Personality and rules changes are turned off: the server has no ADMIN_API_KEY.');

@@ -26,8 +26,10 @@ export function rateLimitHooks(
   coordination: { rateLimiter(limit: RateLimit): RateLimiter; concurrency: ConcurrencyLimiter; quota(limit: RateLimit): Quota },
   sessionOwner: (sessionId: string) => Promise<string | null>,
 ): {
-  sessions: Hook;
-  messages: Hook;
+  /** Undefined when no limit applies to new sessions (then no hook runs). */
+  sessions: Hook | undefined;
+  /** Undefined when no limit applies to messages. */
+  messages: Hook | undefined;
   /** Counts tokens a reply used against its user's daily quota. */
   spendTokens: (userId: string, tokens: number) => void;
   /** A slot for one more open stream, released by the returned function; null (and a 429 sent) when full. */
@@ -91,7 +93,7 @@ export function rateLimitHooks(
   return {
     streamSlot,
     spendTokens: (userId, used) => void tokens?.spend(userId, used),
-    sessions: async (request, reply) => {
+    sessions: !ipSessions && !userSessions ? undefined : async (request, reply) => {
       const named = (request.body as { user_id?: unknown } | undefined)?.user_id;
       const signedIn = request.caller.userId;
       // Someone else's user_id is refused by the handler; it must not spend that user's budget.
@@ -102,7 +104,7 @@ export function rateLimitHooks(
         [userSessions, userId],
       ]);
     },
-    messages: async (request, reply) => {
+    messages: !ipMessages && !userMessages && !tokens ? undefined : async (request, reply) => {
       // Signed in, the budget is the caller's (never the owner of a session they cannot see);
       // otherwise the session's owner, which costs a lookup, so only when a per-user limit needs it.
       const owner = await userFor(request, userMessages !== undefined || tokens !== undefined);
