@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { ChatError } from '../../chat/errors.js';
 import type { Store } from '../../chat/store.js';
+import { messageFromRow, sessionFromRow, type MessageRow, type SessionRow } from '../sql-rows.js';
 import type { NewMessage, Page, Personality, Session, StoredMessage, UniversalRules } from '../../chat/types.js';
 import { exchangeUsage } from '../exchange-usage.js';
 import { migrate } from './migrations.js';
@@ -13,32 +14,6 @@ export interface PostgresOptions {
   idleTimeoutMs: number;
   /** How long to wait for a connection before failing the request, in ms. */
   connectionTimeoutMs: number;
-}
-
-interface SessionRow {
-  seq: string;
-  id: string;
-  user_id: string;
-  template_id: string;
-  system_prompt: string;
-  status: 'active' | 'ended';
-  created_at: Date;
-  last_activity: Date;
-  ended_at: Date | null;
-  message_count: number;
-  prompt_tokens: number;
-  completion_tokens: number;
-}
-
-interface MessageRow {
-  seq: number;
-  role: 'user' | 'assistant';
-  content: string;
-  tokens: number;
-  created_at: Date;
-  idempotency_key: string | null;
-  prompt_tokens: number | null;
-  completion_tokens: number | null;
 }
 
 const RULES_KEY = 'universal_rules';
@@ -104,7 +79,7 @@ export class PostgresStore implements Store {
 
   async getSession(id: string): Promise<Session | null> {
     const { rows } = await this.#query<SessionRow>('SELECT * FROM sessions WHERE id = $1', [id]);
-    return rows[0] ? toSession(rows[0]) : null;
+    return rows[0] ? sessionFromRow(rows[0]) : null;
   }
 
   async listSessions(userId: string, page: { limit: number; cursor?: string | undefined }): Promise<Page<Session>> {
@@ -113,8 +88,8 @@ export class PostgresStore implements Store {
       [userId, page.cursor ?? '9223372036854775807', page.limit + 1],
     );
     const hasMore = rows.length > page.limit;
-    const items = (hasMore ? rows.slice(0, page.limit) : rows).map(toSession);
-    return { items, nextCursor: hasMore ? rows[page.limit - 1]!.seq : null };
+    const items = (hasMore ? rows.slice(0, page.limit) : rows).map(sessionFromRow);
+    return { items, nextCursor: hasMore ? String(rows[page.limit - 1]!.seq) : null };
   }
 
   async endSession(id: string, endedAt: string): Promise<boolean> {
@@ -173,7 +148,7 @@ export class PostgresStore implements Store {
       [sessionId, page.beforeSeq ?? 2_147_483_647, page.limit],
     );
     rows.reverse();
-    return rows.map(toMessage);
+    return rows.map(messageFromRow);
   }
 
   async findExchange(sessionId: string, idempotencyKey: string) {
@@ -186,7 +161,7 @@ export class PostgresStore implements Store {
     );
     if (rows.length === 0) return null;
     // Each exchange is two messages: the count right after this one follows from its reply's number.
-    return { messages: rows.map(toMessage), messageCount: Math.ceil(rows.at(-1)!.seq / 2) };
+    return { messages: rows.map(messageFromRow), messageCount: Math.ceil(rows.at(-1)!.seq / 2) };
   }
 
   async userUsage(userId: string) {
@@ -258,31 +233,4 @@ function isConnectionError(error: unknown): boolean {
     code.startsWith('08') ||
     /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(error.message)
   );
-}
-
-function toSession(row: SessionRow): Session {
-  return {
-    id: row.id,
-    userId: row.user_id,
-    templateId: row.template_id,
-    systemPrompt: row.system_prompt,
-    status: row.status,
-    createdAt: row.created_at.toISOString(),
-    lastActivity: row.last_activity.toISOString(),
-    endedAt: row.ended_at?.toISOString() ?? null,
-    messageCount: row.message_count,
-    usage: { promptTokens: row.prompt_tokens, completionTokens: row.completion_tokens },
-  };
-}
-
-function toMessage(r: MessageRow): StoredMessage {
-  return {
-    seq: r.seq,
-    role: r.role,
-    content: r.content,
-    tokens: r.tokens,
-    createdAt: r.created_at.toISOString(),
-    idempotencyKey: r.idempotency_key,
-    usage: r.prompt_tokens === null ? null : { promptTokens: r.prompt_tokens, completionTokens: r.completion_tokens ?? 0 },
-  };
 }

@@ -3,37 +3,12 @@ import { dirname } from 'node:path';
 import type Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
 import type { Store } from '../../chat/store.js';
+import { messageFromRow, sessionFromRow, type MessageRow, type SessionRow } from '../sql-rows.js';
 import type { NewMessage, Page, Personality, Session, StoredMessage, UniversalRules } from '../../chat/types.js';
 import { openConnection } from './connection.js';
 import { migrate } from './migrations.js';
 import { InlineWriter, ThreadWriter } from './writer.js';
 import type { ExchangeWrite } from './writes.js';
-
-interface SessionRow {
-  seq: number;
-  id: string;
-  user_id: string;
-  template_id: string;
-  system_prompt: string;
-  status: 'active' | 'ended';
-  created_at: string;
-  last_activity: string;
-  ended_at: string | null;
-  message_count: number;
-  prompt_tokens: number;
-  completion_tokens: number;
-}
-
-interface MessageRow {
-  seq: number;
-  role: 'user' | 'assistant';
-  content: string;
-  tokens: number;
-  created_at: string;
-  idempotency_key: string | null;
-  prompt_tokens: number | null;
-  completion_tokens: number | null;
-}
 
 export interface SqliteOptions {
   /** A file path, or ":memory:". */
@@ -80,14 +55,14 @@ export class SqliteStore implements Store {
 
   async getSession(id: string): Promise<Session | null> {
     const row = this.#sql.getSession.get(id) as SessionRow | undefined;
-    return row ? toSession(row) : null;
+    return row ? sessionFromRow(row) : null;
   }
 
   async listSessions(userId: string, page: { limit: number; cursor?: string | undefined }): Promise<Page<Session>> {
     const before = page.cursor === undefined ? Number.MAX_SAFE_INTEGER : Number(page.cursor);
     const rows = this.#sql.listSessions.all(userId, before, page.limit + 1) as SessionRow[];
     const hasMore = rows.length > page.limit;
-    const items = (hasMore ? rows.slice(0, page.limit) : rows).map(toSession);
+    const items = (hasMore ? rows.slice(0, page.limit) : rows).map(sessionFromRow);
     return { items, nextCursor: hasMore ? String(rows[page.limit - 1]!.seq) : null };
   }
 
@@ -113,14 +88,14 @@ export class SqliteStore implements Store {
   async readMessages(sessionId: string, page: { limit: number; beforeSeq?: number | undefined }): Promise<StoredMessage[]> {
     const rows = this.#sql.readMessages.all(sessionId, page.beforeSeq ?? Number.MAX_SAFE_INTEGER, page.limit) as MessageRow[];
     rows.reverse();
-    return rows.map(toMessage);
+    return rows.map(messageFromRow);
   }
 
   async findExchange(sessionId: string, idempotencyKey: string) {
     const rows = this.#sql.findExchange.all(sessionId, idempotencyKey) as (MessageRow & { message_count: number })[];
     if (rows.length === 0) return null;
     // Message count right after this exchange: replies up to and including its own.
-    return { messages: rows.map(toMessage), messageCount: Math.ceil(rows.at(-1)!.seq / 2) };
+    return { messages: rows.map(messageFromRow), messageCount: Math.ceil(rows.at(-1)!.seq / 2) };
   }
 
   async userUsage(userId: string) {
@@ -179,32 +154,5 @@ function prepareReads(db: Database.Database) {
     listPersonalities: s('SELECT body FROM personalities ORDER BY seq'),
     getPersonality: s('SELECT body FROM personalities WHERE id = ?'),
     getSetting: s('SELECT body FROM settings WHERE key = ?'),
-  };
-}
-
-function toSession(row: SessionRow): Session {
-  return {
-    id: row.id,
-    userId: row.user_id,
-    templateId: row.template_id,
-    systemPrompt: row.system_prompt,
-    status: row.status,
-    createdAt: row.created_at,
-    lastActivity: row.last_activity,
-    endedAt: row.ended_at,
-    messageCount: row.message_count,
-    usage: { promptTokens: row.prompt_tokens, completionTokens: row.completion_tokens },
-  };
-}
-
-function toMessage(r: MessageRow): StoredMessage {
-  return {
-    seq: r.seq,
-    role: r.role,
-    content: r.content,
-    tokens: r.tokens,
-    createdAt: r.created_at,
-    idempotencyKey: r.idempotency_key,
-    usage: r.prompt_tokens === null ? null : { promptTokens: r.prompt_tokens, completionTokens: r.completion_tokens ?? 0 },
   };
 }
