@@ -1,35 +1,26 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeOpenAi } from './support/fake-openai.js';
+import { describe, expect, it } from 'vitest';
+import { useModelAndServer } from './support/model-and-server.js';
 import { ChatifyServer } from './support/chatify-server.js';
 import { readEvents } from './support/sse.js';
 
 describe('Idempotency-Key on the message call', () => {
-  let model: FakeOpenAi;
-  let server: ChatifyServer;
-  beforeAll(async () => {
-    model = await FakeOpenAi.start({ latencyMs: 150 });
-    server = await ChatifyServer.start(ChatifyServer.modelEnv(model.url));
-  });
-  afterAll(async () => {
-    await server.close();
-    await model.close();
-  });
+  const ctx = useModelAndServer({ model: { latencyMs: 150 } });
 
   const send = (id: string, message: string, key?: string) =>
-    server.request('POST', `/api/v1/chatbot/session/${id}/message`, { message }, key ? { 'idempotency-key': key } : {});
+    ctx.server.request('POST', `/api/v1/chatbot/session/${id}/message`, { message }, key ? { 'idempotency-key': key } : {});
 
   it('answers a retry with the same reply and no second model call', async () => {
-    const id = await server.createSession('user_idem');
+    const id = await ctx.server.createSession('user_idem');
     const first = await send(id, 'charge my card', 'key-0001');
-    const calls = model.requests.length;
+    const calls = ctx.model.requests.length;
     const retry = await send(id, 'charge my card', 'key-0001');
     expect(retry.status).toBe(200);
     expect(retry.body).toEqual(first.body);
     expect(retry.headers.get('idempotent-replayed')).toBe('true');
-    expect(model.requests.length).toBe(calls);
+    expect(ctx.model.requests.length).toBe(calls);
     const next = await send(id, 'and now something new', 'key-0002');
     expect(next.body.message_count).toBe(2);
-    const history = (await server.get(`/api/v1/chatbot/session/${id}`)).body.conversation_history;
+    const history = (await ctx.server.get(`/api/v1/chatbot/session/${id}`)).body.conversation_history;
     expect(history.map((m: any) => m.content)).toEqual([
       'charge my card',
       'Reply to: charge my card',
@@ -39,35 +30,35 @@ describe('Idempotency-Key on the message call', () => {
   });
 
   it('gives a retry that arrives while the first is still running the same answer', async () => {
-    const id = await server.createSession('user_idem');
-    const calls = model.requests.length;
+    const id = await ctx.server.createSession('user_idem');
+    const calls = ctx.model.requests.length;
     const [a, b, c] = await Promise.all([send(id, 'hurry', 'key-race'), send(id, 'hurry', 'key-race'), send(id, 'hurry', 'key-race')]);
     expect(a.body.response).toBe('Reply to: hurry');
     expect(b.body).toEqual(a.body);
     expect(c.body).toEqual(a.body);
-    expect(model.requests.length).toBe(calls + 1);
-    expect((await server.get(`/api/v1/chatbot/session/${id}`)).body.message_count).toBe(1);
+    expect(ctx.model.requests.length).toBe(calls + 1);
+    expect((await ctx.server.get(`/api/v1/chatbot/session/${id}`)).body.message_count).toBe(1);
   });
 
   it('replays a streamed retry as one delta and the same done', async () => {
-    const id = await server.createSession('user_idem');
+    const id = await ctx.server.createSession('user_idem');
     const stream = (key: string) =>
-      fetch(`${server.baseUrl}/api/v1/chatbot/session/${id}/message?stream=true`, {
+      fetch(`${ctx.server.baseUrl}/api/v1/chatbot/session/${id}/message?stream=true`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'idempotency-key': key },
         body: JSON.stringify({ message: 'stream once' }),
       }).then(readEvents);
     const first = await stream('key-stream');
-    const calls = model.requests.length;
+    const calls = ctx.model.requests.length;
     const retry = await stream('key-stream');
-    expect(model.requests.length).toBe(calls);
+    expect(ctx.model.requests.length).toBe(calls);
     expect(retry.map((e) => e.event)).toEqual(['delta', 'done']);
     expect(retry[0]!.data.text).toBe('Reply to: stream once');
     expect(retry[1]!.data).toEqual(first.at(-1)!.data);
   });
 
   it('refuses a key reused for a different message, and malformed keys', async () => {
-    const id = await server.createSession('user_idem');
+    const id = await ctx.server.createSession('user_idem');
     await send(id, 'original', 'key-reuse');
     const reused = await send(id, 'something else', 'key-reuse');
     expect(reused.status).toBe(422);
@@ -77,39 +68,30 @@ describe('Idempotency-Key on the message call', () => {
       expect(res.status).toBe(422);
       expect(res.body.error.code).toBe('invalid_idempotency_key');
     }
-    expect((await server.get(`/api/v1/chatbot/session/${id}`)).body.message_count).toBe(1);
+    expect((await ctx.server.get(`/api/v1/chatbot/session/${id}`)).body.message_count).toBe(1);
   });
 
   it('remembers keys across a restart', async () => {
-    const id = await server.createSession('user_idem_restart');
+    const id = await ctx.server.createSession('user_idem_restart');
     const first = await send(id, 'remember me', 'key-restart');
-    await server.close();
-    server = await ChatifyServer.start(ChatifyServer.modelEnv(model.url), { databasePath: server.databasePath });
-    const calls = model.requests.length;
+    await ctx.server.close();
+    ctx.server = await ChatifyServer.start(ChatifyServer.modelEnv(ctx.model.url), { databasePath: ctx.server.databasePath });
+    const calls = ctx.model.requests.length;
     const retry = await send(id, 'remember me', 'key-restart');
     expect(retry.body).toEqual(first.body);
-    expect(model.requests.length).toBe(calls);
+    expect(ctx.model.requests.length).toBe(calls);
   });
 });
 
 describe('token usage', () => {
-  let model: FakeOpenAi;
-  let server: ChatifyServer;
-  beforeAll(async () => {
-    model = await FakeOpenAi.start();
-    server = await ChatifyServer.start(ChatifyServer.modelEnv(model.url));
-  });
-  afterAll(async () => {
-    await server.close();
-    await model.close();
-  });
+  const ctx = useModelAndServer();
 
   it("is kept per reply, summed per session and per user, as the model reported it", async () => {
     // The fake model reports ceil(length / 4) tokens per message.
-    const id = await server.createSession('user_tokens');
-    await server.send(id, 'Hello there'); // prompt: system + "Hello there"
-    await server.send(id, 'More please');
-    const read = (await server.get(`/api/v1/chatbot/session/${id}`)).body;
+    const id = await ctx.server.createSession('user_tokens');
+    await ctx.server.send(id, 'Hello there'); // prompt: system + "Hello there"
+    await ctx.server.send(id, 'More please');
+    const read = (await ctx.server.get(`/api/v1/chatbot/session/${id}`)).body;
     const replies = read.conversation_history.filter((m: any) => m.role === 'assistant');
     expect(replies.every((m: any) => m.usage.prompt_tokens > 0 && m.usage.completion_tokens > 0)).toBe(true);
     expect(read.conversation_history.filter((m: any) => m.role === 'user').every((m: any) => m.usage === null)).toBe(true);
@@ -118,10 +100,10 @@ describe('token usage', () => {
     expect(read.usage).toEqual({ prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion });
     expect(replies[0].usage.completion_tokens).toBe(Math.ceil('Reply to: Hello there'.length / 4));
 
-    const other = await server.createSession('user_tokens');
-    await server.send(other, 'Hi');
-    const otherUsage = (await server.get(`/api/v1/chatbot/session/${other}`)).body.usage;
-    const total = await server.get('/api/v1/chatbot/usage?user_id=user_tokens');
+    const other = await ctx.server.createSession('user_tokens');
+    await ctx.server.send(other, 'Hi');
+    const otherUsage = (await ctx.server.get(`/api/v1/chatbot/session/${other}`)).body.usage;
+    const total = await ctx.server.get('/api/v1/chatbot/usage?user_id=user_tokens');
     expect(total.status).toBe(200);
     expect(total.body).toEqual({
       success: true,
@@ -131,7 +113,7 @@ describe('token usage', () => {
       completion_tokens: completion + otherUsage.completion_tokens,
       total_tokens: prompt + completion + otherUsage.total_tokens,
     });
-    const listed = (await server.get('/api/v1/chatbot/sessions?user_id=user_tokens')).body.sessions;
+    const listed = (await ctx.server.get('/api/v1/chatbot/sessions?user_id=user_tokens')).body.sessions;
     expect(listed.find((s: any) => s.session_id === id).usage).toEqual(read.usage);
   });
 });

@@ -1,6 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeOpenAi } from './support/fake-openai.js';
-import { ChatifyServer } from './support/chatify-server.js';
+import { describe, expect, it } from 'vitest';
+import { useModelAndServer } from './support/model-and-server.js';
 import { readEvents } from './support/sse.js';
 
 /** The value of one Prometheus sample, or undefined. */
@@ -17,38 +16,29 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
 }
 
 describe('/metrics', () => {
-  let model: FakeOpenAi;
-  let server: ChatifyServer;
-  beforeAll(async () => {
-    model = await FakeOpenAi.start({ latencyMs: 20 });
-    server = await ChatifyServer.start(ChatifyServer.modelEnv(model.url));
-  });
-  afterAll(async () => {
-    await server.close();
-    await model.close();
-  });
+  const ctx = useModelAndServer({ model: { latencyMs: 20 } });
 
   it('exposes request latency by route and status, model latency and first token, tokens, sessions and errors', async () => {
-    const id = await server.createSession('user_metrics');
-    await server.send(id, 'hello');
-    const stream = await fetch(`${server.baseUrl}/api/v1/chatbot/session/${id}/message?stream=true`, {
+    const id = await ctx.server.createSession('user_metrics');
+    await ctx.server.send(id, 'hello');
+    const stream = await fetch(`${ctx.server.baseUrl}/api/v1/chatbot/session/${id}/message?stream=true`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ message: 'stream it' }),
     });
     await readEvents(stream);
-    model.faults.push({ status: 500 });
-    await server.send(id, 'fails');
-    model.faults.push({ status: 500 });
-    const failedStream = await fetch(`${server.baseUrl}/api/v1/chatbot/session/${id}/message?stream=true`, {
+    ctx.model.faults.push({ status: 500 });
+    await ctx.server.send(id, 'fails');
+    ctx.model.faults.push({ status: 500 });
+    const failedStream = await fetch(`${ctx.server.baseUrl}/api/v1/chatbot/session/${id}/message?stream=true`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ message: 'stream fails' }),
     });
     expect((await readEvents(failedStream)).at(-1)!.event).toBe('error');
-    await server.get('/api/v1/chatbot/session/3f2b6c1e-8a4d-4c7e-9b1a-2d3e4f5a6b7c');
+    await ctx.server.get('/api/v1/chatbot/session/3f2b6c1e-8a4d-4c7e-9b1a-2d3e4f5a6b7c');
 
-    const res = await fetch(`${server.baseUrl}/metrics`);
+    const res = await fetch(`${ctx.server.baseUrl}/metrics`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('text/plain');
     const text = await res.text();
