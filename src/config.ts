@@ -64,6 +64,16 @@ const EnvSchema = Type.Object({
   RATE_LIMIT_USER_CONCURRENT_STREAMS: Type.Integer({ minimum: 0, default: 3 }),
   RATE_LIMIT_IP_CONCURRENT_STREAMS: Type.Integer({ minimum: 0, default: 50 }),
   TOKEN_QUOTA_PER_USER_PER_DAY: Type.Integer({ minimum: 0, default: 0 }),
+  PEOPLE_MAX_MESSAGE_LENGTH: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 4000 }),
+  NOTIFY_INCLUDE_TEXT: Type.Boolean({ default: true }),
+  NOTIFY_WEBHOOK_URL: Type.Optional(Type.String()),
+  NOTIFY_WEBHOOK_SECRET: Type.Optional(Type.String()),
+  NOTIFY_WEBHOOK_RETRIES: Type.Integer({ minimum: 0, maximum: 20, default: 5 }),
+  NOTIFY_WEBHOOK_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 5000 }),
+  VAPID_PUBLIC_KEY: Type.Optional(Type.String()),
+  VAPID_PRIVATE_KEY: Type.Optional(Type.String()),
+  VAPID_SUBJECT: Type.Optional(Type.String()),
+  FCM_ENABLED: Type.Boolean({ default: false }),
 });
 type Env = Static<typeof EnvSchema>;
 
@@ -113,6 +123,19 @@ export interface Config {
   shutdown: { delayMs: number; timeoutMs: number };
   /** Per user and per IP; 0 turns a limit off. */
   rateLimits: RateLimitConfig;
+  /** User-to-user chat. */
+  people: { maxMessageLength: number };
+  notify: NotifyConfig;
+}
+
+/** Who hears about a message its recipient was not connected to see. Each channel is off when unset. */
+export interface NotifyConfig {
+  /** Put the message text in notifications (off: they only say that a message arrived). */
+  includeText: boolean;
+  webhook: { url: string; secret: string | undefined; retries: number; timeoutMs: number } | undefined;
+  webPush: { publicKey: string; privateKey: string; subject: string } | undefined;
+  /** Firebase Cloud Messaging, with the FIREBASE_* service account or Google's application default credentials. */
+  fcm: { enabled: true } | undefined;
 }
 
 /**
@@ -194,6 +217,31 @@ export function loadConfig(env?: Record<string, string | undefined>): Config {
       ipConcurrentStreams: raw.RATE_LIMIT_IP_CONCURRENT_STREAMS,
       userTokensPerDay: raw.TOKEN_QUOTA_PER_USER_PER_DAY,
     },
+    people: { maxMessageLength: raw.PEOPLE_MAX_MESSAGE_LENGTH },
+    notify: notifyConfig(raw),
+  };
+}
+
+function notifyConfig(raw: Env): NotifyConfig {
+  const webhookUrl = blankToUndefined(raw.NOTIFY_WEBHOOK_URL);
+  if (webhookUrl && !/^https?:\/\//.test(webhookUrl)) throw new Error('NOTIFY_WEBHOOK_URL must be an http(s) URL.');
+  const vapid = [raw.VAPID_PUBLIC_KEY, raw.VAPID_PRIVATE_KEY, raw.VAPID_SUBJECT].map(blankToUndefined);
+  if (vapid.some(Boolean) && !vapid.every(Boolean)) {
+    throw new Error('Web Push needs all of VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY and VAPID_SUBJECT (mailto: or https: URL).');
+  }
+  const [publicKey, privateKey, subject] = vapid;
+  return {
+    includeText: raw.NOTIFY_INCLUDE_TEXT,
+    webhook: webhookUrl
+      ? {
+          url: webhookUrl,
+          secret: blankToUndefined(raw.NOTIFY_WEBHOOK_SECRET),
+          retries: raw.NOTIFY_WEBHOOK_RETRIES,
+          timeoutMs: raw.NOTIFY_WEBHOOK_TIMEOUT_MS,
+        }
+      : undefined,
+    webPush: publicKey && privateKey && subject ? { publicKey, privateKey, subject } : undefined,
+    fcm: raw.FCM_ENABLED ? { enabled: true } : undefined,
   };
 }
 
