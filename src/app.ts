@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
+import websocket from '@fastify/websocket';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -13,6 +14,14 @@ import type { Llm } from './chat/llm.js';
 import { PersonalityService } from './chat/personality-service.js';
 import { ChatService } from './chat/session-service.js';
 import type { Store } from './chat/store.js';
+import { ConnectionService } from './people/connection-service.js';
+import type { ConnectionStore } from './people/connection-store.js';
+import { PushTargetService } from './people/push-targets.js';
+import { createNotifier, type NotifierOverrides } from './notify/create-notifier.js';
+import { connectionRoutes } from './http/routes/connections.js';
+import { liveRoutes } from './http/routes/live.js';
+import { pushRoutes } from './http/routes/push.js';
+import { Connection, Message } from './http/schemas/connections.js';
 import { countTokens } from './chat/token-count.js';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './http/error-handler.js';
 import { chatbotRoutes } from './http/routes/chatbot.js';
@@ -34,17 +43,22 @@ import { openStore } from './store/open-store.js';
 
 /** Replaceable parts, for tests and embedding; each defaults to what the config names. */
 export interface AppDeps {
-  store?: Store;
+  store?: Store & ConnectionStore;
   llm?: Llm;
   coordination?: Coordination;
   now?: () => Date;
+  /** Notification transports (FCM is unreachable from tests). */
+  notifiers?: NotifierOverrides;
+  /** How often live sockets are pinged (default 30 s). */
+  heartbeatMs?: number;
 }
 
 export interface Chatify {
   app: FastifyInstance;
   chat: ChatService;
   personalities: PersonalityService;
-  store: Store;
+  connections: ConnectionService;
+  store: Store & ConnectionStore;
   llm: Llm;
   /** Makes /ready answer 503 so traffic drains before the server closes. */
   stopAccepting(): void;
@@ -107,6 +121,13 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
     onConstructorPoisoning: 'error',
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  const notifier = createNotifier(config.notify, config.firebase, store, app.log, deps.notifiers);
+  const connections = new ConnectionService(
+    { store, hub: coordination.live, notifier, now, newId: randomUUID, log: app.log },
+    { maxMessageLength: config.people.maxMessageLength, includeText: config.notify.includeText },
+  );
+  const pushTargets = new PushTargetService({ store, now });
+
   let accepting = true;
   registerMetrics(app, metrics);
   registerValidation(app);
@@ -114,6 +135,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
   registerErrorHandling(app);
   app.addSchema(ErrorBody);
   app.addSchema(Personality);
+  app.addSchema(Connection);
+  app.addSchema(Message);
 
   // Security headers, a strict content security policy included (the web app and /docs load no inline scripts).
   await app.register(helmet);
@@ -130,12 +153,14 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
         { name: 'chatbot', description: 'Conversations with a personality' },
         { name: 'personalities', description: 'Personality templates' },
         { name: 'settings', description: 'Universal rules' },
+        { name: 'people', description: 'User-to-user chat: connections, messages, live socket, push devices' },
         { name: 'health', description: 'Liveness and readiness' },
       ],
     },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
 
   await app.register(healthRoutes, { store, coordination, provider: llm.provider, accepting: () => accepting });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
@@ -151,6 +176,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
         onStreamError: (code) => metrics.errors.inc({ code }),
       });
       await api.register(personalityRoutes, { personalities });
+      await api.register(connectionRoutes, { connections });
+      await api.register(liveRoutes, { connections, store, hub: coordination.live, heartbeatMs: deps.heartbeatMs });
+      await api.register(pushRoutes, { pushTargets, vapidPublicKey: config.notify.webPush?.publicKey });
     },
     { prefix: '/api/v1' },
   );
@@ -164,11 +192,12 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
 
   app.addHook('onClose', async () => {
     // The listener is closed and requests have ended; replies whose clients left may still be coming.
-    await chat.drain(config.shutdown.timeoutMs);
+    await Promise.all([chat.drain(config.shutdown.timeoutMs), connections.drain(config.shutdown.timeoutMs)]);
     chat.close();
+    await notifier.close?.();
     if (!deps.coordination) await coordination.close();
     if (!deps.store) await store.close();
   });
 
-  return { app, chat, personalities, store, llm, stopAccepting: () => void (accepting = false) };
+  return { app, chat, personalities, connections, store, llm, stopAccepting: () => void (accepting = false) };
 }

@@ -4,6 +4,12 @@
  */
 export type ChatErrorCode =
   | 'session_not_found'
+  | 'connection_not_found'
+  | 'connection_ended'
+  | 'same_user'
+  | 'invalid_read_position'
+  | 'invalid_push_target'
+  | 'push_target_not_found'
   | 'session_ended'
   | 'template_not_found'
   | 'personality_not_found'

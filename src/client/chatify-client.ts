@@ -10,6 +10,7 @@ import type {
   SessionDetail,
   SessionList,
 } from '../http/schemas/chatbot.js';
+import type { Connection, ConnectionListItem, Message, ReadReply } from '../http/schemas/connections.js';
 import type {
   CreatePersonalityBody,
   Personality,
@@ -29,6 +30,38 @@ export type NewPersonalityJson = Static<typeof CreatePersonalityBody>;
 export type PersonalityChangesJson = Static<typeof UpdatePersonalityBody>;
 export type UniversalRulesJson = Static<typeof UniversalRules>;
 export type RulesChangesJson = Static<typeof UpdateRulesBody>;
+
+/** A chat between two people. */
+export type ConnectionJson = Static<typeof Connection>;
+/** One message between people; `seq` counts from 1 in its connection, without gaps. */
+export type ConnectionMessageJson = Static<typeof Message>;
+/** A connection as one participant sees it in their list. */
+export type ConnectionSummaryJson = Omit<Static<typeof ConnectionListItem>, 'last_message'> & {
+  last_message: ConnectionMessageJson | null;
+};
+export type ReadReceiptJson = Static<typeof ReadReply>;
+
+/** What the live socket (GET /api/v1/ws) sends. */
+export type LiveServerFrame =
+  | { type: 'ready'; user_id: string }
+  | { type: 'message'; connection_id: string; message: ConnectionMessageJson }
+  | { type: 'typing'; connection_id: string; user_id: string }
+  | { type: 'read'; connection_id: string; user_id: string; up_to: number }
+  | { type: 'connection'; connection: ConnectionJson }
+  | { type: 'error'; error: { code: string; message: string } }
+  | { type: 'pong' };
+
+/** What a client may send on the live socket. */
+export type LiveClientFrame = { type: 'typing'; connection_id: string } | { type: 'ping' };
+
+export interface LiveUrlOptions {
+  /** Without sign-in: the user to listen for. */
+  userId?: string | undefined;
+  /** With sign-in: the token (browsers cannot set headers on a WebSocket). */
+  accessToken?: string | undefined;
+  /** Resume: the last seq the client has per connection; the server first sends what came after. */
+  after?: ReadonlyMap<string, number> | Record<string, number> | undefined;
+}
 
 /** An error answer from the API (or the network), with the API's stable code. */
 export class ChatifyError extends Error {
@@ -142,8 +175,60 @@ export class ChatifyClient {
     return this.#call('PUT', '/api/v1/settings/universal-rules', changes);
   }
 
-  async #call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const response = await this.#request(method, path, { body });
+  /** Starts a chat between two people; an active one between them comes back instead of a new one. */
+  createConnection(userId: string | undefined, otherUserId: string): Promise<ConnectionJson> {
+    return this.#call('POST', '/api/v1/connections', { user1_id: userId, user2_id: otherUserId });
+  }
+
+  /** A user's connections, most recent activity first, with their newest message and unread count. */
+  listConnections(
+    userId: string | undefined,
+    options: { limit?: number; status?: 'active' | 'ended' } = {},
+  ): Promise<ConnectionSummaryJson[]> {
+    return this.#call('GET', `/api/v1/connections${query({ user_id: userId, ...options })}`);
+  }
+
+  /** Sends a message; a retry with the same idempotency key gets the stored message back. */
+  sendConnectionMessage(
+    connectionId: string,
+    senderId: string | undefined,
+    content: string,
+    options: { idempotencyKey?: string } = {},
+  ): Promise<ConnectionMessageJson> {
+    const headers: Record<string, string> = options.idempotencyKey ? { 'idempotency-key': options.idempotencyKey } : {};
+    return this.#call('POST', `/api/v1/connections/${encodeURIComponent(connectionId)}/messages`, { sender_id: senderId, content }, headers);
+  }
+
+  /** Messages in seq order: after `after`, or the newest `limit` before `before` (or of all). */
+  connectionMessages(
+    connectionId: string,
+    userId: string | undefined,
+    page: { limit?: number; after?: number; before?: number } = {},
+  ): Promise<ConnectionMessageJson[]> {
+    return this.#call('GET', `/api/v1/connections/${encodeURIComponent(connectionId)}/messages${query({ user_id: userId, ...page })}`);
+  }
+
+  /** Marks the messages up to `upTo` read for `userId`. */
+  markConnectionRead(connectionId: string, userId: string | undefined, upTo: number): Promise<ReadReceiptJson> {
+    return this.#call('POST', `/api/v1/connections/${encodeURIComponent(connectionId)}/read`, { user_id: userId, up_to: upTo });
+  }
+
+  /** Ends a connection for both people; nothing more can be sent to it. */
+  endConnection(connectionId: string, userId: string | undefined): Promise<ConnectionJson> {
+    return this.#call('DELETE', `/api/v1/connections/${encodeURIComponent(connectionId)}${query({ user_id: userId })}`);
+  }
+
+  /** The live socket's ws:// or wss:// address (relative to the page when there is no baseUrl). */
+  liveUrl(options: LiveUrlOptions = {}): string {
+    const entries = options.after instanceof Map ? [...options.after] : Object.entries(options.after ?? {});
+    const after = entries.filter(([, seq]) => seq > 0).map(([id, seq]) => `${id}:${seq}`).join(',');
+    const path = `/api/v1/ws${query({ user_id: options.accessToken ? undefined : options.userId, access_token: options.accessToken, after: after || undefined })}`;
+    const base = this.#baseUrl || (globalThis as { location?: { origin: string } }).location?.origin || 'http://localhost';
+    return new URL(path, base).toString().replace(/^http/, 'ws');
+  }
+
+  async #call<T>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<T> {
+    const response = await this.#request(method, path, { body, headers });
     if (!response.ok) throw await errorOf(response);
     return (await response.json()) as T;
   }
@@ -151,9 +236,9 @@ export class ChatifyClient {
   async #request(
     method: string,
     path: string,
-    options: { body?: unknown; accept?: string; signal?: AbortSignal | undefined },
+    options: { body?: unknown; accept?: string; signal?: AbortSignal | undefined; headers?: Record<string, string> | undefined },
   ): Promise<Response> {
-    const headers: Record<string, string> = { accept: options.accept ?? 'application/json', ...this.#headers() };
+    const headers: Record<string, string> = { accept: options.accept ?? 'application/json', ...this.#headers(), ...options.headers };
     if (options.body !== undefined) headers['content-type'] = 'application/json';
     try {
       return await this.#fetch(this.#baseUrl + path, {

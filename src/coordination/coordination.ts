@@ -12,10 +12,16 @@ import {
   type RateLimit,
   type RateLimiter,
 } from './rate-limiter.js';
+import type { LiveHub } from '../people/live-hub.js';
+import { LocalLiveHub } from './local-live-hub.js';
 import { RedisChangeFeed } from './redis-change-feed.js';
+import { RedisLiveHub } from './redis-live-hub.js';
 import { RedisSessionLock, type RedisLockOptions } from './redis-session-lock.js';
 
-/** What instances share besides the store: who writes a session, and news of changed personalities. */
+/**
+ * What instances share besides the store: who writes a session, news of changed personalities,
+ * limits, and live delivery of user-to-user chat.
+ */
 export interface Coordination {
   kind: 'local' | 'redis';
   lock: SessionLock;
@@ -26,6 +32,8 @@ export interface Coordination {
   concurrency: ConcurrencyLimiter;
   /** A budget per key and window (tokens per user per day), shared like the rate limits. */
   quota(limit: RateLimit): Quota;
+  /** Events for users' live sockets, wherever they are connected. */
+  live: LiveHub;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -38,6 +46,7 @@ export function localCoordination(): Coordination {
     rateLimiter: memoryRateLimiter,
     concurrency: memoryConcurrencyLimiter(),
     quota: memoryQuota,
+    live: new LocalLiveHub(),
     ping: async () => undefined,
     close: async () => undefined,
   };
@@ -61,6 +70,7 @@ export function redisCoordination(url: string, lock: RedisLockOptions): Coordina
     rateLimiter: (limit) => redisRateLimiter(commands, limit),
     concurrency: redisConcurrencyLimiter(commands),
     quota: (limit) => redisQuota(commands, limit),
+    live: new RedisLiveHub(commands, subscriber),
     ping: async () => {
       await commands.ping();
     },

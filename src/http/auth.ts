@@ -21,6 +21,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The route changes personalities or rules: it needs the admin key instead of a user. */
     admin?: boolean;
+    /** The route is a WebSocket: browsers cannot set headers there, so `?access_token=` counts too. */
+    tokenInQuery?: boolean;
   }
 }
 
@@ -30,7 +32,10 @@ const sameSecret = (given: string, expected: string) => timingSafeEqual(sha256(g
 
 function bearer(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
-  return header?.toLowerCase().startsWith('bearer ') ? header.slice(7).trim() : undefined;
+  if (header?.toLowerCase().startsWith('bearer ')) return header.slice(7).trim();
+  if (!request.routeOptions.config.tokenInQuery) return undefined;
+  const token = (request.query as { access_token?: unknown } | undefined)?.access_token;
+  return typeof token === 'string' && token !== '' ? token : undefined;
 }
 
 /**

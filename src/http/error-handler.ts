@@ -4,6 +4,12 @@ import { ChatError, type ChatErrorCode } from '../chat/errors.js';
 
 const STATUS_OF: Record<ChatErrorCode, number> = {
   session_not_found: 404,
+  connection_not_found: 404,
+  connection_ended: 409,
+  same_user: 422,
+  invalid_read_position: 422,
+  invalid_push_target: 422,
+  push_target_not_found: 404,
   template_not_found: 404,
   personality_not_found: 404,
   session_ended: 409,

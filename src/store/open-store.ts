@@ -1,7 +1,11 @@
 import type { Store } from '../chat/store.js';
+import type { ConnectionStore } from '../people/connection-store.js';
 import { FirebaseStore, type FirebaseOptions } from './firebase/firebase-store.js';
 import { PostgresStore } from './postgres/postgres-store.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';
+
+/** What every store keeps: the chat with personalities and the chat between people. */
+export type ChatifyStore = Store & ConnectionStore;
 
 export interface StoreConfig {
   databaseUrl: string;
@@ -14,7 +18,7 @@ export interface StoreConfig {
  * Opens the store DATABASE_URL names: `sqlite:<path>`, `postgres://…` (schema migrations run first),
  * or `firebase:<database URL>` (what FIREBASE_DATABASE_URL becomes).
  */
-export async function openStore(config: StoreConfig): Promise<Store> {
+export async function openStore(config: StoreConfig): Promise<ChatifyStore> {
   const url = config.databaseUrl;
   if (url.startsWith('sqlite:')) {
     return new SqliteStore({ path: url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, ''), synchronous: config.sqliteSynchronous });

@@ -1,4 +1,12 @@
 import type { Session, StoredMessage } from '../chat/types.js';
+import type {
+  Connection,
+  ConnectionMessage,
+  ConnectionStatus,
+  ConnectionSummary,
+  PushTarget,
+  StoredPushTarget,
+} from '../people/types.js';
 
 /** A timestamp as a SQL driver returns it: text (SQLite) or a Date (PostgreSQL). */
 type Stamp = string | Date;
@@ -57,5 +65,101 @@ export function messageFromRow(row: MessageRow): StoredMessage {
     createdAt: iso(row.created_at),
     idempotencyKey: row.idempotency_key,
     usage: row.prompt_tokens === null ? null : { promptTokens: row.prompt_tokens, completionTokens: row.completion_tokens ?? 0 },
+  };
+}
+
+/** A connections row, the same columns in every SQL store. */
+export interface ConnectionRow {
+  id: string;
+  user1_id: string;
+  user2_id: string;
+  status: ConnectionStatus;
+  created_at: Stamp;
+  ended_at: Stamp | null;
+  last_activity: Stamp;
+  last_seq: number;
+  user1_read_up_to: number;
+  user2_read_up_to: number;
+}
+
+/** A connection_messages row. */
+export interface ConnectionMessageRow {
+  connection_id: string;
+  seq: number;
+  id: string;
+  sender_id: string;
+  content: string;
+  timestamp: Stamp;
+}
+
+/** A connection joined with its newest message (all null before the first message). */
+export interface ConnectionSummaryRow extends ConnectionRow {
+  message_id: string | null;
+  message_sender_id: string | null;
+  message_content: string | null;
+  message_timestamp: Stamp | null;
+}
+
+/** A push_targets row: the target is JSON text in SQLite, already parsed JSONB in PostgreSQL. */
+export interface PushTargetRow {
+  user_id: string;
+  id: string;
+  target: string | PushTarget;
+  created_at: Stamp;
+}
+
+/** The pair_low/pair_high columns: the two users sorted, so either order of one pair is the same key. */
+export function pairColumns(connection: Pick<Connection, 'user1Id' | 'user2Id'>): { pairLow: string; pairHigh: string } {
+  const { user1Id: a, user2Id: b } = connection;
+  return a <= b ? { pairLow: a, pairHigh: b } : { pairLow: b, pairHigh: a };
+}
+
+export function connectionFromRow(row: ConnectionRow): Connection {
+  return {
+    id: row.id,
+    user1Id: row.user1_id,
+    user2Id: row.user2_id,
+    status: row.status,
+    createdAt: iso(row.created_at),
+    endedAt: row.ended_at === null ? null : iso(row.ended_at),
+    lastActivity: iso(row.last_activity),
+    lastSeq: row.last_seq,
+    user1ReadUpTo: row.user1_read_up_to,
+    user2ReadUpTo: row.user2_read_up_to,
+  };
+}
+
+export function connectionMessageFromRow(row: ConnectionMessageRow): ConnectionMessage {
+  return {
+    connectionId: row.connection_id,
+    seq: row.seq,
+    id: row.id,
+    senderId: row.sender_id,
+    content: row.content,
+    timestamp: iso(row.timestamp),
+  };
+}
+
+export function connectionSummaryFromRow(row: ConnectionSummaryRow): ConnectionSummary {
+  const lastMessage: ConnectionMessage | null =
+    row.message_id === null
+      ? null
+      : {
+          connectionId: row.id,
+          seq: row.last_seq,
+          id: row.message_id,
+          senderId: row.message_sender_id!,
+          content: row.message_content!,
+          timestamp: iso(row.message_timestamp!),
+        };
+  return { connection: connectionFromRow(row), lastMessage };
+}
+
+export function pushTargetFromRow(row: PushTargetRow): StoredPushTarget {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    target: typeof row.target === 'string' ? (JSON.parse(row.target) as PushTarget) : row.target,
+    createdAt: iso(row.created_at),
   };
 }

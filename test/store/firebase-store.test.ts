@@ -4,6 +4,7 @@ import { getDatabase } from 'firebase-admin/database';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FirebaseStore } from '../../src/store/firebase/firebase-store.js';
 import { FirebaseServer } from '../support/firebase.js';
+import { connectionContract } from './connection-contract.js';
 import { newSession, personality, storeContract } from './store-contract.js';
 
 let server: FirebaseServer;
@@ -17,6 +18,10 @@ afterAll(() => server?.stop());
 
 storeContract('Firebase Realtime Database', {
   open: async () => FirebaseStore.open({ databaseUrl: server.databaseUrl(namespace), timeoutMs: 5000 }),
+});
+
+connectionContract('Firebase Realtime Database', {
+  open: async () => FirebaseStore.open({ databaseUrl: server.databaseUrl(`${namespace}-connections`), timeoutMs: 5000 }),
 });
 
 describe('Firebase layout', () => {

@@ -1,7 +1,11 @@
 import { join } from 'node:path';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { tempDir } from '../support/chatify-server.js';
+import { connectionContract } from './connection-contract.js';
 import { storeContract } from './store-contract.js';
 
 const path = join(tempDir(), 'contract.db');
 storeContract('SQLite', { open: async () => new SqliteStore({ path, synchronous: 'FULL' }) });
+
+const connectionsPath = join(tempDir(), 'connections.db');
+connectionContract('SQLite', { open: async () => new SqliteStore({ path: connectionsPath, synchronous: 'FULL' }) });

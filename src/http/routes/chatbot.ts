@@ -1,11 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyRequest } from 'fastify';
-import { ChatError } from '../../chat/errors.js';
 import type { ChatService, ExchangeResult } from '../../chat/session-service.js';
 import type { PersonalityService } from '../../chat/personality-service.js';
 import type { Session, TokenUsage } from '../../chat/types.js';
 import { Type } from 'typebox';
 import { userOf } from '../auth.js';
+import { idempotencyKeyOf } from '../idempotency-key.js';
 import { streamErrorOf } from '../error-handler.js';
 import type { rateLimitHooks } from '../rate-limits.js';
 import { errors } from '../schemas/common.js';
@@ -212,18 +211,6 @@ export const chatbotRoutes: FastifyPluginAsyncTypebox<ChatbotRoutesOptions> = as
     },
   });
 };
-
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
-
-/** The Idempotency-Key header, checked: printable ASCII without spaces, at most 255 characters. */
-function idempotencyKeyOf(request: FastifyRequest): string | undefined {
-  const key = request.headers['idempotency-key'];
-  if (key === undefined) return undefined;
-  if (typeof key !== 'string' || !IDEMPOTENCY_KEY.test(key)) {
-    throw new ChatError('invalid_idempotency_key', 'Idempotency-Key must be 1 to 255 printable characters without spaces.');
-  }
-  return key;
-}
 
 function chatReply(session: Session, extra: { message?: string; response?: string }) {
   return {

@@ -1,10 +1,13 @@
 import { cert, applicationDefault, deleteApp, initializeApp, type App } from 'firebase-admin/app';
-import { getDatabase, type Database, type Reference } from 'firebase-admin/database';
+import { getDatabase, type Database, type Query } from 'firebase-admin/database';
 import { randomUUID } from 'node:crypto';
-import { ChatError } from '../../chat/errors.js';
 import type { Store } from '../../chat/store.js';
+import type { ConnectionStore } from '../../people/connection-store.js';
+import type { Connection, ConnectionMessage, ConnectionSummary, NewConnectionMessage, StoredPushTarget } from '../../people/types.js';
 import { exchangeUsage } from '../exchange-usage.js';
 import type { NewMessage, Page, Personality, Session, StoredMessage, UniversalRules } from '../../chat/types.js';
+import { messageKey, TimedDatabase, userKey, validKey } from './firebase-access.js';
+import { FirebaseConnections } from './firebase-connections.js';
 
 export interface FirebaseOptions {
   /** e.g. https://my-project-default-rtdb.firebaseio.com */
@@ -43,27 +46,28 @@ interface MessageNode {
   completion_tokens?: number;
 }
 
-/** Message keys are zero-padded sequence numbers, so key order is conversation order. */
-const messageKey = (seq: number) => String(seq).padStart(10, '0');
-/** User ids may hold characters Firebase keys may not (. # $ [ ] /). */
-const userKey = (userId: string) => userId.replace(/[.#$[\]/%]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-
 /**
  * Firebase Realtime Database, laid out as the seed shows: templates/{id} and userSessions/{id} with
  * the seed's fields, and each message appended as one numbered child of
  * userSessions/{id}/conversation_history (never a rewrite of the session). Small nodes of our
  * own: userSessionIndex/{user}/{pushKey} lists a user's sessions newest first without downloading
  * histories, counters/templates keeps the order personalities were added in, and
- * idempotencyKeys/{session}/{key} reserves each idempotency key once.
+ * idempotencyKeys/{session}/{key} reserves each idempotency key once. User-to-user chat has its
+ * own nodes, described in firebase-connections.ts.
  */
-export class FirebaseStore implements Store {
+export class FirebaseStore implements Store, ConnectionStore {
   readonly kind = 'firebase';
+  readonly #timed: TimedDatabase;
+  readonly #connections: FirebaseConnections;
 
   private constructor(
     private readonly app: App,
     private readonly db: Database,
-    private readonly timeoutMs: number,
-  ) {}
+    timeoutMs: number,
+  ) {
+    this.#timed = new TimedDatabase(db, timeoutMs);
+    this.#connections = new FirebaseConnections(this.#timed);
+  }
 
   static open(options: FirebaseOptions): FirebaseStore {
     const credential = options.serviceAccount ? cert(options.serviceAccount) : process.env['FIREBASE_DATABASE_EMULATOR_HOST'] ? undefined : applicationDefault();
@@ -270,31 +274,56 @@ export class FirebaseStore implements Store {
     await this.#write(this.db.ref('settings/universal_rules').set(rules));
   }
 
-  /** Reads wait for a connection forever by default; ours give up with a 503. */
-  async #read(query: Reference | ReturnType<Reference['orderByKey']>): Promise<unknown> {
-    const snapshot = await this.#within(query.once('value'));
-    return snapshot.val();
+  createConnection(connection: Connection): Promise<{ connection: Connection; created: boolean }> {
+    return this.#connections.createConnection(connection);
+  }
+
+  getConnection(id: string): Promise<Connection | null> {
+    return this.#connections.getConnection(id);
+  }
+
+  listConnections(userId: string, options: { limit: number; status?: Connection['status'] | undefined }): Promise<ConnectionSummary[]> {
+    return this.#connections.listConnections(userId, options);
+  }
+
+  endConnection(id: string, endedAt: string): Promise<Connection | null> {
+    return this.#connections.endConnection(id, endedAt);
+  }
+
+  appendConnectionMessage(connectionId: string, message: NewConnectionMessage): Promise<{ message: ConnectionMessage; replayed: boolean } | null> {
+    return this.#connections.appendConnectionMessage(connectionId, message);
+  }
+
+  readConnectionMessages(
+    connectionId: string,
+    page: { limit: number; after?: number | undefined; before?: number | undefined },
+  ): Promise<ConnectionMessage[]> {
+    return this.#connections.readConnectionMessages(connectionId, page);
+  }
+
+  markRead(connectionId: string, userId: string, upTo: number): Promise<Connection | null> {
+    return this.#connections.markRead(connectionId, userId, upTo);
+  }
+
+  putPushTarget(target: StoredPushTarget): Promise<void> {
+    return this.#connections.putPushTarget(target);
+  }
+
+  listPushTargets(userId: string): Promise<StoredPushTarget[]> {
+    return this.#connections.listPushTargets(userId);
+  }
+
+  removePushTarget(userId: string, id: string): Promise<boolean> {
+    return this.#connections.removePushTarget(userId, id);
+  }
+
+  #read(query: Query): Promise<unknown> {
+    return this.#timed.read(query);
   }
 
   #write<T>(operation: Promise<T>): Promise<T> {
-    return this.#within(operation);
+    return this.#timed.within(operation);
   }
-
-  #within<T>(operation: Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new ChatError('store_unavailable', 'The database does not answer; please retry shortly.')),
-        this.timeoutMs,
-      );
-    });
-    return Promise.race([operation, timeout]).finally(() => clearTimeout(timer));
-  }
-}
-
-/** Ids that cannot be Firebase keys name nothing stored. */
-function validKey(id: string): boolean {
-  return id.length > 0 && id.length <= 768 && !/[.#$[\]/]/.test(id);
 }
 
 function withoutOrder(p: Personality & { _order?: number }): Personality {

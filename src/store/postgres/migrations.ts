@@ -51,6 +51,50 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE sessions ADD COLUMN prompt_tokens INTEGER NOT NULL DEFAULT 0;
   ALTER TABLE sessions ADD COLUMN completion_tokens INTEGER NOT NULL DEFAULT 0;
   `,
+  /* 3: user-to-user connections, their messages, push targets */ `
+  CREATE TABLE connections (
+    id               TEXT PRIMARY KEY,
+    user1_id         TEXT NOT NULL,
+    user2_id         TEXT NOT NULL,
+    -- The two users sorted, so (a, b) and (b, a) are one pair for the unique index below.
+    pair_low         TEXT NOT NULL,
+    pair_high        TEXT NOT NULL,
+    status           TEXT NOT NULL CHECK (status IN ('active', 'ended')),
+    created_at       TIMESTAMPTZ NOT NULL,
+    ended_at         TIMESTAMPTZ,
+    last_activity    TIMESTAMPTZ NOT NULL,
+    -- Bumped by the same row update that appends a message: concurrent appends queue on the row lock.
+    last_seq         INTEGER NOT NULL DEFAULT 0,
+    user1_read_up_to INTEGER NOT NULL DEFAULT 0,
+    user2_read_up_to INTEGER NOT NULL DEFAULT 0
+  );
+  -- At most one active connection per pair, across instances: a racing insert conflicts here.
+  CREATE UNIQUE INDEX connections_active_pair ON connections (pair_low, pair_high) WHERE status = 'active';
+  -- A user's connections by last activity, from either side.
+  CREATE INDEX connections_by_user1 ON connections (user1_id, last_activity DESC);
+  CREATE INDEX connections_by_user2 ON connections (user2_id, last_activity DESC);
+
+  CREATE TABLE connection_messages (
+    connection_id   TEXT NOT NULL REFERENCES connections (id),
+    seq             INTEGER NOT NULL,
+    id              TEXT NOT NULL,
+    sender_id       TEXT NOT NULL,
+    content         TEXT NOT NULL,
+    timestamp       TIMESTAMPTZ NOT NULL,
+    idempotency_key TEXT,
+    PRIMARY KEY (connection_id, seq)
+  );
+  CREATE UNIQUE INDEX connection_messages_by_idempotency_key
+    ON connection_messages (connection_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
+
+  CREATE TABLE push_targets (
+    user_id    TEXT NOT NULL,
+    id         TEXT NOT NULL,
+    target     JSONB NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (user_id, id)
+  );
+  `,
 ];
 
 /** An arbitrary constant: the advisory lock that lets one instance migrate while others wait. */

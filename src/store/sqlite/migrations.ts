@@ -46,6 +46,49 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE sessions ADD COLUMN prompt_tokens INTEGER NOT NULL DEFAULT 0;
   ALTER TABLE sessions ADD COLUMN completion_tokens INTEGER NOT NULL DEFAULT 0;
   `,
+  /* 3: user-to-user connections, their messages, push targets */ `
+  CREATE TABLE connections (
+    id               TEXT PRIMARY KEY,
+    user1_id         TEXT NOT NULL,
+    user2_id         TEXT NOT NULL,
+    -- The two users sorted, so (a, b) and (b, a) are one pair for the unique index below.
+    pair_low         TEXT NOT NULL,
+    pair_high        TEXT NOT NULL,
+    status           TEXT NOT NULL CHECK (status IN ('active', 'ended')),
+    created_at       TEXT NOT NULL,
+    ended_at         TEXT,
+    last_activity    TEXT NOT NULL,
+    last_seq         INTEGER NOT NULL DEFAULT 0,
+    user1_read_up_to INTEGER NOT NULL DEFAULT 0,
+    user2_read_up_to INTEGER NOT NULL DEFAULT 0
+  );
+  -- At most one active connection per pair; ended ones may pile up.
+  CREATE UNIQUE INDEX connections_active_pair ON connections (pair_low, pair_high) WHERE status = 'active';
+  -- A user's connections by last activity, from either side.
+  CREATE INDEX connections_by_user1 ON connections (user1_id, last_activity DESC);
+  CREATE INDEX connections_by_user2 ON connections (user2_id, last_activity DESC);
+
+  CREATE TABLE connection_messages (
+    connection_id   TEXT NOT NULL REFERENCES connections (id),
+    seq             INTEGER NOT NULL,
+    id              TEXT NOT NULL,
+    sender_id       TEXT NOT NULL,
+    content         TEXT NOT NULL,
+    timestamp       TEXT NOT NULL,
+    idempotency_key TEXT,
+    PRIMARY KEY (connection_id, seq)
+  ) WITHOUT ROWID;
+  CREATE UNIQUE INDEX connection_messages_by_idempotency_key
+    ON connection_messages (connection_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
+
+  CREATE TABLE push_targets (
+    user_id    TEXT NOT NULL,
+    id         TEXT NOT NULL,
+    target     TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (user_id, id)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export function migrate(db: Database): void {

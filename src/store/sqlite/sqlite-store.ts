@@ -3,9 +3,12 @@ import { dirname } from 'node:path';
 import type Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
 import type { Store } from '../../chat/store.js';
+import type { ConnectionStore } from '../../people/connection-store.js';
+import type { Connection, ConnectionMessage, ConnectionSummary, NewConnectionMessage, StoredPushTarget } from '../../people/types.js';
 import { messageFromRow, sessionFromRow, type MessageRow, type SessionRow } from '../sql-rows.js';
 import type { NewMessage, Page, Personality, Session, StoredMessage, UniversalRules } from '../../chat/types.js';
 import { openConnection } from './connection.js';
+import { SqliteConnectionQueries } from './connection-queries.js';
 import { migrate } from './migrations.js';
 import { InlineWriter, ThreadWriter } from './writer.js';
 import type { ExchangeWrite } from './writes.js';
@@ -24,10 +27,11 @@ const RULES_KEY = 'universal_rules';
  * once; writes go to a writer thread that commits them in groups (see writer.ts), so the event loop
  * never waits for the disk. Appending a message costs the same at any history length.
  */
-export class SqliteStore implements Store {
+export class SqliteStore implements Store, ConnectionStore {
   readonly kind = 'sqlite';
   readonly #db: Database.Database;
   readonly #sql: ReturnType<typeof prepareReads>;
+  readonly #connections: SqliteConnectionQueries;
   readonly #writer: ThreadWriter | InlineWriter;
 
   constructor(options: SqliteOptions) {
@@ -36,6 +40,7 @@ export class SqliteStore implements Store {
     this.#db = openConnection(options.path, options.synchronous);
     migrate(this.#db);
     this.#sql = prepareReads(this.#db);
+    this.#connections = new SqliteConnectionQueries(this.#db);
     this.#writer = inMemory ? new InlineWriter(this.#db) : new ThreadWriter(options.path, options.synchronous);
   }
 
@@ -135,6 +140,54 @@ export class SqliteStore implements Store {
 
   putUniversalRules(rules: UniversalRules): Promise<void> {
     return this.#writer.write({ kind: 'putSetting', key: RULES_KEY, value: rules });
+  }
+
+  // User-to-user chat: reads in connection-queries.ts, writes in connection-writes.ts.
+
+  createConnection(connection: Connection): Promise<{ connection: Connection; created: boolean }> {
+    return this.#writer.write({ kind: 'createConnection', connection });
+  }
+
+  async getConnection(id: string): Promise<Connection | null> {
+    return this.#connections.get(id);
+  }
+
+  async listConnections(userId: string, options: { limit: number; status?: Connection['status'] | undefined }): Promise<ConnectionSummary[]> {
+    return this.#connections.list(userId, options);
+  }
+
+  endConnection(id: string, endedAt: string): Promise<Connection | null> {
+    return this.#writer.write({ kind: 'endConnection', id, endedAt });
+  }
+
+  appendConnectionMessage(
+    connectionId: string,
+    message: NewConnectionMessage,
+  ): Promise<{ message: ConnectionMessage; replayed: boolean } | null> {
+    return this.#writer.write({ kind: 'appendConnectionMessage', connectionId, message });
+  }
+
+  async readConnectionMessages(
+    connectionId: string,
+    page: { limit: number; after?: number | undefined; before?: number | undefined },
+  ): Promise<ConnectionMessage[]> {
+    return this.#connections.readMessages(connectionId, page);
+  }
+
+  markRead(connectionId: string, userId: string, upTo: number): Promise<Connection | null> {
+    return this.#writer.write({ kind: 'markRead', connectionId, userId, upTo });
+  }
+
+  putPushTarget(target: StoredPushTarget): Promise<void> {
+    return this.#writer.write({ kind: 'putPushTarget', target });
+  }
+
+  async listPushTargets(userId: string): Promise<StoredPushTarget[]> {
+    return this.#connections.listPushTargets(userId);
+  }
+
+  removePushTarget(userId: string, id: string): Promise<boolean> {
+    return this.#writer.write({ kind: 'removePushTarget', userId, id });
   }
 }
 

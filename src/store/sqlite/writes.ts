@@ -1,6 +1,7 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { NewMessage, Personality, Session, StoredMessage, UniversalRules } from '../../chat/types.js';
 import { exchangeUsage } from '../exchange-usage.js';
+import { applyConnectionWrite, prepareConnectionWrites, type ConnectionWriteOp } from './connection-writes.js';
 
 /** Every change the SQLite store makes, as data, so it can cross to the writer thread. */
 export type WriteOp =
@@ -17,7 +18,8 @@ export type WriteOp =
   | { kind: 'replacePersonality'; personality: Personality }
   | { kind: 'deletePersonality'; id: string }
   | { kind: 'incrementUsage'; id: string }
-  | { kind: 'putSetting'; key: string; value: UniversalRules };
+  | { kind: 'putSetting'; key: string; value: UniversalRules }
+  | ConnectionWriteOp;
 
 export type ExchangeWrite = { messages: StoredMessage[]; messageCount: number };
 
@@ -47,6 +49,7 @@ export function prepareWrites(db: Database) {
     incrementUsage: s(`UPDATE personalities
       SET body = json_set(body, '$.usageCount', COALESCE(json_extract(body, '$.usageCount'), 0) + 1) WHERE id = ?`),
     putSetting: s('INSERT INTO settings (key, body) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET body = excluded.body'),
+    connections: prepareConnectionWrites(db),
   };
 }
 
@@ -94,6 +97,8 @@ function apply(sql: Statements, op: WriteOp): unknown {
     case 'putSetting':
       sql.putSetting.run(op.key, JSON.stringify(op.value));
       return undefined;
+    default:
+      return applyConnectionWrite(sql.connections, op);
   }
 }
 

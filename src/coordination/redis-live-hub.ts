@@ -1,0 +1,72 @@
+import type { Redis } from 'ioredis';
+import type { LiveEvent, LiveHub, LiveListener } from '../people/live-hub.js';
+
+const PREFIX = 'chatify:live:';
+
+/**
+ * Live delivery across instances: one Redis channel per user, which an instance subscribes to while
+ * it holds a socket of that user. PUBLISH answers how many instances listen, which tells whether the
+ * user is online anywhere.
+ */
+export class RedisLiveHub implements LiveHub {
+  readonly #listeners = new Map<string, Set<LiveListener>>();
+  /** Subscription changes per channel, one after another, so SUBSCRIBE and UNSUBSCRIBE never cross. */
+  readonly #changes = new Map<string, Promise<void>>();
+
+  /** `subscriber` is a connection in subscriber mode; it may serve other channels too. */
+  constructor(
+    private readonly publisher: Redis,
+    private readonly subscriber: Redis,
+  ) {
+    subscriber.on('message', (channel: string, text: string) => {
+      if (!channel.startsWith(PREFIX)) return;
+      const listeners = this.#listeners.get(channel.slice(PREFIX.length));
+      if (!listeners) return;
+      let event: LiveEvent;
+      try {
+        event = JSON.parse(text) as LiveEvent;
+      } catch {
+        return; // not ours: another program on the same Redis
+      }
+      for (const listener of listeners) listener(event);
+    });
+  }
+
+  async publish(userId: string, event: LiveEvent): Promise<boolean> {
+    return (await this.publisher.publish(PREFIX + userId, JSON.stringify(event))) > 0;
+  }
+
+  async subscribe(userId: string, listener: LiveListener): Promise<() => void> {
+    let listeners = this.#listeners.get(userId);
+    const first = !listeners;
+    if (!listeners) this.#listeners.set(userId, (listeners = new Set()));
+    listeners.add(listener);
+    try {
+      await this.#change(userId, () => (first ? this.subscriber.subscribe(PREFIX + userId) : undefined));
+    } catch (error) {
+      this.#remove(userId, listener);
+      throw error;
+    }
+    return () => this.#remove(userId, listener);
+  }
+
+  #remove(userId: string, listener: LiveListener): void {
+    const listeners = this.#listeners.get(userId);
+    if (!listeners?.delete(listener) || listeners.size > 0) return;
+    this.#listeners.delete(userId);
+    void this.#change(userId, async () => {
+      // Someone may have subscribed again while this waited its turn.
+      if (!this.#listeners.has(userId)) await this.subscriber.unsubscribe(PREFIX + userId);
+    }).catch(() => undefined);
+  }
+
+  #change(userId: string, change: () => Promise<unknown> | undefined): Promise<void> {
+    const previous = this.#changes.get(userId) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(change).then(() => undefined);
+    this.#changes.set(userId, next);
+    void next.finally(() => {
+      if (this.#changes.get(userId) === next) this.#changes.delete(userId);
+    }).catch(() => undefined);
+    return next;
+  }
+}

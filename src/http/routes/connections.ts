@@ -1,0 +1,165 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import { ChatError } from '../../chat/errors.js';
+import type { ConnectionService } from '../../people/connection-service.js';
+import { userOf } from '../auth.js';
+import { idempotencyKeyOf } from '../idempotency-key.js';
+import { errors } from '../schemas/common.js';
+import {
+  ConnectionListItem,
+  ConnectionListQuery,
+  ConnectionParams,
+  connectionJson,
+  CreateConnectionBody,
+  listItemJson,
+  messageJson,
+  MessagesQuery,
+  ReadBody,
+  ReadReply,
+  SendBody,
+  ViewerQuery,
+} from '../schemas/connections.js';
+
+export interface ConnectionRoutesOptions {
+  connections: ConnectionService;
+}
+
+const tags = ['people'];
+const ConnectionRef = Type.Ref('Connection');
+const MessageRef = Type.Ref('ConnectionMessage');
+
+/**
+ * The user a read acts for: the signed-in one, or the user_id the client names, or nobody in
+ * particular (no sign-in and no user_id: a trusted caller, as with the chatbot's sessions).
+ */
+function viewerOf(request: FastifyRequest, userId: string | undefined): string | undefined {
+  const signedIn = request.caller.userId;
+  if (signedIn !== undefined && userId !== undefined && userId !== signedIn) {
+    throw new ChatError('user_mismatch', 'user_id must be the signed-in user.');
+  }
+  return signedIn ?? userId;
+}
+
+/** User-to-user chat: connections between two people and the messages they send each other. */
+export const connectionRoutes: FastifyPluginAsyncTypebox<ConnectionRoutesOptions> = async (app, { connections }) => {
+  app.post('/connections', {
+    schema: {
+      tags,
+      summary: 'Connect two users',
+      description:
+        'Answers 201 with a new connection, or 200 with the active one the two users already have (in either order).',
+      body: CreateConnectionBody,
+      response: { 200: ConnectionRef, 201: ConnectionRef, ...errors(400, 401, 403, 413, 422) },
+    },
+    handler: async (request, reply) => {
+      const signedIn = request.caller.userId;
+      const { user1_id: named1, user2_id: user2 } = request.body;
+      const user1 = named1 ?? signedIn;
+      if (user1 === undefined) throw new ChatError('user_required', 'user1_id is required.');
+      if (signedIn !== undefined && user1 !== signedIn && user2 !== signedIn) {
+        throw new ChatError('user_mismatch', 'One of the two users must be the signed-in user.');
+      }
+      const { connection, created } = await connections.create(user1, user2);
+      return reply.code(created ? 201 : 200).send(connectionJson(connection));
+    },
+  });
+
+  app.get('/connections', {
+    schema: {
+      tags,
+      summary: "A user's connections, most recent activity first",
+      querystring: ConnectionListQuery,
+      response: { 200: Type.Array(ConnectionListItem), ...errors(401, 403, 422) },
+    },
+    handler: async (request) => {
+      const userId = userOf(request, request.query.user_id);
+      const summaries = await connections.list(userId, { limit: request.query.limit, status: request.query.status });
+      return summaries.map((summary) => listItemJson(summary, userId));
+    },
+  });
+
+  app.get('/connections/:id', {
+    schema: {
+      tags,
+      summary: 'One connection',
+      params: ConnectionParams,
+      querystring: ViewerQuery,
+      response: { 200: ConnectionRef, ...errors(401, 403, 404) },
+    },
+    handler: async (request) =>
+      connectionJson(await connections.get(request.params.id, viewerOf(request, request.query.user_id))),
+  });
+
+  app.post('/connections/:id/messages', {
+    schema: {
+      tags,
+      summary: 'Send a message to the other user',
+      description:
+        'Answers once the message is stored. Live sockets of both users receive it; when the recipient has none, ' +
+        'the configured notifiers are told. With an `Idempotency-Key` header a retry returns the stored message ' +
+        '(200, `Idempotent-Replayed: true`) instead of sending it twice.',
+      params: ConnectionParams,
+      body: SendBody,
+      response: { 200: MessageRef, 201: MessageRef, ...errors(400, 401, 403, 404, 409, 413, 422) },
+    },
+    handler: async (request, reply) => {
+      const senderId = userOf(request, request.body.sender_id);
+      const idempotencyKey = idempotencyKeyOf(request);
+      const { message, replayed } = await connections.send(request.params.id, senderId, request.body.content, idempotencyKey);
+      if (replayed) reply.header('idempotent-replayed', 'true');
+      return reply.code(replayed ? 200 : 201).send(messageJson(message));
+    },
+  });
+
+  app.get('/connections/:id/messages', {
+    schema: {
+      tags,
+      summary: 'Messages of a connection, oldest first',
+      description:
+        'With `after`: the first `limit` messages after that seq (to catch up). Otherwise the newest `limit` ' +
+        'messages, before `before` when given (to scroll back).',
+      params: ConnectionParams,
+      querystring: MessagesQuery,
+      response: { 200: Type.Array(MessageRef), ...errors(401, 403, 404, 422) },
+    },
+    handler: async (request) => {
+      const { user_id, after, before, limit } = request.query;
+      const messages = await connections.messages(request.params.id, viewerOf(request, user_id), { after, before, limit });
+      return messages.map(messageJson);
+    },
+  });
+
+  app.post('/connections/:id/read', {
+    schema: {
+      tags,
+      summary: 'Mark messages read up to a seq (a read receipt)',
+      params: ConnectionParams,
+      body: ReadBody,
+      response: { 200: ReadReply, ...errors(400, 401, 403, 404, 422) },
+    },
+    handler: async (request) => {
+      const userId = userOf(request, request.body.user_id);
+      const result = await connections.markRead(request.params.id, userId, request.body.up_to);
+      return {
+        connection_id: request.params.id,
+        user_id: userId,
+        read_up_to: result.readUpTo,
+        unread_count: result.unreadCount,
+      };
+    },
+  });
+
+  app.delete('/connections/:id', {
+    schema: {
+      tags,
+      summary: 'End a connection',
+      description: 'Its messages stay readable; nobody can write to it any more.',
+      params: ConnectionParams,
+      querystring: ViewerQuery,
+      response: { 200: ConnectionRef, ...errors(401, 403, 404, 409) },
+    },
+    handler: async (request) =>
+      connectionJson(await connections.end(request.params.id, viewerOf(request, request.query.user_id))),
+  });
+};

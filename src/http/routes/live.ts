@@ -1,0 +1,172 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
+import { Type, type Static } from 'typebox';
+import { Value } from 'typebox/value';
+import type { WebSocket } from 'ws';
+import { ChatError } from '../../chat/errors.js';
+import type { ConnectionService } from '../../people/connection-service.js';
+import type { ConnectionStore } from '../../people/connection-store.js';
+import type { LiveHub } from '../../people/live-hub.js';
+import { LiveFeed, type FeedEvent } from '../../people/live-feed.js';
+import { userOf } from '../auth.js';
+import { errors, UserId } from '../schemas/common.js';
+import { connectionJson, messageJson } from '../schemas/connections.js';
+
+export interface LiveRoutesOptions {
+  connections: ConnectionService;
+  store: ConnectionStore;
+  hub: LiveHub;
+  /** How often sockets are pinged; one that has not answered the previous ping is dropped. */
+  heartbeatMs?: number;
+}
+
+const LiveQuery = Type.Object({
+  user_id: Type.Optional(UserId),
+  access_token: Type.Optional(Type.String({ description: 'The bearer token or API key (browsers cannot set headers on a WebSocket)' })),
+  connection_id: Type.Optional(Type.String({ description: 'Only this connection’s events' })),
+  after: Type.Optional(
+    Type.String({
+      pattern: '^([0-9a-fA-F-]{36}:)?[0-9]{1,15}(,[0-9a-fA-F-]{36}:[0-9]{1,15})*$',
+      description:
+        'Resume points: `CONNECTION_ID:SEQ` pairs, comma-separated (the last seq the client has in each); ' +
+        'a bare `SEQ` applies to `connection_id`. Missed messages are sent first, then live ones.',
+    }),
+  ),
+});
+type LiveQuery = Static<typeof LiveQuery>;
+
+const ClientFrame = Type.Union([
+  Type.Object({ type: Type.Literal('typing'), connection_id: Type.String({ maxLength: 64 }) }),
+  Type.Object({ type: Type.Literal('ping') }),
+]);
+
+const LIVE_DESCRIPTION = `A WebSocket that receives, as JSON text frames, what happens in the user's connections:
+\`{"type":"message","connection_id","message"}\`, \`{"type":"typing","connection_id","user_id"}\`,
+\`{"type":"read","connection_id","user_id","up_to"}\`, \`{"type":"connection","connection"}\` (created or ended), and
+\`{"type":"ready","user_id"}\` once it is caught up and listening. Messages arrive once each, in seq order per connection.
+Send \`{"type":"typing","connection_id"}\` while typing and \`{"type":"ping"}\` to get \`{"type":"pong"}\`.
+After a drop, reconnect with \`after\` set to the last seq seen per connection: exactly the missed messages come first.`;
+
+/** Frames a socket buffers before it counts as too slow; it is closed and can resume with `after`. */
+const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+/** Typing signals a socket may send per connection: one a second. */
+const TYPING_INTERVAL_MS = 1000;
+
+function resumePoints(query: LiveQuery): Map<string, number> {
+  const points = new Map<string, number>();
+  for (const item of query.after?.split(',') ?? []) {
+    const colon = item.lastIndexOf(':');
+    const connectionId = colon < 0 ? query.connection_id : item.slice(0, colon).toLowerCase();
+    if (connectionId === undefined) throw new ChatError('invalid_cursor', 'A bare seq in `after` needs `connection_id`.');
+    points.set(connectionId, Number(item.slice(colon + 1)));
+  }
+  return points;
+}
+
+/** The JSON frame for an event, in the API's snake_case. */
+function frameOf(event: FeedEvent): object {
+  switch (event.type) {
+    case 'message':
+      return { type: 'message', connection_id: event.connectionId, message: messageJson(event.message) };
+    case 'typing':
+      return { type: 'typing', connection_id: event.connectionId, user_id: event.userId };
+    case 'read':
+      return { type: 'read', connection_id: event.connectionId, user_id: event.userId, up_to: event.upTo };
+    case 'connection':
+      return { type: 'connection', connection: connectionJson(event.connection) };
+    case 'ready':
+      return { type: 'ready', user_id: event.userId };
+  }
+}
+
+const tags = ['people'];
+
+const errorFrame = (code: string, message: string) => JSON.stringify({ type: 'error', error: { code, message } });
+
+/** Live delivery of user-to-user chat over a WebSocket. */
+export const liveRoutes: FastifyPluginAsyncTypebox<LiveRoutesOptions> = async (app, options) => {
+  const { connections, store, hub } = options;
+  const live = new WeakMap<FastifyRequest, { userId: string; after: Map<string, number> }>();
+
+  app.get('/ws', {
+    websocket: true,
+    config: { tokenInQuery: true },
+    schema: {
+      tags,
+      summary: 'Live events of a user’s connections (WebSocket)',
+      description: LIVE_DESCRIPTION,
+      querystring: LiveQuery,
+      response: errors(401, 403, 404, 422),
+    },
+    // Refused before the upgrade, with the usual status and JSON body.
+    preHandler: async (request) => {
+      const userId = userOf(request, request.query.user_id);
+      const after = resumePoints(request.query);
+      if (request.query.connection_id !== undefined) await connections.get(request.query.connection_id, userId);
+      live.set(request, { userId, after });
+    },
+  }, (socket, request) => {
+      const { userId, after } = live.get(request)!;
+      const lastTyping = new Map<string, number>();
+      let alive = true;
+      let feed: LiveFeed | undefined;
+
+      const send = (event: FeedEvent) => {
+        if (socket.readyState !== socket.OPEN) return;
+        if (socket.bufferedAmount > MAX_BUFFERED_BYTES) {
+          socket.close(1013, 'Too slow: reconnect with after=');
+          return;
+        }
+        socket.send(JSON.stringify(frameOf(event)));
+      };
+
+      const heartbeat = setInterval(() => {
+        if (!alive) return socket.terminate();
+        alive = false;
+        socket.ping();
+      }, options.heartbeatMs ?? 30_000);
+      socket.on('pong', () => (alive = true));
+      socket.on('close', () => {
+        clearInterval(heartbeat);
+        feed?.close();
+      });
+      socket.on('message', (data, isBinary) => void onFrame(socket, data.toString(), isBinary));
+
+      const onFrame = async (socket: WebSocket, text: string, isBinary: boolean) => {
+        alive = true;
+        let frame: unknown;
+        try {
+          frame = isBinary ? undefined : JSON.parse(text);
+        } catch {
+          // handled below
+        }
+        if (!Value.Check(ClientFrame, frame)) {
+          return socket.send(errorFrame('invalid_frame', 'Send JSON text: {"type":"typing","connection_id":"…"} or {"type":"ping"}.'));
+        }
+        if (frame.type === 'ping') return socket.send(JSON.stringify({ type: 'pong' }));
+        const now = Date.now();
+        if (now - (lastTyping.get(frame.connection_id) ?? 0) < TYPING_INTERVAL_MS) return;
+        if (lastTyping.size > 1000) lastTyping.clear(); // ids a client made up must not pile up
+        lastTyping.set(frame.connection_id, now);
+        try {
+          await connections.typing(frame.connection_id, userId);
+        } catch (error) {
+          const known = error instanceof ChatError;
+          socket.send(errorFrame(known ? error.code : 'internal_error', known ? error.message : 'Could not send that.'));
+        }
+      };
+
+      LiveFeed.open({ store, hub }, userId, { connectionId: request.query.connection_id, after }, send).then(
+        (opened) => {
+          feed = opened;
+          if (socket.readyState !== socket.OPEN) opened.close();
+        },
+        (error: unknown) => {
+          request.log.warn({ err: error }, 'live feed failed to open');
+          if (socket.readyState !== socket.OPEN) return;
+          socket.send(errorFrame('unavailable', 'Live delivery is unavailable; reconnect in a moment.'));
+          socket.close(1011, 'unavailable');
+        },
+      );
+  });
+};

@@ -1,0 +1,350 @@
+import type { DataSnapshot, Reference } from 'firebase-admin/database';
+import type { ConnectionStore } from '../../people/connection-store.js';
+import type {
+  Connection,
+  ConnectionMessage,
+  ConnectionStatus,
+  ConnectionSummary,
+  NewConnectionMessage,
+  PushTarget,
+  StoredPushTarget,
+} from '../../people/types.js';
+import { messageKey, userKey, validKey, type TimedDatabase } from './firebase-access.js';
+
+/** connections/{id}: the metadata only, so transactions on it stay small whatever the history length. */
+interface ConnectionNode {
+  connectionId: string;
+  user1Id: string;
+  user2Id: string;
+  status: ConnectionStatus;
+  createdAt: string;
+  endedAt?: string;
+  lastActivity: string;
+  lastSeq: number;
+  user1ReadUpTo: number;
+  user2ReadUpTo: number;
+}
+
+/** connectionMessages/{connection}/{zero-padded seq} */
+interface MessageNode {
+  id: string;
+  senderId: string;
+  content: string;
+  timestamp: string;
+}
+
+/** pushTargets/{user}/{id}: the raw id is kept because the key is encoded. */
+interface PushTargetNode {
+  id: string;
+  target: PushTarget;
+  createdAt: string;
+}
+
+/** An idempotency key claimed by an append that has not stored its message yet (seqs start at 1). */
+const PENDING = 0;
+/** How often createConnection takes over a pair key left behind by an ended connection before giving up. */
+const PAIR_ATTEMPTS = 5;
+
+/**
+ * The pair's key: both users sorted and encoded, joined by "%20", which encoding never produces
+ * (a literal "%" becomes "%25"), so no two pairs share a key.
+ */
+const pairKey = (a: string, b: string) => (a <= b ? [a, b] : [b, a]).map(userKey).join('%20');
+
+/**
+ * User-to-user chat on Firebase Realtime Database:
+ * - connections/{id}: the connection's fields; every change to them is a transaction on this node.
+ * - connectionMessages/{id}/{zero-padded seq}: one child per message.
+ * - userConnections/{user}/{id}: true lists a user's connections (both sides).
+ * - connectionPairs/{pair}: the id of the pair's active connection, taken by transaction, so a pair
+ *   has one active connection at most; ending a connection frees it.
+ * - connectionIdempotency/{id}/{key}: the seq of the message sent with that key.
+ * - pushTargets/{user}/{target id}: where to notify the user.
+ * Keys made of user ids and idempotency keys are encoded (userKey).
+ */
+export class FirebaseConnections implements ConnectionStore {
+  constructor(private readonly timed: TimedDatabase) {}
+
+  async createConnection(c: Connection): Promise<{ connection: Connection; created: boolean }> {
+    if (!validKey(c.id)) throw new Error(`A connection id cannot be "${c.id}": it must be a Firebase key`);
+    const ref = this.#ref(`connections/${c.id}`);
+    // Written before the pair is claimed, so a claim always names a connection that exists; nobody
+    // finds this one until it is listed in userConnections below.
+    const placed = await this.#write(ref.transaction((current: unknown) => (current === null ? toNode(c) : undefined)));
+    if (!placed.committed) throw new Error(`Connection ${c.id} already exists`);
+    if (c.status === 'active') {
+      const holder = await this.#claimPair(c);
+      if (holder) {
+        await this.#write(ref.remove());
+        await this.#list(holder); // in case its own creation stopped before listing it
+        return { connection: holder, created: false };
+      }
+    }
+    await this.#list(c);
+    return { connection: c, created: true };
+  }
+
+  /** Takes the pair for `c`; returns the pair's other active connection instead when there is one. */
+  async #claimPair(c: Connection): Promise<Connection | null> {
+    const ref = this.#ref(`connectionPairs/${pairKey(c.user1Id, c.user2Id)}`);
+    let stale: string | null = null;
+    for (let attempt = 0; attempt < PAIR_ATTEMPTS; attempt++) {
+      const claimed = await this.#write(
+        ref.transaction((current: string | null) => (current === null || current === stale ? c.id : undefined)),
+      );
+      if (claimed.committed) return null;
+      const holder = await this.getConnection(claimed.snapshot.val() as string);
+      if (holder?.status === 'active') return holder;
+      // Ended (or gone) but still holding the pair: its ending stopped before freeing it. Take it over.
+      stale = claimed.snapshot.val() as string;
+    }
+    throw new Error(`createConnection could not take the pair of ${c.user1Id} and ${c.user2Id}`);
+  }
+
+  async #list(c: Connection): Promise<void> {
+    await this.#write(
+      this.#ref().update({
+        [`userConnections/${userKey(c.user1Id)}/${c.id}`]: true,
+        [`userConnections/${userKey(c.user2Id)}/${c.id}`]: true,
+      }),
+    );
+  }
+
+  async getConnection(id: string): Promise<Connection | null> {
+    if (!validKey(id)) return null;
+    const node = (await this.timed.read(this.#ref(`connections/${id}`))) as ConnectionNode | null;
+    return node ? toConnection(id, node) : null;
+  }
+
+  async listConnections(userId: string, options: { limit: number; status?: Connection['status'] | undefined }): Promise<ConnectionSummary[]> {
+    // All of the user's connections are read to sort them: a person has few, each a small node.
+    const index = ((await this.timed.read(this.#ref(`userConnections/${userKey(userId)}`))) ?? {}) as Record<string, true>;
+    const connections = (await Promise.all(Object.keys(index).map((id) => this.getConnection(id))))
+      .filter((c): c is Connection => c !== null && (options.status === undefined || c.status === options.status))
+      .sort(byActivityNewestFirst)
+      .slice(0, options.limit);
+    return Promise.all(
+      connections.map(async (connection) => ({
+        connection,
+        lastMessage: connection.lastSeq > 0 ? await this.#messageAt(connection.id, connection.lastSeq) : null,
+      })),
+    );
+  }
+
+  async endConnection(id: string, endedAt: string): Promise<Connection | null> {
+    if (!validKey(id)) return null;
+    const ended = await this.#write(
+      this.#ref(`connections/${id}`).transaction((node: ConnectionNode | null) => {
+        if (node === null) return null; // not seen yet: the server's value decides
+        return node.status === 'active' ? { ...node, status: 'ended', endedAt } : undefined;
+      }),
+    );
+    const node = ended.snapshot.val() as ConnectionNode | null;
+    if (!ended.committed || node === null) return null;
+    // A crash before this leaves the pair held by an ended connection; createConnection takes it over.
+    await this.#write(
+      this.#ref(`connectionPairs/${pairKey(node.user1Id, node.user2Id)}`).transaction((holder: string | null) =>
+        holder === null || holder === id ? null : undefined,
+      ),
+    );
+    return toConnection(id, node);
+  }
+
+  /**
+   * Three steps, each atomic on its own: claim the idempotency key, take the seq by a transaction on
+   * the connection (only while active), then write the message and the key's seq in one update.
+   * A crash after the claim leaves the key pending: retries with it time out (503) instead of
+   * sending twice. A crash after taking the seq leaves that seq without a message: lastSeq counts it,
+   * readers skip it.
+   */
+  async appendConnectionMessage(
+    connectionId: string,
+    m: NewConnectionMessage,
+  ): Promise<{ message: ConnectionMessage; replayed: boolean } | null> {
+    if (!validKey(connectionId)) return null;
+    const keyPath = m.idempotencyKey === null ? null : `connectionIdempotency/${connectionId}/${userKey(m.idempotencyKey)}`;
+    if (keyPath !== null) {
+      // Claimed before the seq: a seq once taken cannot be given back without leaving a gap.
+      const claim = await this.#write(this.#ref(keyPath).transaction((seq: number | null) => (seq === null ? PENDING : undefined)));
+      if (!claim.committed) return this.#replay(connectionId, m, keyPath, claim.snapshot.val() as number);
+    }
+    const taken = await this.#write(
+      this.#ref(`connections/${connectionId}`).transaction((node: ConnectionNode | null) => {
+        if (node === null) return null; // not seen yet: the server's value decides
+        if (node.status !== 'active') return undefined;
+        const seq = node.lastSeq + 1;
+        const readUpTo = (userId: string, current: number) => (userId === m.senderId ? seq : current);
+        return {
+          ...node,
+          lastSeq: seq,
+          lastActivity: m.timestamp,
+          user1ReadUpTo: readUpTo(node.user1Id, node.user1ReadUpTo),
+          user2ReadUpTo: readUpTo(node.user2Id, node.user2ReadUpTo),
+        };
+      }),
+    );
+    const node = taken.snapshot.val() as ConnectionNode | null;
+    if (!taken.committed || node === null) {
+      if (keyPath !== null) await this.#write(this.#ref(keyPath).remove());
+      return null;
+    }
+    const message: ConnectionMessage = { connectionId, seq: node.lastSeq, id: m.id, senderId: m.senderId, content: m.content, timestamp: m.timestamp };
+    await this.#write(
+      this.#ref().update({
+        [`connectionMessages/${connectionId}/${messageKey(message.seq)}`]: toMessageNode(message),
+        ...(keyPath !== null ? { [keyPath]: message.seq } : {}),
+      }),
+    );
+    return { message, replayed: false };
+  }
+
+  /** The message an earlier append with the same key stored; waits while that append is still running. */
+  async #replay(
+    connectionId: string,
+    m: NewConnectionMessage,
+    keyPath: string,
+    claimed: number,
+  ): Promise<{ message: ConnectionMessage; replayed: boolean } | null> {
+    const seq = claimed === PENDING ? await this.#settledSeq(this.#ref(keyPath)) : claimed;
+    // The earlier append gave its key back (the connection was not active): this one decides afresh.
+    if (seq === null) return this.appendConnectionMessage(connectionId, m);
+    const message = await this.#messageAt(connectionId, seq);
+    if (!message) throw new Error(`The message for an idempotency key in connection ${connectionId} is missing`);
+    return { message, replayed: true };
+  }
+
+  /** Waits (within the time limit) until a pending key gets its seq, or is given back (null). */
+  async #settledSeq(ref: Reference): Promise<number | null> {
+    let listener: ((snapshot: DataSnapshot) => void) | undefined;
+    const settled = new Promise<number | null>((resolve) => {
+      listener = ref.on('value', (snapshot) => {
+        const seq = snapshot.val() as number | null;
+        if (seq !== PENDING) resolve(seq);
+      });
+    });
+    try {
+      return await this.#write(settled);
+    } finally {
+      ref.off('value', listener);
+    }
+  }
+
+  async readConnectionMessages(
+    connectionId: string,
+    page: { limit: number; after?: number | undefined; before?: number | undefined },
+  ): Promise<ConnectionMessage[]> {
+    if (!validKey(connectionId) || page.limit <= 0) return [];
+    let query = this.#ref(`connectionMessages/${connectionId}`).orderByKey();
+    if (page.after !== undefined) {
+      query = query.startAt(messageKey(Math.max(0, page.after) + 1)).limitToFirst(page.limit);
+    } else {
+      if (page.before !== undefined) {
+        if (page.before <= 1) return [];
+        query = query.endAt(messageKey(page.before - 1));
+      }
+      query = query.limitToLast(page.limit);
+    }
+    const nodes = ((await this.timed.read(query)) ?? {}) as Record<string, MessageNode>;
+    return Object.keys(nodes)
+      .sort()
+      .map((key) => toMessage(connectionId, Number(key), nodes[key]!));
+  }
+
+  async markRead(connectionId: string, userId: string, upTo: number): Promise<Connection | null> {
+    if (!validKey(connectionId)) return null;
+    const result = await this.#write(
+      this.#ref(`connections/${connectionId}`).transaction((node: ConnectionNode | null) => {
+        if (node === null) return null; // not seen yet: the server's value decides
+        const forward = (participant: string, current: number) =>
+          participant === userId ? Math.max(current, Math.min(upTo, node.lastSeq)) : current;
+        const moved = { ...node, user1ReadUpTo: forward(node.user1Id, node.user1ReadUpTo), user2ReadUpTo: forward(node.user2Id, node.user2ReadUpTo) };
+        // Nothing to write: not a participant, or not forward.
+        return moved.user1ReadUpTo === node.user1ReadUpTo && moved.user2ReadUpTo === node.user2ReadUpTo ? undefined : moved;
+      }),
+    );
+    const node = result.snapshot.val() as ConnectionNode | null;
+    if (node === null || (node.user1Id !== userId && node.user2Id !== userId)) return null;
+    return toConnection(connectionId, node);
+  }
+
+  async putPushTarget(t: StoredPushTarget): Promise<void> {
+    const node: PushTargetNode = { id: t.id, target: t.target, createdAt: t.createdAt };
+    await this.#write(this.#ref(`pushTargets/${userKey(t.userId)}/${userKey(t.id)}`).set(node));
+  }
+
+  async listPushTargets(userId: string): Promise<StoredPushTarget[]> {
+    const nodes = ((await this.timed.read(this.#ref(`pushTargets/${userKey(userId)}`))) ?? {}) as Record<string, PushTargetNode>;
+    return Object.values(nodes)
+      .map((n) => ({ id: n.id, userId, target: n.target, createdAt: n.createdAt }))
+      .sort((a, b) => (a.createdAt === b.createdAt ? compare(a.id, b.id) : compare(a.createdAt, b.createdAt)));
+  }
+
+  async removePushTarget(userId: string, id: string): Promise<boolean> {
+    // A transaction, so "was it there" is answered by the same step that removes it.
+    let existed = false;
+    await this.#write(
+      this.#ref(`pushTargets/${userKey(userId)}/${userKey(id)}`).transaction((current: unknown) => {
+        existed = current !== null;
+        return null;
+      }),
+    );
+    return existed;
+  }
+
+  async #messageAt(connectionId: string, seq: number): Promise<ConnectionMessage | null> {
+    const node = (await this.timed.read(this.#ref(`connectionMessages/${connectionId}/${messageKey(seq)}`))) as MessageNode | null;
+    return node ? toMessage(connectionId, seq, node) : null;
+  }
+
+  #ref(path?: string): Reference {
+    return this.timed.db.ref(path);
+  }
+
+  #write<T>(operation: Promise<T>): Promise<T> {
+    return this.timed.within(operation);
+  }
+}
+
+const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+function byActivityNewestFirst(a: Connection, b: Connection): number {
+  return compare(b.lastActivity, a.lastActivity) || compare(b.id, a.id);
+}
+
+function toNode(c: Connection): ConnectionNode {
+  return {
+    connectionId: c.id,
+    user1Id: c.user1Id,
+    user2Id: c.user2Id,
+    status: c.status,
+    createdAt: c.createdAt,
+    ...(c.endedAt !== null ? { endedAt: c.endedAt } : {}),
+    lastActivity: c.lastActivity,
+    lastSeq: c.lastSeq,
+    user1ReadUpTo: c.user1ReadUpTo,
+    user2ReadUpTo: c.user2ReadUpTo,
+  };
+}
+
+function toConnection(id: string, node: ConnectionNode): Connection {
+  return {
+    id,
+    user1Id: node.user1Id,
+    user2Id: node.user2Id,
+    status: node.status,
+    createdAt: node.createdAt,
+    endedAt: node.endedAt ?? null,
+    lastActivity: node.lastActivity,
+    lastSeq: node.lastSeq ?? 0,
+    user1ReadUpTo: node.user1ReadUpTo ?? 0,
+    user2ReadUpTo: node.user2ReadUpTo ?? 0,
+  };
+}
+
+function toMessageNode(m: ConnectionMessage): MessageNode {
+  return { id: m.id, senderId: m.senderId, content: m.content, timestamp: m.timestamp };
+}
+
+function toMessage(connectionId: string, seq: number, node: MessageNode): ConnectionMessage {
+  return { connectionId, seq, id: node.id, senderId: node.senderId, content: node.content, timestamp: node.timestamp };
+}
