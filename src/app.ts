@@ -126,7 +126,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
     { store, hub: coordination.live, notifier, now, newId: randomUUID, log: app.log },
     { maxMessageLength: config.people.maxMessageLength, includeText: config.notify.includeText },
   );
-  const pushTargets = new PushTargetService({ store, now });
+  const pushTargets = new PushTargetService({
+    store,
+    now,
+    ...(config.notify.webPushAllowedHosts ? { allowedHosts: config.notify.webPushAllowedHosts } : {}),
+  });
 
   let accepting = true;
   registerMetrics(app, metrics);

@@ -73,6 +73,7 @@ const EnvSchema = Type.Object({
   VAPID_PUBLIC_KEY: Type.Optional(Type.String()),
   VAPID_PRIVATE_KEY: Type.Optional(Type.String()),
   VAPID_SUBJECT: Type.Optional(Type.String()),
+  WEB_PUSH_ALLOWED_HOSTS: Type.Optional(Type.String()),
   FCM_ENABLED: Type.Boolean({ default: false }),
 });
 type Env = Static<typeof EnvSchema>;
@@ -134,6 +135,8 @@ export interface NotifyConfig {
   includeText: boolean;
   webhook: { url: string; secret: string | undefined; retries: number; timeoutMs: number } | undefined;
   webPush: { publicKey: string; privateKey: string; subject: string } | undefined;
+  /** Hosts Web Push endpoints may point at (".example.com" matches subdomains); undefined: the browsers' push services. */
+  webPushAllowedHosts: string[] | undefined;
   /** Firebase Cloud Messaging, with the FIREBASE_* service account or Google's application default credentials. */
   fcm: { enabled: true } | undefined;
 }
@@ -241,6 +244,10 @@ function notifyConfig(raw: Env): NotifyConfig {
         }
       : undefined,
     webPush: publicKey && privateKey && subject ? { publicKey, privateKey, subject } : undefined,
+    webPushAllowedHosts: blankToUndefined(raw.WEB_PUSH_ALLOWED_HOSTS)
+      ?.split(',')
+      .map((host) => host.trim().toLowerCase())
+      .filter(Boolean),
     fcm: raw.FCM_ENABLED ? { enabled: true } : undefined,
   };
 }

@@ -8,12 +8,27 @@ const MAX_KEY_LENGTH = 256;
 const MAX_TOKEN_LENGTH = 4096;
 /** Devices kept per user; registering one more forgets the oldest, so one user cannot make every notification fan out without end. */
 export const MAX_PUSH_TARGETS_PER_USER = 20;
-/** Plain http is fine only for a push service on this machine (tests, development). */
+/** Plain http is fine only for a push service on this machine (tests, development), and only when allowed. */
 const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/**
+ * The browsers' push services (Chrome, Firefox, Edge, Safari). The server POSTs to whatever endpoint
+ * is registered, so any other host would let a client aim the server at internal addresses.
+ * Entries starting with "." match subdomains.
+ */
+export const DEFAULT_PUSH_HOSTS: readonly string[] = [
+  'fcm.googleapis.com',
+  'updates.push.services.mozilla.com',
+  '.push.services.mozilla.com',
+  '.notify.windows.com',
+  '.push.apple.com',
+];
 
 export interface PushTargetDeps {
   store: Pick<ConnectionStore, 'putPushTarget' | 'listPushTargets' | 'removePushTarget'>;
   now: () => Date;
+  /** Hosts Web Push endpoints may point at (WEB_PUSH_ALLOWED_HOSTS); DEFAULT_PUSH_HOSTS when omitted. */
+  allowedHosts?: readonly string[];
 }
 
 /** A device's id: the same endpoint or token always gets the same one, so registering again replaces it. */
@@ -28,7 +43,7 @@ export class PushTargetService {
 
   async register(userId: string, target: PushTarget): Promise<StoredPushTarget> {
     const stored: StoredPushTarget = {
-      id: pushTargetId(validPushTarget(target)),
+      id: pushTargetId(validPushTarget(target, this.deps.allowedHosts ?? DEFAULT_PUSH_HOSTS)),
       userId,
       target: copyOf(target),
       createdAt: this.deps.now().toISOString(),
@@ -58,11 +73,15 @@ export class PushTargetService {
 }
 
 /** Checks a target as a client sent it; throws invalid_push_target with what to fix. */
-export function validPushTarget(target: PushTarget): PushTarget {
+export function validPushTarget(target: PushTarget, allowedHosts: readonly string[] = DEFAULT_PUSH_HOSTS): PushTarget {
   if (target.kind === 'webpush') {
     const { endpoint, keys } = target.subscription;
     if (!isPushEndpoint(endpoint)) {
       throw invalid(`subscription.endpoint must be an https:// URL of at most ${MAX_ENDPOINT_LENGTH} characters.`);
+    }
+    const host = new URL(endpoint).hostname;
+    if (!allowedHosts.some((allowed) => (allowed.startsWith('.') ? host.endsWith(allowed) : host === allowed))) {
+      throw invalid(`subscription.endpoint must be a browser push service; ${host} is not one (WEB_PUSH_ALLOWED_HOSTS).`);
     }
     for (const [name, value] of Object.entries({ p256dh: keys.p256dh, auth: keys.auth })) {
       if (value.trim() === '' || value.length > MAX_KEY_LENGTH) {

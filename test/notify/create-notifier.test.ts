@@ -5,7 +5,7 @@ import { createNotifier } from '../../src/notify/create-notifier.js';
 import { aNotification, MemoryPushTargets, RecordingServer, recordingLog } from './support.js';
 
 const firebase = { serviceAccount: undefined, timeoutMs: 1000 };
-const off: NotifyConfig = { includeText: true, webhook: undefined, webPush: undefined, fcm: undefined };
+const off: NotifyConfig = { includeText: true, webhook: undefined, webPush: undefined, fcm: undefined, webPushAllowedHosts: undefined };
 
 const servers: RecordingServer[] = [];
 afterEach(async () => {

@@ -32,7 +32,11 @@ beforeAll(async () => {
     async (api) => {
       registerAuth(api, { mode: 'none', apiKeys: [], jwt: {} });
       await api.register(pushRoutes, {
-        pushTargets: new PushTargetService({ store, now: () => new Date('2026-03-01T12:00:00.000Z') }),
+        pushTargets: new PushTargetService({
+          store,
+          now: () => new Date('2026-03-01T12:00:00.000Z'),
+          allowedHosts: ['push.example', '127.0.0.1'],
+        }),
         vapidPublicKey: 'BPublicKey',
       });
     },

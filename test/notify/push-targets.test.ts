@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ChatError } from '../../src/chat/errors.js';
-import { MAX_PUSH_TARGETS_PER_USER, PushTargetService } from '../../src/people/push-targets.js';
+import { DEFAULT_PUSH_HOSTS, MAX_PUSH_TARGETS_PER_USER, PushTargetService } from '../../src/people/push-targets.js';
 import type { PushTarget, StoredPushTarget } from '../../src/people/types.js';
 
 /** The three store methods the service needs, in memory (keyed by user and id, like the stores). */
@@ -21,7 +21,8 @@ class MemoryStore {
 function service() {
   const store = new MemoryStore();
   let clock = Date.parse('2026-03-01T12:00:00.000Z');
-  const pushTargets = new PushTargetService({ store, now: () => new Date((clock += 1000)) });
+  const allowedHosts = [...DEFAULT_PUSH_HOSTS, 'push.example', '127.0.0.1', 'localhost'];
+  const pushTargets = new PushTargetService({ store, now: () => new Date((clock += 1000)), allowedHosts });
   return { store, pushTargets };
 }
 
@@ -85,6 +86,19 @@ describe('PushTargetService', () => {
     expect(await pushTargets.remove('bob', stored.id)).toBe(true);
     expect(await pushTargets.remove('bob', stored.id)).toBe(false);
     expect(await pushTargets.list('bob')).toEqual([]);
+  });
+
+  it('refuses endpoints outside the allowed push services, so the server cannot be aimed at internal hosts', async () => {
+    const store = new MemoryStore();
+    const pushTargets = new PushTargetService({ store, now: () => new Date() });
+    for (const endpoint of ['https://169.254.169.254/latest', 'https://internal.example/admin', 'http://127.0.0.1:9000/push', 'https://evil.push.apple.com.attacker.example/x']) {
+      const error = await refusal(pushTargets.register('bob', webpushTarget(endpoint)));
+      expect(error.message).toContain('push service');
+    }
+    for (const endpoint of ['https://fcm.googleapis.com/fcm/send/x', 'https://web.push.apple.com/QO', 'https://wns2-par02p.notify.windows.com/w/?token=x']) {
+      await expect(pushTargets.register('bob', webpushTarget(endpoint))).resolves.toMatchObject({ userId: 'bob' });
+    }
+    expect(store.rows.size).toBe(3);
   });
 
   it('accepts https endpoints, and plain http only on this machine', async () => {

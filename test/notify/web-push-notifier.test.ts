@@ -162,7 +162,7 @@ describe('Web Push notifier', () => {
     const service = await pushService((_i, _r, res) => res.writeHead(410).end());
     const store = new SqliteStore({ path: ':memory:', synchronous: 'NORMAL' });
     try {
-      const pushTargets = new PushTargetService({ store, now: () => new Date() });
+      const pushTargets = new PushTargetService({ store, now: () => new Date(), allowedHosts: ['127.0.0.1'] });
       const browser = browserSubscription(`${service.url}/push/expired`);
       const stored = await pushTargets.register('bob', browser.target.target);
       await pushTargets.register('bob', { kind: 'fcm', token: 'tok-kept' });

@@ -89,14 +89,17 @@ export class FirebaseConnections implements ConnectionStore {
     const ref = this.#ref(`connectionPairs/${pairKey(c.user1Id, c.user2Id)}`);
     let stale: string | null = null;
     for (let attempt = 0; attempt < PAIR_ATTEMPTS; attempt++) {
+      // Never aborts: an abort would be decided on this client's optimistic view (another pending
+      // claim here), while writing back what is there lets the server confirm who holds the pair.
       const claimed = await this.#write(
-        ref.transaction((current: string | null) => (current === null || current === stale ? c.id : undefined)),
+        ref.transaction((current: string | null) => (current === null || current === stale ? c.id : current)),
       );
-      if (claimed.committed) return null;
-      const holder = await this.getConnection(claimed.snapshot.val() as string);
+      const holderId = claimed.snapshot.val() as string;
+      if (holderId === c.id) return null;
+      const holder = await this.getConnection(holderId);
       if (holder?.status === 'active') return holder;
       // Ended (or gone) but still holding the pair: its ending stopped before freeing it. Take it over.
-      stale = claimed.snapshot.val() as string;
+      stale = holderId;
     }
     throw new Error(`createConnection could not take the pair of ${c.user1Id} and ${c.user2Id}`);
   }
@@ -144,7 +147,7 @@ export class FirebaseConnections implements ConnectionStore {
     // A crash before this leaves the pair held by an ended connection; createConnection takes it over.
     await this.#write(
       this.#ref(`connectionPairs/${pairKey(node.user1Id, node.user2Id)}`).transaction((holder: string | null) =>
-        holder === null || holder === id ? null : undefined,
+        holder === id ? null : holder,
       ),
     );
     return toConnection(id, node);
