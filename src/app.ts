@@ -180,7 +180,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
         onStreamError: (code) => metrics.errors.inc({ code }),
       });
       await api.register(personalityRoutes, { personalities });
-      await api.register(connectionRoutes, { connections });
+      await api.register(connectionRoutes, { connections, limitMessages: limits.peopleMessages });
       await api.register(liveRoutes, { connections, store, hub: coordination.live, heartbeatMs: deps.heartbeatMs });
       await api.register(pushRoutes, { pushTargets, vapidPublicKey: config.notify.webPush?.publicKey });
     },

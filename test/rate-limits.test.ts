@@ -125,3 +125,25 @@ describe('a daily token quota per user', () => {
     expect((await server.send(other, 'hello')).status).toBe(200);
   });
 });
+
+describe('abuse limits on messages between people', () => {
+  let server: ChatifyServer;
+  beforeAll(async () => {
+    server = await ChatifyServer.start({ RATE_LIMIT_USER_PEOPLE_MESSAGES_PER_MINUTE: '3', RATE_LIMIT_IP_PEOPLE_MESSAGES_PER_MINUTE: '5' });
+  });
+  afterAll(() => server.close());
+
+  it('limits per sender and per IP with 429 and Retry-After, storing nothing', async () => {
+    const id = (await server.post('/api/v1/connections', { user1_id: 'spammer', user2_id: 'victim' })).body.id;
+    const send = (sender: string, content: string) => server.post(`/api/v1/connections/${id}/messages`, { sender_id: sender, content });
+    for (let i = 1; i <= 3; i++) expect((await send('spammer', `m${i}`)).status).toBe(201);
+    const refused = await send('spammer', 'one too many');
+    expect([refused.status, refused.body.error.code]).toEqual([429, 'rate_limited']);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    // The other participant has a budget of their own, but the address has one more message left.
+    expect((await send('victim', 'stop it')).status).toBe(201);
+    expect((await send('victim', 'please')).status).toBe(429);
+    const stored = (await server.get(`/api/v1/connections/${id}/messages`)).body;
+    expect(stored.map((m: any) => m.content)).toEqual(['m1', 'm2', 'm3', 'stop it']);
+  });
+});

@@ -12,6 +12,9 @@ export interface RateLimitConfig {
   ipConcurrentStreams: number;
   /** Tokens (prompt + completion, as the model reports them) one user may use per day; 0 is off. */
   userTokensPerDay: number;
+  /** Messages to other people (user-to-user chat) per user and per IP per minute. */
+  userPeopleMessagesPerMinute: number;
+  ipPeopleMessagesPerMinute: number;
 }
 
 type Hook = (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>;
@@ -30,6 +33,8 @@ export function rateLimitHooks(
   sessions: Hook | undefined;
   /** Undefined when no limit applies to messages. */
   messages: Hook | undefined;
+  /** Messages between people; undefined when unlimited. */
+  peopleMessages: Hook | undefined;
   /** Counts tokens a reply used against its user's daily quota. */
   spendTokens: (userId: string, tokens: number) => void;
   /** A slot for one more open stream, released by the returned function; null (and a 429 sent) when full. */
@@ -47,6 +52,8 @@ export function rateLimitHooks(
   const ipMessages = make('ip-messages', config.ipMessagesPerMinute, 60);
   const userSessions = make('user-sessions', config.userSessionsPerHour, 3600);
   const ipSessions = make('ip-sessions', config.ipSessionsPerHour, 3600);
+  const userPeopleMessages = make('user-people-messages', config.userPeopleMessagesPerMinute, 60);
+  const ipPeopleMessages = make('ip-people-messages', config.ipPeopleMessagesPerMinute, 60);
 
   /** Counts the request against each limit; answers 429 (and returns the reply) at the first one over. */
   const check = async (reply: FastifyReply, what: string, checks: [RateLimiter | undefined, string | null][]) => {
@@ -93,17 +100,16 @@ export function rateLimitHooks(
   return {
     streamSlot,
     spendTokens: (userId, used) => void tokens?.spend(userId, used),
-    sessions: !ipSessions && !userSessions ? undefined : async (request, reply) => {
-      const named = (request.body as { user_id?: unknown } | undefined)?.user_id;
-      const signedIn = request.caller.userId;
-      // Someone else's user_id is refused by the handler; it must not spend that user's budget.
-      if (signedIn !== undefined && named !== undefined && named !== signedIn) return undefined;
-      const userId = signedIn ?? (typeof named === 'string' ? named : null);
-      return check(reply, 'new sessions', [
+    sessions: !ipSessions && !userSessions ? undefined : async (request, reply) =>
+      check(reply, 'new sessions', [
         [ipSessions, request.ip],
-        [userSessions, userId],
-      ]);
-    },
+        [userSessions, actingUser(request, 'user_id')],
+      ]),
+    peopleMessages: !ipPeopleMessages && !userPeopleMessages ? undefined : async (request, reply) =>
+      check(reply, 'messages', [
+        [ipPeopleMessages, request.ip],
+        [userPeopleMessages, actingUser(request, 'sender_id')],
+      ]),
     messages: !ipMessages && !userMessages && !tokens ? undefined : async (request, reply) => {
       // Signed in, the budget is the caller's (never the owner of a session they cannot see);
       // otherwise the session's owner, which costs a lookup, so only when a per-user limit needs it.
@@ -119,4 +125,13 @@ export function rateLimitHooks(
       return sendError(reply, 429, 'token_quota_exceeded', `Today's token allowance is used up. It renews in ${wait} seconds.`);
     },
   };
+}
+
+/** The user a write acts for: the signed-in one, or the one the body names (null if neither, or a mismatch). */
+function actingUser(request: FastifyRequest, field: string): string | null {
+  const named = (request.body as Record<string, unknown> | undefined)?.[field];
+  const signedIn = request.caller.userId;
+  // Someone else's id is refused by the handler; it must not spend that user's budget.
+  if (signedIn !== undefined && named !== undefined && named !== signedIn) return null;
+  return signedIn ?? (typeof named === 'string' ? named : null);
 }

@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { SignJWT } from 'jose';
 import type { Browser, BrowserContext, Page, WebSocketRoute } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { browserAvailable, launchBrowser } from '../support/browser.js';
@@ -199,5 +200,50 @@ describe.runIf(browserAvailable())('People: two signed-in users chat live in the
     await messages(page).getByText('Hi from my phone').waitFor();
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
     await page.screenshot({ path: `${SHOTS}/people-7-phone.png`, fullPage: true });
+  });
+});
+
+describe.runIf(browserAvailable())('People against a server that requires sign-in', () => {
+  let model: FakeOpenAi;
+  let server: ChatifyServer;
+  let browser: Browser;
+  const secret = 'a-test-secret-that-is-long-enough-for-hs256';
+  const tokenFor = (userId: string) =>
+    new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(userId).setExpirationTime('1h').sign(new TextEncoder().encode(secret));
+
+  beforeAll(async () => {
+    model = await FakeOpenAi.start();
+    server = await ChatifyServer.start(ChatifyServer.modelEnv(model.url, { AUTH_MODE: 'jwt', JWT_SECRET: secret }));
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    await model?.close();
+  });
+
+  async function signedIn(userId: string): Promise<Page> {
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(server.baseUrl);
+    await page.getByLabel('Access token').fill(await tokenFor(userId));
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByRole('link', { name: 'People', exact: true }).click();
+    await page.getByText(CONNECTED).waitFor();
+    return page;
+  }
+
+  it('chats live with access tokens (the socket signs in with access_token)', async () => {
+    const alice = await signedIn('token_alice');
+    const bob = await signedIn('token_bob');
+    await alice.getByLabel('Chat with user', { exact: true }).fill('token_bob');
+    await alice.getByRole('button', { name: 'Start chat' }).click();
+    await alice.getByRole('textbox', { name: 'Message', exact: true }).fill('Signed in and live');
+    await alice.getByRole('textbox', { name: 'Message', exact: true }).press('Enter');
+    await bob.getByRole('img', { name: '1 unread', exact: true }).waitFor();
+    await bob.getByRole('list', { name: 'Conversations', exact: true }).getByRole('button').first().click();
+    await bob.getByRole('list', { name: 'Messages', exact: true }).getByText('Signed in and live').waitFor();
+    await expect.poll(() => bob.getByRole('img', { name: /unread/ }).count()).toBe(0);
+    await bob.context().close();
+    await alice.context().close();
   });
 });

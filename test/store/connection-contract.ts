@@ -88,17 +88,6 @@ export function connectionContract(name: string, factory: ConnectionStoreFactory
       expect((await store.listConnections(ann, { limit: 10 })).map((s) => s.connection.id)).toContain(connection.id);
     });
 
-    it('lets only one of many concurrent creations for a pair win', async () => {
-      const ann = user('ann');
-      const bob = user('bob');
-      const results = await Promise.all(
-        Array.from({ length: 8 }, (_, i) => store.createConnection(i % 2 ? newConnection(ann, bob) : newConnection(bob, ann))),
-      );
-      expect(results.filter((r) => r.created)).toHaveLength(1);
-      expect(new Set(results.map((r) => r.connection.id)).size).toBe(1);
-      expect(await store.listConnections(ann, { limit: 10 })).toHaveLength(1);
-    });
-
     it("lists a user's connections by last activity with their newest message, filtered by status, and only theirs", async () => {
       const ann = user('ann');
       const [bob, cat, dan] = [user('bob'), user('cat'), user('dan')];
@@ -175,15 +164,35 @@ export function connectionContract(name: string, factory: ConnectionStoreFactory
       });
     });
 
-    it('stores one message for concurrent appends with one idempotency key', async () => {
-      const { connection, ann } = await connected();
-      const results = await Promise.all(
-        Array.from({ length: 5 }, () => store.appendConnectionMessage(connection.id, text(ann, 'twice?', 1, 'same-key'))),
-      );
-      expect(results.filter((r) => !r!.replayed)).toHaveLength(1);
-      expect(new Set(results.map((r) => r!.message.id)).size).toBe(1);
-      expect(await store.readConnectionMessages(connection.id, { limit: 10 })).toHaveLength(1);
-      expect((await store.getConnection(connection.id))!.lastSeq).toBe(1);
+    it('settles races between two instances: one active connection per pair, one message per key, one ending', async () => {
+      const second = await factory.open();
+      try {
+        const stores = [store, second];
+        const ann = user('ann');
+        const bob = user('bob');
+        const created = await Promise.all(
+          Array.from({ length: 8 }, (_, i) => stores[i % 2]!.createConnection(i % 3 ? newConnection(ann, bob) : newConnection(bob, ann))),
+        );
+        expect(created.filter((r) => r.created)).toHaveLength(1);
+        const { connection } = created.find((r) => r.created)!;
+        expect(created.map((r) => r.connection.id)).toEqual(created.map(() => connection.id));
+        expect(await store.listConnections(ann, { limit: 10 })).toHaveLength(1);
+
+        const sent = await Promise.all(
+          Array.from({ length: 6 }, (_, i) => stores[i % 2]!.appendConnectionMessage(connection.id, text(ann, 'once?', 1, 'same-key'))),
+        );
+        expect(sent.filter((r) => !r!.replayed)).toHaveLength(1);
+        expect(new Set(sent.map((r) => r!.message.id)).size).toBe(1);
+        expect(await store.readConnectionMessages(connection.id, { limit: 10 })).toHaveLength(1);
+        expect((await second.getConnection(connection.id))!.lastSeq).toBe(1);
+
+        const ended = await Promise.all(stores.map((s) => s.endConnection(connection.id, at(9))));
+        expect(ended.filter((c) => c !== null)).toHaveLength(1);
+        const again = await Promise.all(stores.map((s) => s.createConnection(newConnection(ann, bob))));
+        expect(again.filter((r) => r.created)).toHaveLength(1);
+      } finally {
+        await second.close();
+      }
     });
 
     it('gives 20 concurrent appends 20 distinct consecutive seqs', async () => {

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { Type } from 'typebox';
 import { ChatError } from '../../chat/errors.js';
 import type { ConnectionService } from '../../people/connection-service.js';
@@ -23,6 +23,8 @@ import {
 
 export interface ConnectionRoutesOptions {
   connections: ConnectionService;
+  /** Abuse limit on messages (429 with Retry-After); undefined when off. */
+  limitMessages?: preHandlerAsyncHookHandler | undefined;
 }
 
 const tags = ['people'];
@@ -42,7 +44,7 @@ function viewerOf(request: FastifyRequest, userId: string | undefined): string |
 }
 
 /** User-to-user chat: connections between two people and the messages they send each other. */
-export const connectionRoutes: FastifyPluginAsyncTypebox<ConnectionRoutesOptions> = async (app, { connections }) => {
+export const connectionRoutes: FastifyPluginAsyncTypebox<ConnectionRoutesOptions> = async (app, { connections, limitMessages }) => {
   app.post('/connections', {
     schema: {
       tags,
@@ -101,8 +103,9 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<ConnectionRoutesOptions
         '(200, `Idempotent-Replayed: true`) instead of sending it twice.',
       params: ConnectionParams,
       body: SendBody,
-      response: { 200: MessageRef, 201: MessageRef, ...errors(400, 401, 403, 404, 409, 413, 422) },
+      response: { 200: MessageRef, 201: MessageRef, ...errors(400, 401, 403, 404, 409, 413, 422, 429) },
     },
+    preHandler: limitMessages,
     handler: async (request, reply) => {
       const senderId = userOf(request, request.body.sender_id);
       const idempotencyKey = idempotencyKeyOf(request);

@@ -92,7 +92,7 @@ export class FirebaseConnections implements ConnectionStore {
       // Never aborts: an abort would be decided on this client's optimistic view (another pending
       // claim here), while writing back what is there lets the server confirm who holds the pair.
       const claimed = await this.#write(
-        ref.transaction((current: string | null) => (current === null || current === stale ? c.id : current)),
+        ref.transaction((current: string | null) => (current === null || current === stale ? c.id : undefined)),
       );
       const holderId = claimed.snapshot.val() as string;
       if (holderId === c.id) return null;
