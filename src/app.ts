@@ -181,7 +181,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
       });
       await api.register(personalityRoutes, { personalities });
       await api.register(connectionRoutes, { connections, limitMessages: limits.peopleMessages });
-      await api.register(liveRoutes, { connections, store, hub: coordination.live, heartbeatMs: deps.heartbeatMs });
+      await api.register(liveRoutes, { connections, store, hub: coordination.live, heartbeatMs: deps.heartbeatMs, openSockets: metrics.liveSockets });
       await api.register(pushRoutes, { pushTargets, vapidPublicKey: config.notify.webPush?.publicKey });
     },
     { prefix: '/api/v1' },

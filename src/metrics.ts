@@ -41,6 +41,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly liveSockets = new Gauge({
+    name: 'chatify_live_sockets',
+    help: 'Live WebSockets (user-to-user chat) open on this instance',
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'chatify_process_' });
   }

@@ -179,6 +179,11 @@ forEachStore(() => describe("the seed's chat flow", () => {
         '/api/v1/chatbot/sessions',
         '/api/v1/personalities',
         '/api/v1/settings/universal-rules',
+        '/api/v1/connections',
+        '/api/v1/connections/{id}/messages',
+        '/api/v1/connections/{id}/read',
+        '/api/v1/ws',
+        '/api/v1/push/subscriptions',
       ]),
     );
     const docs = await fetch(`${server.baseUrl}/docs`);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { useModelAndServer } from './support/model-and-server.js';
 import { readEvents } from './support/sse.js';
+import { LiveClient } from './support/live-client.js';
 
 /** The value of one Prometheus sample, or undefined. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
@@ -56,5 +57,17 @@ describe('/metrics', () => {
     expect(sample(text, 'chatify_errors_total', { code: 'provider_error' })).toBe(2);
     expect(sample(text, 'chatify_errors_total', { code: 'session_not_found' })).toBe(1);
     expect(text).not.toContain('hello');
+  });
+
+  it('counts open live sockets', async () => {
+    const scrape = async () => sample(await (await fetch(`${ctx.server.baseUrl}/metrics`)).text(), 'chatify_live_sockets');
+    const before = (await scrape()) ?? 0;
+    const a = await LiveClient.connect(ctx.server.baseUrl, { user_id: 'metrics_a' });
+    const b = await LiveClient.connect(ctx.server.baseUrl, { user_id: 'metrics_b' });
+    expect(await scrape()).toBe(before + 2);
+    await a.close();
+    await b.close();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await scrape()).toBe(before);
   });
 });

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { LiveEvent, LiveHub, LiveListener } from '../people/live-hub.js';
 
 const PREFIX = 'chatify:live:';
+const RESUBSCRIBE_GRACE_MS = 200;
 
 /**
  * Live delivery across instances: one Redis channel per user, which an instance subscribes to while
@@ -10,6 +11,7 @@ const PREFIX = 'chatify:live:';
  */
 export class RedisLiveHub implements LiveHub {
   readonly #listeners = new Map<string, Set<LiveListener>>();
+  readonly #onMissed = new Map<LiveListener, () => void>();
   /** Subscription changes per channel, one after another, so SUBSCRIBE and UNSUBSCRIBE never cross. */
   readonly #changes = new Map<string, Promise<void>>();
 
@@ -18,6 +20,13 @@ export class RedisLiveHub implements LiveHub {
     private readonly publisher: Redis,
     private readonly subscriber: Redis,
   ) {
+    // After a reconnect ioredis subscribes again by itself; what was published meanwhile is gone.
+    let connectedBefore = false;
+    subscriber.on('ready', () => {
+      // A moment later, so the channels are subscribed again before listeners read the store.
+      if (connectedBefore) setTimeout(() => this.#onMissed.forEach((onMissed) => onMissed()), RESUBSCRIBE_GRACE_MS);
+      connectedBefore = true;
+    });
     subscriber.on('message', (channel: string, text: string) => {
       if (!channel.startsWith(PREFIX)) return;
       const listeners = this.#listeners.get(channel.slice(PREFIX.length));
@@ -36,7 +45,8 @@ export class RedisLiveHub implements LiveHub {
     return (await this.publisher.publish(PREFIX + userId, JSON.stringify(event))) > 0;
   }
 
-  async subscribe(userId: string, listener: LiveListener): Promise<() => void> {
+  async subscribe(userId: string, listener: LiveListener, onMissed?: () => void): Promise<() => void> {
+    if (onMissed) this.#onMissed.set(listener, onMissed);
     let listeners = this.#listeners.get(userId);
     const first = !listeners;
     if (!listeners) this.#listeners.set(userId, (listeners = new Set()));
@@ -51,6 +61,7 @@ export class RedisLiveHub implements LiveHub {
   }
 
   #remove(userId: string, listener: LiveListener): void {
+    this.#onMissed.delete(listener);
     const listeners = this.#listeners.get(userId);
     if (!listeners?.delete(listener) || listeners.size > 0) return;
     this.#listeners.delete(userId);

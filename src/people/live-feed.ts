@@ -55,7 +55,11 @@ export class LiveFeed {
     const gate = new Promise<void>((resolve) => (openGate = resolve));
     const feed = new LiveFeed(deps.store, userId, options.connectionId, sink, gate);
     // Listen first, then read: whatever is stored after the read arrives through the queue.
-    feed.#unsubscribe = await deps.hub.subscribe(userId, (event) => feed.#enqueue(event));
+    feed.#unsubscribe = await deps.hub.subscribe(
+      userId,
+      (event) => feed.#enqueue(event),
+      () => feed.#enqueueResync(),
+    );
     try {
       await feed.#catchUp(options);
     } catch (error) {
@@ -103,6 +107,15 @@ export class LiveFeed {
   #enqueue(event: LiveEvent): void {
     if (this.only !== undefined && connectionIdOf(event) !== this.only) return;
     this.#queue = this.#queue.then(() => this.#handle(event)).catch(() => undefined);
+  }
+
+  /** Live events may have been lost: send whatever the store has after what was delivered. */
+  #enqueueResync(): void {
+    this.#queue = this.#queue
+      .then(async () => {
+        for (const connectionId of this.#delivered.keys()) await this.#sendStored(connectionId, Number.MAX_SAFE_INTEGER);
+      })
+      .catch(() => undefined);
   }
 
   async #handle(event: LiveEvent): Promise<void> {

@@ -17,6 +17,10 @@ export type LiveListener = (event: LiveEvent) => void;
 export interface LiveHub {
   /** Sends an event to every live socket of `userId`; resolves to whether any instance has one. */
   publish(userId: string, event: LiveEvent): Promise<boolean>;
-  /** Listens for `userId`'s events; resolves once events published from now on will arrive. */
-  subscribe(userId: string, listener: LiveListener): Promise<() => void>;
+  /**
+   * Listens for `userId`'s events; resolves once events published from now on will arrive.
+   * `onMissed` is called when events may have been lost (the hub's link was down and is back):
+   * the listener should read what it needs from the store.
+   */
+  subscribe(userId: string, listener: LiveListener, onMissed?: () => void): Promise<() => void>;
 }

@@ -17,7 +17,9 @@ export interface LiveRoutesOptions {
   store: ConnectionStore;
   hub: LiveHub;
   /** How often sockets are pinged; one that has not answered the previous ping is dropped. */
-  heartbeatMs?: number;
+  heartbeatMs?: number | undefined;
+  /** Counts open sockets (a metrics gauge). */
+  openSockets?: { inc(): void; dec(): void };
 }
 
 const LiveQuery = Type.Object({
@@ -108,6 +110,7 @@ export const liveRoutes: FastifyPluginAsyncTypebox<LiveRoutesOptions> = async (a
   }, (socket, request) => {
       const { userId, after } = live.get(request)!;
       const lastTyping = new Map<string, number>();
+      options.openSockets?.inc();
       let alive = true;
       let feed: LiveFeed | undefined;
 
@@ -127,6 +130,7 @@ export const liveRoutes: FastifyPluginAsyncTypebox<LiveRoutesOptions> = async (a
       }, options.heartbeatMs ?? 30_000);
       socket.on('pong', () => (alive = true));
       socket.on('close', () => {
+        options.openSockets?.dec();
         clearInterval(heartbeat);
         feed?.close();
       });
