@@ -1,12 +1,14 @@
 import { useEffect, useState } from 'react';
 import { userStore } from './api.js';
 import { ChatPage } from './components/ChatPage.js';
+import { PeoplePage } from './components/PeoplePage.js';
 import { PersonalitiesPage } from './components/PersonalitiesPage.js';
 import { UserGate } from './components/UserGate.js';
 
-type Page = 'chat' | 'personalities';
+type Page = 'chat' | 'people' | 'personalities';
 
-const pageFromHash = (): Page => (location.hash === '#/personalities' ? 'personalities' : 'chat');
+const pageFromHash = (): Page =>
+  location.hash === '#/personalities' ? 'personalities' : location.hash === '#/people' ? 'people' : 'chat';
 
 export function App() {
   const [userId, setUserId] = useState(userStore.get);
@@ -37,6 +39,9 @@ export function App() {
           <a href="#/" aria-current={page === 'chat' ? 'page' : undefined}>
             Chat
           </a>
+          <a href="#/people" aria-current={page === 'people' ? 'page' : undefined}>
+            People
+          </a>
           <a href="#/personalities" aria-current={page === 'personalities' ? 'page' : undefined}>
             Personalities
           </a>
@@ -55,7 +60,15 @@ export function App() {
           </button>
         </span>
       </header>
-      <main>{page === 'chat' ? <ChatPage userId={userId} /> : <PersonalitiesPage />}</main>
+      <main>
+        {page === 'chat' ? (
+          <ChatPage userId={userId} />
+        ) : page === 'people' ? (
+          <PeoplePage key={userId} userId={userId} />
+        ) : (
+          <PersonalitiesPage />
+        )}
+      </main>
     </div>
   );
 }

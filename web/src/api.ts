@@ -59,6 +59,10 @@ export function describeError(error: unknown, maxMessageLength = 4000): string {
       return 'This chat has ended. Start a new chat to keep talking.';
     case 'session_not_found':
       return 'This chat no longer exists. Start a new chat.';
+    case 'connection_ended':
+      return 'This chat has ended, so nothing more can be sent to it. Start a new chat to keep talking.';
+    case 'connection_not_found':
+      return 'This chat no longer exists, or you are not part of it.';
     case 'message_too_long':
       return `Your message is too long (at most ${maxMessageLength} characters). Shorten it or split it, then send again.`;
     case 'network_error':
