@@ -1,49 +1,24 @@
 import type { DataSnapshot, Reference } from 'firebase-admin/database';
+import { randomUUID } from 'node:crypto';
 import type { ConnectionStore } from '../../people/connection-store.js';
-import type {
-  Connection,
-  ConnectionMessage,
-  ConnectionStatus,
-  ConnectionSummary,
-  NewConnectionMessage,
-  PushTarget,
-  StoredPushTarget,
-} from '../../people/types.js';
+import type { Connection, ConnectionMessage, ConnectionSummary, NewConnectionMessage, StoredPushTarget } from '../../people/types.js';
+import {
+  byActivityNewestFirst,
+  compare,
+  toConnection,
+  toMessage,
+  toMessageNode,
+  toNode,
+  type ConnectionNode,
+  type MessageNode,
+  type PushTargetNode,
+} from './connection-nodes.js';
 import { messageKey, userKey, validKey, type TimedDatabase } from './firebase-access.js';
 
-/** connections/{id}: the metadata only, so transactions on it stay small whatever the history length. */
-interface ConnectionNode {
-  connectionId: string;
-  user1Id: string;
-  user2Id: string;
-  status: ConnectionStatus;
-  createdAt: string;
-  endedAt?: string;
-  lastActivity: string;
-  lastSeq: number;
-  user1ReadUpTo: number;
-  user2ReadUpTo: number;
-}
-
-/** connectionMessages/{connection}/{zero-padded seq} */
-interface MessageNode {
-  id: string;
-  senderId: string;
-  content: string;
-  timestamp: string;
-}
-
-/** pushTargets/{user}/{id}: the raw id is kept because the key is encoded. */
-interface PushTargetNode {
-  id: string;
-  target: PushTarget;
-  createdAt: string;
-}
-
-/** An idempotency key claimed by an append that has not stored its message yet (seqs start at 1). */
-const PENDING = 0;
 /** How often createConnection takes over a pair key left behind by an ended connection before giving up. */
 const PAIR_ATTEMPTS = 5;
+/** connectionIdempotency/{id}/{key}: the claim of the append using it (a string), then its message's seq. */
+type KeyHolder = string | number;
 
 /**
  * The pair's key: both users sorted and encoded, joined by "%20", which encoding never produces
@@ -92,7 +67,7 @@ export class FirebaseConnections implements ConnectionStore {
       // Never aborts: an abort would be decided on this client's optimistic view (another pending
       // claim here), while writing back what is there lets the server confirm who holds the pair.
       const claimed = await this.#write(
-        ref.transaction((current: string | null) => (current === null || current === stale ? c.id : undefined)),
+        ref.transaction((current: string | null) => (current === null || current === stale ? c.id : current)),
       );
       const holderId = claimed.snapshot.val() as string;
       if (holderId === c.id) return null;
@@ -119,7 +94,10 @@ export class FirebaseConnections implements ConnectionStore {
     return node ? toConnection(id, node) : null;
   }
 
-  async listConnections(userId: string, options: { limit: number; status?: Connection['status'] | undefined }): Promise<ConnectionSummary[]> {
+  async listConnections(
+    userId: string,
+    options: { limit: number; status?: Connection['status'] | undefined },
+  ): Promise<ConnectionSummary[]> {
     // All of the user's connections are read to sort them: a person has few, each a small node.
     const index = ((await this.timed.read(this.#ref(`userConnections/${userKey(userId)}`))) ?? {}) as Record<string, true>;
     const connections = (await Promise.all(Object.keys(index).map((id) => this.getConnection(id))))
@@ -156,7 +134,7 @@ export class FirebaseConnections implements ConnectionStore {
   /**
    * Three steps, each atomic on its own: claim the idempotency key, take the seq by a transaction on
    * the connection (only while active), then write the message and the key's seq in one update.
-   * A crash after the claim leaves the key pending: retries with it time out (503) instead of
+   * A crash after the claim leaves the key claimed: retries with it time out (503) instead of
    * sending twice. A crash after taking the seq leaves that seq without a message: lastSeq counts it,
    * readers skip it.
    */
@@ -167,9 +145,13 @@ export class FirebaseConnections implements ConnectionStore {
     if (!validKey(connectionId)) return null;
     const keyPath = m.idempotencyKey === null ? null : `connectionIdempotency/${connectionId}/${userKey(m.idempotencyKey)}`;
     if (keyPath !== null) {
-      // Claimed before the seq: a seq once taken cannot be given back without leaving a gap.
-      const claim = await this.#write(this.#ref(keyPath).transaction((seq: number | null) => (seq === null ? PENDING : undefined)));
-      if (!claim.committed) return this.#replay(connectionId, m, keyPath, claim.snapshot.val() as number);
+      // Claimed before the seq: a seq once taken cannot be given back without leaving a gap. While
+      // this append runs the key holds its claim (a string), then the seq. The transaction never
+      // aborts, so the server, not this client's optimistic view, says who holds the key.
+      const claim = randomUUID();
+      const held = await this.#write(this.#ref(keyPath).transaction((current: KeyHolder | null) => current ?? claim));
+      const holder = held.snapshot.val() as KeyHolder;
+      if (holder !== claim) return this.#replay(connectionId, m, keyPath, holder);
     }
     const taken = await this.#write(
       this.#ref(`connections/${connectionId}`).transaction((node: ConnectionNode | null) => {
@@ -191,7 +173,14 @@ export class FirebaseConnections implements ConnectionStore {
       if (keyPath !== null) await this.#write(this.#ref(keyPath).remove());
       return null;
     }
-    const message: ConnectionMessage = { connectionId, seq: node.lastSeq, id: m.id, senderId: m.senderId, content: m.content, timestamp: m.timestamp };
+    const message: ConnectionMessage = {
+      connectionId,
+      seq: node.lastSeq,
+      id: m.id,
+      senderId: m.senderId,
+      content: m.content,
+      timestamp: m.timestamp,
+    };
     await this.#write(
       this.#ref().update({
         [`connectionMessages/${connectionId}/${messageKey(message.seq)}`]: toMessageNode(message),
@@ -206,9 +195,9 @@ export class FirebaseConnections implements ConnectionStore {
     connectionId: string,
     m: NewConnectionMessage,
     keyPath: string,
-    claimed: number,
+    holder: KeyHolder,
   ): Promise<{ message: ConnectionMessage; replayed: boolean } | null> {
-    const seq = claimed === PENDING ? await this.#settledSeq(this.#ref(keyPath)) : claimed;
+    const seq = typeof holder === 'number' ? holder : await this.#settledSeq(this.#ref(keyPath));
     // The earlier append gave its key back (the connection was not active): this one decides afresh.
     if (seq === null) return this.appendConnectionMessage(connectionId, m);
     const message = await this.#messageAt(connectionId, seq);
@@ -216,13 +205,13 @@ export class FirebaseConnections implements ConnectionStore {
     return { message, replayed: true };
   }
 
-  /** Waits (within the time limit) until a pending key gets its seq, or is given back (null). */
+  /** Waits (within the time limit) until a claimed key gets its seq, or is given back (null). */
   async #settledSeq(ref: Reference): Promise<number | null> {
     let listener: ((snapshot: DataSnapshot) => void) | undefined;
     const settled = new Promise<number | null>((resolve) => {
       listener = ref.on('value', (snapshot) => {
-        const seq = snapshot.val() as number | null;
-        if (seq !== PENDING) resolve(seq);
+        const holder = snapshot.val() as KeyHolder | null;
+        if (typeof holder !== 'string') resolve(holder);
       });
     });
     try {
@@ -260,7 +249,11 @@ export class FirebaseConnections implements ConnectionStore {
         if (node === null) return null; // not seen yet: the server's value decides
         const forward = (participant: string, current: number) =>
           participant === userId ? Math.max(current, Math.min(upTo, node.lastSeq)) : current;
-        const moved = { ...node, user1ReadUpTo: forward(node.user1Id, node.user1ReadUpTo), user2ReadUpTo: forward(node.user2Id, node.user2ReadUpTo) };
+        const moved = {
+          ...node,
+          user1ReadUpTo: forward(node.user1Id, node.user1ReadUpTo),
+          user2ReadUpTo: forward(node.user2Id, node.user2ReadUpTo),
+        };
         // Nothing to write: not a participant, or not forward.
         return moved.user1ReadUpTo === node.user1ReadUpTo && moved.user2ReadUpTo === node.user2ReadUpTo ? undefined : moved;
       }),
@@ -306,48 +299,4 @@ export class FirebaseConnections implements ConnectionStore {
   #write<T>(operation: Promise<T>): Promise<T> {
     return this.timed.within(operation);
   }
-}
-
-const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-
-function byActivityNewestFirst(a: Connection, b: Connection): number {
-  return compare(b.lastActivity, a.lastActivity) || compare(b.id, a.id);
-}
-
-function toNode(c: Connection): ConnectionNode {
-  return {
-    connectionId: c.id,
-    user1Id: c.user1Id,
-    user2Id: c.user2Id,
-    status: c.status,
-    createdAt: c.createdAt,
-    ...(c.endedAt !== null ? { endedAt: c.endedAt } : {}),
-    lastActivity: c.lastActivity,
-    lastSeq: c.lastSeq,
-    user1ReadUpTo: c.user1ReadUpTo,
-    user2ReadUpTo: c.user2ReadUpTo,
-  };
-}
-
-function toConnection(id: string, node: ConnectionNode): Connection {
-  return {
-    id,
-    user1Id: node.user1Id,
-    user2Id: node.user2Id,
-    status: node.status,
-    createdAt: node.createdAt,
-    endedAt: node.endedAt ?? null,
-    lastActivity: node.lastActivity,
-    lastSeq: node.lastSeq ?? 0,
-    user1ReadUpTo: node.user1ReadUpTo ?? 0,
-    user2ReadUpTo: node.user2ReadUpTo ?? 0,
-  };
-}
-
-function toMessageNode(m: ConnectionMessage): MessageNode {
-  return { id: m.id, senderId: m.senderId, content: m.content, timestamp: m.timestamp };
-}
-
-function toMessage(connectionId: string, seq: number, node: MessageNode): ConnectionMessage {
-  return { connectionId, seq, id: node.id, senderId: node.senderId, content: node.content, timestamp: node.timestamp };
 }

@@ -8,6 +8,7 @@ import { exchangeUsage } from '../exchange-usage.js';
 import type { NewMessage, Page, Personality, Session, StoredMessage, UniversalRules } from '../../chat/types.js';
 import { messageKey, TimedDatabase, userKey, validKey } from './firebase-access.js';
 import { FirebaseConnections } from './firebase-connections.js';
+import { SESSION_FIELDS, toMessage, toSession, withoutOrder, type MessageNode, type SessionNode } from './session-nodes.js';
 
 export interface FirebaseOptions {
   /** e.g. https://my-project-default-rtdb.firebaseio.com */
@@ -16,34 +17,6 @@ export interface FirebaseOptions {
   serviceAccount?: { projectId: string; clientEmail: string; privateKey: string } | undefined;
   /** Longest wait for the database before answering 503, in ms. */
   timeoutMs: number;
-}
-
-/** The seed's session fields, stored flat under userSessions/{id}, as the original did. */
-interface SessionNode {
-  user_id: string;
-  template_id: string;
-  system_prompt: string;
-  status: 'active' | 'ended';
-  created_at: string;
-  last_activity: string;
-  ended_at?: string;
-  message_count: number;
-  prompt_tokens?: number;
-  completion_tokens?: number;
-}
-const SESSION_FIELDS = [
-  'user_id', 'template_id', 'system_prompt', 'status', 'created_at', 'last_activity', 'ended_at', 'message_count',
-  'prompt_tokens', 'completion_tokens',
-] as const;
-
-interface MessageNode {
-  role: 'user' | 'assistant';
-  content: string;
-  tokens: number;
-  timestamp: string;
-  idempotency_key?: string;
-  prompt_tokens?: number;
-  completion_tokens?: number;
 }
 
 /**
@@ -282,7 +255,10 @@ export class FirebaseStore implements Store, ConnectionStore {
     return this.#connections.getConnection(id);
   }
 
-  listConnections(userId: string, options: { limit: number; status?: Connection['status'] | undefined }): Promise<ConnectionSummary[]> {
+  listConnections(
+    userId: string,
+    options: { limit: number; status?: Connection['status'] | undefined },
+  ): Promise<ConnectionSummary[]> {
     return this.#connections.listConnections(userId, options);
   }
 
@@ -290,7 +266,10 @@ export class FirebaseStore implements Store, ConnectionStore {
     return this.#connections.endConnection(id, endedAt);
   }
 
-  appendConnectionMessage(connectionId: string, message: NewConnectionMessage): Promise<{ message: ConnectionMessage; replayed: boolean } | null> {
+  appendConnectionMessage(
+    connectionId: string,
+    message: NewConnectionMessage,
+  ): Promise<{ message: ConnectionMessage; replayed: boolean } | null> {
     return this.#connections.appendConnectionMessage(connectionId, message);
   }
 
@@ -324,36 +303,4 @@ export class FirebaseStore implements Store, ConnectionStore {
   #write<T>(operation: Promise<T>): Promise<T> {
     return this.#timed.within(operation);
   }
-}
-
-function withoutOrder(p: Personality & { _order?: number }): Personality {
-  const { _order, ...personality } = p;
-  return { ...personality, tags: personality.tags ?? [] };
-}
-
-function toSession(id: string, node: SessionNode): Session {
-  return {
-    id,
-    userId: node.user_id,
-    templateId: node.template_id,
-    systemPrompt: node.system_prompt,
-    status: node.status,
-    createdAt: node.created_at,
-    lastActivity: node.last_activity,
-    endedAt: node.ended_at ?? null,
-    messageCount: node.message_count ?? 0,
-    usage: { promptTokens: node.prompt_tokens ?? 0, completionTokens: node.completion_tokens ?? 0 },
-  };
-}
-
-function toMessage(key: string, m: MessageNode): StoredMessage {
-  return {
-    seq: Number(key),
-    role: m.role,
-    content: m.content,
-    tokens: m.tokens ?? 0,
-    createdAt: m.timestamp,
-    idempotencyKey: m.idempotency_key ?? null,
-    usage: m.prompt_tokens === undefined ? null : { promptTokens: m.prompt_tokens, completionTokens: m.completion_tokens ?? 0 },
-  };
 }

@@ -57,7 +57,10 @@ export class PostgresConnections implements ConnectionStore {
     return rows[0] ? connectionFromRow(rows[0]) : null;
   }
 
-  async listConnections(userId: string, options: { limit: number; status?: Connection['status'] | undefined }): Promise<ConnectionSummary[]> {
+  async listConnections(
+    userId: string,
+    options: { limit: number; status?: Connection['status'] | undefined },
+  ): Promise<ConnectionSummary[]> {
     // Each side of the pair walks its own index newest first; UNION (not ALL) lists a self-connection once.
     const side = (column: 'user1_id' | 'user2_id') => `(SELECT * FROM connections
        WHERE ${column} = $1 AND ($2::text IS NULL OR status = $2) ORDER BY last_activity DESC LIMIT $3)`;

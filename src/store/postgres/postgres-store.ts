@@ -236,7 +236,10 @@ export class PostgresStore implements Store, ConnectionStore {
     return this.#connections.getConnection(id);
   }
 
-  listConnections(userId: string, options: { limit: number; status?: Connection['status'] | undefined }): Promise<ConnectionSummary[]> {
+  listConnections(
+    userId: string,
+    options: { limit: number; status?: Connection['status'] | undefined },
+  ): Promise<ConnectionSummary[]> {
     return this.#connections.listConnections(userId, options);
   }
 
@@ -244,7 +247,10 @@ export class PostgresStore implements Store, ConnectionStore {
     return this.#connections.endConnection(id, endedAt);
   }
 
-  appendConnectionMessage(connectionId: string, message: NewConnectionMessage): Promise<{ message: ConnectionMessage; replayed: boolean } | null> {
+  appendConnectionMessage(
+    connectionId: string,
+    message: NewConnectionMessage,
+  ): Promise<{ message: ConnectionMessage; replayed: boolean } | null> {
     return this.#connections.appendConnectionMessage(connectionId, message);
   }
 

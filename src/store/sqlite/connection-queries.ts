@@ -45,7 +45,7 @@ export class SqliteConnectionQueries {
 }
 
 /** Each side of the pair walks its own index newest first; the union is cut to the limit again. */
-const PAGE_OF_SIDE = (column: 'user1_id' | 'user2_id') => `SELECT * FROM (SELECT * FROM connections
+const newestOnSide = (column: 'user1_id' | 'user2_id') => `SELECT * FROM (SELECT * FROM connections
   WHERE ${column} = @userId AND (@status IS NULL OR status = @status) ORDER BY last_activity DESC LIMIT @limit)`;
 
 function prepare(db: Database.Database) {
@@ -55,7 +55,7 @@ function prepare(db: Database.Database) {
     // UNION, not UNION ALL: a connection of a user with themself is listed once.
     list: s(`SELECT c.*, m.id AS message_id, m.sender_id AS message_sender_id, m.content AS message_content,
         m.timestamp AS message_timestamp
-      FROM (${PAGE_OF_SIDE('user1_id')} UNION ${PAGE_OF_SIDE('user2_id')}) AS c
+      FROM (${newestOnSide('user1_id')} UNION ${newestOnSide('user2_id')}) AS c
       LEFT JOIN connection_messages m ON m.connection_id = c.id AND m.seq = c.last_seq
       ORDER BY c.last_activity DESC, c.id DESC LIMIT @limit`),
     messagesAfter: s('SELECT * FROM connection_messages WHERE connection_id = ? AND seq > ? ORDER BY seq LIMIT ?'),

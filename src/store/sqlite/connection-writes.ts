@@ -24,8 +24,10 @@ export function prepareConnectionWrites(db: Database) {
   return {
     activeForPair: s(`SELECT * FROM connections WHERE pair_low = ? AND pair_high = ? AND status = 'active'`),
     insertConnection: s(`INSERT INTO connections
-      (id, user1_id, user2_id, pair_low, pair_high, status, created_at, ended_at, last_activity, last_seq, user1_read_up_to, user2_read_up_to)
-      VALUES (@id, @user1Id, @user2Id, @pairLow, @pairHigh, @status, @createdAt, @endedAt, @lastActivity, @lastSeq, @user1ReadUpTo, @user2ReadUpTo)`),
+      (id, user1_id, user2_id, pair_low, pair_high, status, created_at, ended_at, last_activity,
+       last_seq, user1_read_up_to, user2_read_up_to)
+      VALUES (@id, @user1Id, @user2Id, @pairLow, @pairHigh, @status, @createdAt, @endedAt, @lastActivity,
+       @lastSeq, @user1ReadUpTo, @user2ReadUpTo)`),
     endConnection: s(`UPDATE connections SET status = 'ended', ended_at = ? WHERE id = ? AND status = 'active' RETURNING *`),
     messageByKey: s('SELECT * FROM connection_messages WHERE connection_id = ? AND idempotency_key = ?'),
     // Right-hand sides see the row before the update, so `last_seq + 1` is the new message's seq.

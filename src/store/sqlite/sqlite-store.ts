@@ -152,7 +152,10 @@ export class SqliteStore implements Store, ConnectionStore {
     return this.#connections.get(id);
   }
 
-  async listConnections(userId: string, options: { limit: number; status?: Connection['status'] | undefined }): Promise<ConnectionSummary[]> {
+  async listConnections(
+    userId: string,
+    options: { limit: number; status?: Connection['status'] | undefined },
+  ): Promise<ConnectionSummary[]> {
     return this.#connections.list(userId, options);
   }
 
