@@ -2,29 +2,48 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { FakeOpenAi } from './support/fake-openai.js';
 import { ChatifyServer, dumpDatabase } from './support/chatify-server.js';
 
 /**
  * The bad-input battery: every request below is wrong in some way (malformed JSON, wrong types,
  * huge bodies, invalid and very long ids, `__proto__`/`constructor` keys, control characters and
- * invalid UTF-8, SQL-looking and path-looking strings, broken HTTP). Each must be answered with a
- * 4xx and the documented body `{success:false, error:{code, message}}`, must leave the store
- * byte-for-byte as it was, must never reach the model, and the server must stay healthy.
+ * invalid UTF-8, SQL-looking and path-looking strings, broken HTTP), sent to the chatbot and
+ * personality routes and to the user-to-user chat routes (connections, push subscriptions, the live
+ * WebSocket). Each must be answered with a 4xx and the documented body
+ * `{success:false, error:{code, message}}`, must leave the store byte-for-byte as it was, must never
+ * reach the model, and the server must stay healthy.
  */
 
 const S = '/api/v1/chatbot/session';
 const LIST = '/api/v1/chatbot/sessions';
 const P = '/api/v1/personalities';
 const RULES = '/api/v1/settings/universal-rules';
+const C = '/api/v1/connections';
+const PUSH = '/api/v1/push/subscriptions';
+const WS = '/api/v1/ws';
 const BODY_LIMIT = 262_144; // BODY_LIMIT_BYTES default
 const MAX_MESSAGE = 4000; // MAX_MESSAGE_LENGTH default
+const PEOPLE_MAX_MESSAGE = 4000; // PEOPLE_MAX_MESSAGE_LENGTH default
 
-/** Ids made in beforeAll, for the cases that need a real session or personality. */
+/** The users of the people cases: alice and bob are connected, alice and carol were; mallory is in neither. */
+const ALICE = 'battery_alice';
+const BOB = 'battery_bob';
+const CAROL = 'battery_carol';
+const MALLORY = 'battery_mallory';
+
+/** Ids made in beforeAll, for the cases that need a real session, personality, connection or device. */
 interface Ctx {
   sessionId: string;
   endedId: string;
   personalityId: string;
+  /** alice ↔ bob, active, one message (seq 1, from alice). */
+  connectionId: string;
+  /** alice ↔ carol, ended, one message (from carol). */
+  endedConnectionId: string;
+  /** alice's FCM device. */
+  pushId: string;
 }
 
 type Method = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH';
@@ -42,6 +61,8 @@ interface BadCase {
   headers?: Record<string, string>;
   /** A whole HTTP request written to a socket as is (for what fetch refuses to send). */
   raw?: (c: Ctx) => Buffer;
+  /** Open a WebSocket to `path` (a real upgrade, with the `ws` client) instead of a plain request. */
+  upgrade?: true;
   /** The exact status, or any client error. */
   status: number | '4xx';
   /** The exact error code, when the README documents it. */
@@ -55,6 +76,11 @@ const msg = (c: Ctx) => `${S}/${c.sessionId}/message`;
 const stream = (c: Ctx) => `${S}/${c.sessionId}/message?stream=true`;
 const custom = (c: Ctx) => `${P}/${c.personalityId}`;
 const validPersonality = { name: 'Valid Name', personalityPrompt: 'You are valid.' };
+const conn = (c: Ctx) => `${C}/${c.connectionId}`;
+const connMessages = (c: Ctx) => `${conn(c)}/messages`;
+const connRead = (c: Ctx) => `${conn(c)}/read`;
+const endedConn = (c: Ctx) => `${C}/${c.endedConnectionId}`;
+const webPush = (endpoint: string) => ({ user_id: ALICE, kind: 'webpush', subscription: { endpoint, keys: { p256dh: 'BNkey', auth: 'k8auth' } } });
 
 /** A raw HTTP/1.1 request; `Connection: close` so the answer ends with the socket. */
 const rawRequest = (head: string, body: Buffer | string = '') =>
@@ -252,6 +278,98 @@ const cases: BadCase[] = [
     status: 404,
     code: 'session_not_found',
   },
+
+  // ── People: malformed JSON ────────────────────────────────────────────────────────────────────
+  { name: 'connections create: truncated JSON', method: 'POST', path: C, text: `{"user1_id":"${ALICE}","user2_id":"${BOB}"`, status: 400, code: 'invalid_json' },
+  { name: 'connections send: trailing comma', method: 'POST', path: connMessages, text: `{"sender_id":"${ALICE}","content":"hi",}`, status: 400, code: 'invalid_json' },
+  { name: 'connections read receipt: not JSON at all', method: 'POST', path: connRead, text: 'up_to=1', status: 400, code: 'invalid_json' },
+  { name: 'push register: single-quoted strings', method: 'POST', path: PUSH, text: `{'user_id':'${ALICE}','kind':'fcm','token':'t'}`, status: 400, code: 'invalid_json' },
+
+  // ── People: wrong types ───────────────────────────────────────────────────────────────────────
+  { name: 'connections create: user2_id is an array', method: 'POST', path: C, json: { user1_id: ALICE, user2_id: [BOB] }, status: 422, code: 'validation_error' },
+  { name: 'connections create: user1_id is a NoSQL operator object', method: 'POST', path: C, json: { user1_id: { $ne: null }, user2_id: BOB }, status: 422, code: 'validation_error' },
+  { name: 'connections create: user2_id is null', method: 'POST', path: C, json: { user1_id: ALICE, user2_id: null }, status: 422, code: 'validation_error' },
+  { name: 'connections create: user1_id is a number', method: 'POST', path: C, json: { user1_id: 12345, user2_id: BOB }, status: 422, code: 'validation_error' },
+  { name: 'connections create: the same user twice', method: 'POST', path: C, json: { user1_id: ALICE, user2_id: ALICE }, status: 422, code: 'same_user' },
+  { name: 'connections send: sender_id is a number', method: 'POST', path: connMessages, json: { sender_id: 1, content: 'hi' }, status: 422, code: 'validation_error' },
+  { name: 'connections send: content is a number', method: 'POST', path: connMessages, json: { sender_id: ALICE, content: 42 }, status: 422, code: 'validation_error' },
+  { name: 'connections send: content is an array', method: 'POST', path: connMessages, json: { sender_id: ALICE, content: ['hi'] }, status: 422, code: 'validation_error' },
+  { name: 'connections send: content is an object', method: 'POST', path: connMessages, json: { sender_id: ALICE, content: { text: 'hi' } }, status: 422, code: 'validation_error' },
+  { name: 'connections read receipt: up_to is the string "1"', method: 'POST', path: connRead, json: { user_id: BOB, up_to: '1' }, status: 422, code: 'validation_error' },
+  { name: 'connections read receipt: up_to is fractional', method: 'POST', path: connRead, json: { user_id: BOB, up_to: 0.5 }, status: 422, code: 'validation_error' },
+  { name: 'connections read receipt: up_to is negative', method: 'POST', path: connRead, json: { user_id: BOB, up_to: -1 }, status: 422, code: 'validation_error' },
+  { name: 'connections read receipt: up_to is 2^63', method: 'POST', path: connRead, text: `{"user_id":"${BOB}","up_to":9223372036854775808}`, status: 422, code: 'invalid_read_position' },
+  { name: 'connections read receipt: up_to past the newest message', method: 'POST', path: connRead, json: { user_id: BOB, up_to: 2 }, status: 422, code: 'invalid_read_position' },
+
+  // ── People: invalid user ids ──────────────────────────────────────────────────────────────────
+  { name: 'connections create: user2_id with a space', method: 'POST', path: C, json: { user1_id: ALICE, user2_id: 'battery bob' }, status: 422, code: 'validation_error' },
+  { name: 'connections create: user2_id with a control character', method: 'POST', path: C, json: { user1_id: ALICE, user2_id: 'bob\u0007' }, status: 422, code: 'validation_error' },
+  { name: 'connections create: 129-character user2_id', method: 'POST', path: C, json: { user1_id: ALICE, user2_id: 'b'.repeat(129) }, status: 422, code: 'validation_error' },
+  { name: 'connections create: user2_id ../../etc/passwd', method: 'POST', path: C, json: { user1_id: ALICE, user2_id: '../../etc/passwd' }, status: 422, code: 'validation_error' },
+  { name: "connections create: user2_id ' OR '1'='1", method: 'POST', path: C, json: { user1_id: ALICE, user2_id: "' OR '1'='1" }, status: 422, code: 'validation_error' },
+
+  // ── People: message text ──────────────────────────────────────────────────────────────────────
+  { name: 'connections send: empty content', method: 'POST', path: connMessages, json: { sender_id: ALICE, content: '' }, status: 422, code: 'validation_error' },
+  { name: 'connections send: whitespace-only content', method: 'POST', path: connMessages, json: { sender_id: ALICE, content: ' \n\t ' }, status: 422, code: 'invalid_text' },
+  { name: 'connections send: one character over PEOPLE_MAX_MESSAGE_LENGTH', method: 'POST', path: connMessages, json: { sender_id: ALICE, content: 'm'.repeat(PEOPLE_MAX_MESSAGE + 1) }, status: 422, code: 'message_too_long' },
+  { name: 'connections send: ANSI escape sequence', method: 'POST', path: connMessages, json: { sender_id: ALICE, content: '\u001b[31mred\u001b[0m' }, status: 422, code: 'invalid_text' },
+  { name: 'connections send: lone high surrogate escape', method: 'POST', path: connMessages, text: `{"sender_id":"${ALICE}","content":"half \\ud800"}`, status: 422, code: 'invalid_text' },
+  { name: 'connections send: invalid UTF-8 bytes FF FE', method: 'POST', path: connMessages, bytes: bytes(`{"sender_id":"${ALICE}","content":"bad `, [0xff, 0xfe], ' bytes"}'), status: '4xx' },
+  { name: 'connections send: 300 KB content', method: 'POST', path: connMessages, json: { sender_id: ALICE, content: 'x'.repeat(300_000) }, status: 413, code: 'payload_too_large' },
+
+  // ── People: __proto__ and constructor keys ────────────────────────────────────────────────────
+  { name: 'connections send: __proto__ key', method: 'POST', path: connMessages, text: `{"sender_id":"${ALICE}","content":"hi","__proto__":{"sender_id":"${BOB}"}}`, status: 400, code: 'invalid_json' },
+  { name: 'connections create: constructor.prototype', method: 'POST', path: C, text: `{"user1_id":"${ALICE}","user2_id":"${MALLORY}","constructor":{"prototype":{"status":"ended"}}}`, status: 400, code: 'invalid_json' },
+  { name: 'push register: __proto__ inside the subscription', method: 'POST', path: PUSH, text: `{"user_id":"${ALICE}","kind":"webpush","subscription":{"__proto__":{"endpoint":"https://169.254.169.254/x"}}}`, status: 400, code: 'invalid_json' },
+
+  // ── People: not one of the two users, unknown and ended connections ───────────────────────────
+  { name: 'connections read: a user who is not one of the two', method: 'GET', path: (c) => `${conn(c)}?user_id=${MALLORY}`, status: 404, code: 'connection_not_found' },
+  { name: 'connections send: a sender who is not one of the two', method: 'POST', path: connMessages, json: { sender_id: MALLORY, content: 'let me in' }, status: 404, code: 'connection_not_found' },
+  { name: 'connections messages: a reader who is not one of the two', method: 'GET', path: (c) => `${connMessages(c)}?user_id=${MALLORY}`, status: 404, code: 'connection_not_found' },
+  { name: 'connections read receipt: a user who is not one of the two', method: 'POST', path: connRead, json: { user_id: MALLORY, up_to: 1 }, status: 404, code: 'connection_not_found' },
+  { name: 'connections end: a user who is not one of the two', method: 'DELETE', path: (c) => `${conn(c)}?user_id=${MALLORY}`, status: 404, code: 'connection_not_found' },
+  { name: 'connections send: a well-formed UUID nobody issued', method: 'POST', path: `${C}/00000000-0000-4000-8000-000000000000/messages`, json: { sender_id: ALICE, content: 'hi' }, status: 404, code: 'connection_not_found' },
+  { name: 'connections read: not a UUID', method: 'GET', path: `${C}/not-a-uuid?user_id=${ALICE}`, status: 404, code: 'connection_not_found' },
+  { name: 'connections end: encoded ../../etc/passwd id', method: 'DELETE', path: `${C}/..%2F..%2Fetc%2Fpasswd?user_id=${ALICE}`, status: 404, code: 'connection_not_found' },
+  { name: "connections messages: id 1' OR '1'='1", method: 'GET', path: `${C}/${encodeURIComponent("1' OR '1'='1")}/messages?user_id=${ALICE}`, status: 404, code: 'connection_not_found' },
+  { name: 'connections send: the ended connection', method: 'POST', path: (c) => `${endedConn(c)}/messages`, json: { sender_id: ALICE, content: 'still there?' }, status: 409, code: 'connection_ended' },
+  { name: 'connections send: the ended connection, with a fresh Idempotency-Key', method: 'POST', path: (c) => `${endedConn(c)}/messages`, json: { sender_id: ALICE, content: 'still there?' }, headers: { 'idempotency-key': 'battery-fresh-key' }, status: 409, code: 'connection_ended' },
+  { name: 'connections end: already ended', method: 'DELETE', path: (c) => `${endedConn(c)}?user_id=${ALICE}`, status: 409, code: 'connection_ended' },
+
+  // ── People: Idempotency-Key ───────────────────────────────────────────────────────────────────
+  { name: 'connections send: Idempotency-Key with a space', method: 'POST', path: connMessages, json: { sender_id: ALICE, content: 'hi' }, headers: { 'idempotency-key': 'two words' }, status: 422, code: 'invalid_idempotency_key' },
+  { name: 'connections send: 256-character Idempotency-Key', method: 'POST', path: connMessages, json: { sender_id: ALICE, content: 'hi' }, headers: { 'idempotency-key': 'k'.repeat(256) }, status: 422, code: 'invalid_idempotency_key' },
+
+  // ── People: query parameters ──────────────────────────────────────────────────────────────────
+  { name: 'connections list: limit=0', method: 'GET', path: `${C}?user_id=${ALICE}&limit=0`, status: 422, code: 'validation_error' },
+  { name: 'connections list: limit=abc', method: 'GET', path: `${C}?user_id=${ALICE}&limit=abc`, status: 422, code: 'validation_error' },
+  { name: 'connections list: status=deleted', method: 'GET', path: `${C}?user_id=${ALICE}&status=deleted`, status: 422, code: 'validation_error' },
+  { name: 'connections list: user_id with UNION SELECT', method: 'GET', path: `${C}?user_id=${encodeURIComponent("a' UNION SELECT * FROM connections--")}`, status: 422, code: 'validation_error' },
+  { name: 'connections list: no user_id', method: 'GET', path: `${C}?limit=5`, status: 422, code: 'user_required' },
+  { name: 'connections messages: limit=501', method: 'GET', path: (c) => `${connMessages(c)}?user_id=${ALICE}&limit=501`, status: 422, code: 'validation_error' },
+  { name: 'connections messages: after=-1', method: 'GET', path: (c) => `${connMessages(c)}?user_id=${ALICE}&after=-1`, status: 422, code: 'validation_error' },
+  { name: 'connections read: user_id with a space', method: 'GET', path: (c) => `${conn(c)}?user_id=battery%20alice`, status: 422, code: 'validation_error' },
+
+  // ── People: push subscriptions ────────────────────────────────────────────────────────────────
+  { name: 'push register: unknown kind', method: 'POST', path: PUSH, json: { user_id: ALICE, kind: 'apns', token: 't' }, status: 422, code: 'validation_error' },
+  { name: 'push register: webpush without a subscription', method: 'POST', path: PUSH, json: { user_id: ALICE, kind: 'webpush', token: 't' }, status: 422, code: 'invalid_push_target' },
+  { name: 'push register: fcm without a token', method: 'POST', path: PUSH, json: { user_id: ALICE, kind: 'fcm' }, status: 422, code: 'invalid_push_target' },
+  { name: 'push register: endpoint at the cloud metadata address', method: 'POST', path: PUSH, json: webPush('https://169.254.169.254/x'), status: 422, code: 'invalid_push_target' },
+  { name: 'push register: endpoint with credentials in front of a push host', method: 'POST', path: PUSH, json: webPush('https://fcm.googleapis.com@169.254.169.254/x'), status: 422, code: 'invalid_push_target' },
+  { name: 'push register: plain-http push endpoint', method: 'POST', path: PUSH, json: webPush('http://fcm.googleapis.com/fcm/send/x'), status: 422, code: 'invalid_push_target' },
+  { name: 'push register: FCM token with control characters', method: 'POST', path: PUSH, json: { user_id: ALICE, kind: 'fcm', token: 'tok\u0000en\u001b[2J' }, status: '4xx' },
+  { name: 'push register: no user_id', method: 'POST', path: PUSH, json: { kind: 'fcm', token: 'battery-token-2' }, status: 422, code: 'user_required' },
+  { name: 'push delete: an id nobody registered', method: 'DELETE', path: `${PUSH}/0123456789abcdef0123456789abcdef?user_id=${ALICE}`, status: 404, code: 'push_target_not_found' },
+  { name: "push delete: another user's device", method: 'DELETE', path: (c) => `${PUSH}/${c.pushId}?user_id=${BOB}`, status: 404, code: 'push_target_not_found' },
+
+  // ── People: the live WebSocket ────────────────────────────────────────────────────────────────
+  { name: 'ws: a plain GET without upgrade headers', method: 'GET', path: `${WS}?user_id=${ALICE}`, status: '4xx' },
+  { name: 'ws upgrade: no user_id', method: 'GET', path: WS, upgrade: true, status: 422, code: 'user_required' },
+  { name: 'ws upgrade: user_id with a space', method: 'GET', path: `${WS}?user_id=battery%20alice`, upgrade: true, status: 422, code: 'validation_error' },
+  { name: 'ws upgrade: malformed after', method: 'GET', path: `${WS}?user_id=${ALICE}&after=1;DROP`, upgrade: true, status: 422, code: 'validation_error' },
+  { name: 'ws upgrade: a bare seq in after without connection_id', method: 'GET', path: `${WS}?user_id=${ALICE}&after=5`, upgrade: true, status: 422, code: 'invalid_cursor' },
+  { name: 'ws upgrade: a connection the user is not part of', method: 'GET', path: (c) => `${WS}?user_id=${MALLORY}&connection_id=${c.connectionId}`, upgrade: true, status: 404, code: 'connection_not_found' },
+  { name: 'ws upgrade: connection_id not a UUID', method: 'GET', path: `${WS}?user_id=${ALICE}&connection_id=..%2F..%2Fetc`, upgrade: true, status: 404, code: 'connection_not_found' },
 ];
 
 interface Answer {
@@ -283,6 +401,32 @@ function sendRaw(baseUrl: string, request: Buffer): Promise<Answer> {
       if (headers.get('transfer-encoding') === 'chunked') body = dechunk(body);
       resolve({ status: Number(head[0]?.split(' ')[1]), contentType: headers.get('content-type') ?? null, body: parseJson(body) });
     });
+  });
+}
+
+/**
+ * Opens a WebSocket to `url`. A refused upgrade is an ordinary HTTP answer; an accepted one is
+ * reported as status 101 (and closed), so the case fails with what happened.
+ */
+function sendUpgrade(url: string): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url, { handshakeTimeout: 10_000 });
+    socket.on('unexpected-response', (_request, response) => {
+      const chunks: Buffer[] = [];
+      const done = () => {
+        socket.terminate();
+        const contentType = response.headers['content-type'] ?? null;
+        resolve({ status: response.statusCode ?? 0, contentType, body: parseJson(Buffer.concat(chunks).toString('utf8')) });
+      };
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', done);
+      response.on('error', done); // the server drops the socket once it has answered
+    });
+    socket.on('open', () => {
+      socket.close();
+      resolve({ status: 101, contentType: null, body: 'upgraded to a WebSocket' });
+    });
+    socket.on('error', reject);
   });
 }
 
@@ -350,7 +494,7 @@ async function settledState(path: string): Promise<StoreState> {
 describe('bad-input battery: every bad request gets a 4xx with the error shape and changes nothing', () => {
   let model: FakeOpenAi;
   let server: ChatifyServer;
-  const ctx: Ctx = { sessionId: '', endedId: '', personalityId: '' };
+  const ctx: Ctx = { sessionId: '', endedId: '', personalityId: '', connectionId: '', endedConnectionId: '', pushId: '' };
   let baseline: StoreState;
 
   beforeAll(async () => {
@@ -364,6 +508,20 @@ describe('bad-input battery: every bad request gets a 4xx with the error shape a
     expect(created.status).toBe(201);
     ctx.personalityId = created.body.id;
     expect((await server.put(RULES, { rules: 'Be kind.' })).status).toBe(200);
+
+    const active = await server.post(C, { user1_id: ALICE, user2_id: BOB });
+    expect(active.status).toBe(201);
+    ctx.connectionId = active.body.id;
+    expect((await server.post(`${C}/${ctx.connectionId}/messages`, { sender_id: ALICE, content: 'Hi Bob!' })).status).toBe(201);
+    const ended = await server.post(C, { user1_id: ALICE, user2_id: CAROL });
+    expect(ended.status).toBe(201);
+    ctx.endedConnectionId = ended.body.id;
+    expect((await server.post(`${C}/${ctx.endedConnectionId}/messages`, { sender_id: CAROL, content: 'Bye Alice.' })).status).toBe(201);
+    expect((await server.del(`${C}/${ctx.endedConnectionId}?user_id=${CAROL}`)).status).toBe(200);
+    const device = await server.post(PUSH, { user_id: ALICE, kind: 'fcm', token: 'battery-fcm-token' });
+    expect(device.status).toBe(201);
+    ctx.pushId = device.body.id;
+
     baseline = await settledState(server.databasePath);
   });
 
@@ -375,6 +533,7 @@ describe('bad-input battery: every bad request gets a 4xx with the error shape a
   async function call(c: BadCase): Promise<Answer> {
     if (c.raw) return sendRaw(server.baseUrl, c.raw(ctx));
     const path = typeof c.path === 'function' ? c.path(ctx) : c.path;
+    if (c.upgrade) return sendUpgrade(server.baseUrl.replace(/^http/, 'ws') + path);
     const headers: Record<string, string> = { 'content-type': 'application/json', ...c.headers };
     const body = c.bytes ?? c.text ?? (c.json === undefined ? undefined : JSON.stringify(c.json));
     const res = await fetch(server.baseUrl + path, { method: c.method, headers, body });
@@ -432,5 +591,10 @@ describe('bad-input battery: every bad request gets a 4xx with the error shape a
     expect(read.body.status).toBe('active');
     expect(read.body.message_count).toBe(1);
     expect((await server.send(ctx.sessionId, 'still here?')).status).toBe(200);
+    // The connections kept their state: the active one its one message, the ended one ended.
+    const messages = await server.get(`${C}/${ctx.connectionId}/messages?user_id=${BOB}`);
+    expect(messages.status).toBe(200);
+    expect(messages.body.map((m: { seq: number; content: string }) => [m.seq, m.content])).toEqual([[1, 'Hi Bob!']]);
+    expect((await server.get(`${C}/${ctx.endedConnectionId}?user_id=${ALICE}`)).body.status).toBe('ended');
   });
 });

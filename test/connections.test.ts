@@ -181,6 +181,12 @@ forEachStore(() => {
       expect(retry.headers.get('idempotent-replayed')).toBe('true');
       expect(retry.body).toEqual(first.body);
       expect((await messagesOf(id)).length).toBe(1);
+      // The same key for another text, or from the other participant, is a mistake, not a retry.
+      for (const other of [{ sender_id: 'quin', content: 'something else' }, { sender_id: 'rae', content: 'only once' }]) {
+        const reused = await server.request('POST', `/api/v1/connections/${id}/messages`, other, headers);
+        expect([reused.status, reused.body.error.code]).toEqual([422, 'idempotency_key_reused']);
+      }
+      expect((await messagesOf(id)).length).toBe(1);
       const badKey = await server.request('POST', `/api/v1/connections/${id}/messages`, body, { 'idempotency-key': 'has space' });
       expect(badKey.status).toBe(422);
     });

@@ -51,6 +51,9 @@ describe('live delivery over WebSocket', () => {
     await expect(LiveClient.connect(server.baseUrl, { user_id: 'gail', connection_id: id })).rejects.toMatchObject({ status: 404 });
     await expect(LiveClient.connect(server.baseUrl, {})).rejects.toMatchObject({ status: 422 });
     await expect(LiveClient.connect(server.baseUrl, { user_id: 'gail', after: 'nonsense' })).rejects.toMatchObject({ status: 422 });
+    // Without an upgrade it is still an API answer, not a bare 404.
+    const plain = await server.get('/api/v1/ws?user_id=gail');
+    expect([plain.status, plain.body.error.code]).toEqual([426, 'upgrade_required']);
   });
 
   it('passes typing signals to the other participant only, and read receipts to both', async () => {

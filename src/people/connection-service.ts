@@ -105,6 +105,9 @@ export class ConnectionService {
       idempotencyKey: idempotencyKey ?? null,
     });
     if (!result) throw connectionEnded();
+    if (result.replayed && (result.message.senderId !== senderId || result.message.content !== content)) {
+      throw new ChatError('idempotency_key_reused', 'This Idempotency-Key was used for a different message; use a new key.');
+    }
     if (!result.replayed) this.#track(this.#deliver(connection, result.message));
     return result;
   }

@@ -6,6 +6,10 @@ import type { PushTarget, StoredPushTarget } from './types.js';
 const MAX_ENDPOINT_LENGTH = 2048;
 const MAX_KEY_LENGTH = 256;
 const MAX_TOKEN_LENGTH = 4096;
+/** What browsers' PushSubscription keys are: base64url, maybe padded. */
+const BASE64URL = /^[A-Za-z0-9_-]+={0,2}$/;
+/** FCM registration tokens: no spaces, no control characters. */
+const FCM_TOKEN = /^[A-Za-z0-9_:.-]+$/;
 /** Devices kept per user; registering one more forgets the oldest, so one user cannot make every notification fan out without end. */
 export const MAX_PUSH_TARGETS_PER_USER = 20;
 /** Plain http is fine only for a push service on this machine (tests, development), and only when allowed. */
@@ -84,14 +88,14 @@ export function validPushTarget(target: PushTarget, allowedHosts: readonly strin
       throw invalid(`subscription.endpoint must be a browser push service; ${host} is not one (WEB_PUSH_ALLOWED_HOSTS).`);
     }
     for (const [name, value] of Object.entries({ p256dh: keys.p256dh, auth: keys.auth })) {
-      if (value.trim() === '' || value.length > MAX_KEY_LENGTH) {
-        throw invalid(`subscription.keys.${name} must be a non-empty key of at most ${MAX_KEY_LENGTH} characters.`);
+      if (!BASE64URL.test(value) || value.length > MAX_KEY_LENGTH) {
+        throw invalid(`subscription.keys.${name} must be a base64url key of at most ${MAX_KEY_LENGTH} characters.`);
       }
     }
     return target;
   }
-  if (target.token.trim() === '' || target.token.length > MAX_TOKEN_LENGTH) {
-    throw invalid(`token must be a non-empty FCM registration token of at most ${MAX_TOKEN_LENGTH} characters.`);
+  if (!FCM_TOKEN.test(target.token) || target.token.length > MAX_TOKEN_LENGTH) {
+    throw invalid(`token must be an FCM registration token (letters, digits, - _ : .) of at most ${MAX_TOKEN_LENGTH} characters.`);
   }
   return target;
 }

@@ -9,6 +9,7 @@ import type { ConnectionStore } from '../../people/connection-store.js';
 import type { LiveHub } from '../../people/live-hub.js';
 import { LiveFeed, type FeedEvent } from '../../people/live-feed.js';
 import { userOf } from '../auth.js';
+import { sendError } from '../error-handler.js';
 import { errors, UserId } from '../schemas/common.js';
 import { connectionJson, messageJson } from '../schemas/connections.js';
 
@@ -90,15 +91,16 @@ export const liveRoutes: FastifyPluginAsyncTypebox<LiveRoutesOptions> = async (a
   const { connections, store, hub } = options;
   const live = new WeakMap<FastifyRequest, { userId: string; after: Map<string, number> }>();
 
-  app.get('/ws', {
-    websocket: true,
+  app.route({
+    method: 'GET',
+    url: '/ws',
     config: { tokenInQuery: true },
     schema: {
       tags,
       summary: 'Live events of a user’s connections (WebSocket)',
       description: LIVE_DESCRIPTION,
       querystring: LiveQuery,
-      response: errors(401, 403, 404, 422),
+      response: errors(401, 403, 404, 422, 426),
     },
     // Refused before the upgrade, with the usual status and JSON body.
     preHandler: async (request) => {
@@ -107,7 +109,10 @@ export const liveRoutes: FastifyPluginAsyncTypebox<LiveRoutesOptions> = async (a
       if (request.query.connection_id !== undefined) await connections.get(request.query.connection_id, userId);
       live.set(request, { userId, after });
     },
-  }, (socket, request) => {
+    // A plain GET (no Upgrade header) that passed every check.
+    handler: async (_request, reply) =>
+      sendError(reply.header('upgrade', 'websocket'), 426, 'upgrade_required', 'This is a WebSocket: connect with Upgrade: websocket.'),
+    wsHandler: (socket, request) => {
       const { userId, after } = live.get(request)!;
       const lastTyping = new Map<string, number>();
       options.openSockets?.inc();
@@ -172,5 +177,6 @@ export const liveRoutes: FastifyPluginAsyncTypebox<LiveRoutesOptions> = async (a
           socket.close(1011, 'unavailable');
         },
       );
+    },
   });
 };
