@@ -199,6 +199,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
     await Promise.all([chat.drain(config.shutdown.timeoutMs), connections.drain(config.shutdown.timeoutMs)]);
     chat.close();
     await notifier.close?.();
+    if (!deps.llm) await llm.close();
     if (!deps.coordination) await coordination.close();
     if (!deps.store) await store.close();
   });

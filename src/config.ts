@@ -36,6 +36,7 @@ const EnvSchema = Type.Object({
   LLM_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 30_000 }),
   LLM_MAX_RETRIES: Type.Integer({ minimum: 0, maximum: 10, default: 2 }),
   LLM_FALLBACK_MODEL: Type.Optional(Type.String()),
+  LLM_THREAD: Type.Boolean({ default: true }),
   LLM_BREAKER_FAILURES: Type.Integer({ minimum: 1, default: 5 }),
   LLM_BREAKER_RESET_MS: Type.Integer({ minimum: 100, default: 30_000 }),
   CONTEXT_MAX_TOKENS: Type.Integer({ minimum: 1, default: 6000 }),
@@ -91,6 +92,8 @@ export type LlmConfig =
       maxRetries: number;
       fallbackModel: string | undefined;
       breaker: { failures: number; resetMs: number };
+      /** Run the SDK on a thread of its own, off the event loop that answers clients. */
+      thread: boolean;
     };
 
 export interface Config {
@@ -201,6 +204,7 @@ export function loadConfig(env?: Record<string, string | undefined>): Config {
             maxRetries: raw.LLM_MAX_RETRIES,
             fallbackModel: blankToUndefined(raw.LLM_FALLBACK_MODEL),
             breaker: { failures: raw.LLM_BREAKER_FAILURES, resetMs: raw.LLM_BREAKER_RESET_MS },
+            thread: raw.LLM_THREAD,
           },
     unusedBaseUrl: provider === 'offline' ? baseURL : undefined,
     context: { maxTokens: raw.CONTEXT_MAX_TOKENS, maxMessages: raw.CONTEXT_MAX_MESSAGES },

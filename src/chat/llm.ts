@@ -48,4 +48,6 @@ export interface Llm {
   readonly provider: string;
   /** The whole reply; streamed piece by piece to `request.onDelta` when that is set. */
   complete(request: CompletionRequest): Promise<Completion>;
+  /** Lets go of what the adapter holds (a thread, connections); calls under way fail. */
+  close?(): Promise<void>;
 }

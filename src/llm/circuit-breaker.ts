@@ -30,6 +30,10 @@ export class CircuitBreakerLlm implements Llm {
     return this.inner.provider;
   }
 
+  async close(): Promise<void> {
+    await this.inner.close?.();
+  }
+
   async complete(request: CompletionRequest): Promise<Completion> {
     const open = this.#failures >= this.options.failures;
     if (open && (this.#now() < this.#openUntil || this.#trialRunning)) {

@@ -13,6 +13,10 @@ export class MeteredLlm implements Llm {
     return this.inner.provider;
   }
 
+  async close(): Promise<void> {
+    await this.inner.close?.();
+  }
+
   async complete(request: CompletionRequest): Promise<Completion> {
     const started = performance.now();
     const seconds = () => (performance.now() - started) / 1000;

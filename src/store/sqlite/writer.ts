@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { Database } from 'better-sqlite3';
+import { threadModuleUrl } from '../../thread-module-url.js';
 import type { Synchronous } from './connection.js';
 import type { WriterReply, WriterRequest } from './writer-thread.js';
 import { commitBatch, prepareWrites, type WriteOp, type WriteOutcome } from './writes.js';
@@ -80,7 +81,7 @@ export class ThreadWriter extends BatchingWriter {
 
   constructor(path: string, synchronous: Synchronous) {
     super();
-    this.#worker = new Worker(writerThreadUrl(), {
+    this.#worker = new Worker(threadModuleUrl(import.meta.url, 'writer-thread'), {
       workerData: { path, synchronous },
       // The thread only shuttles batches to SQLite: a small heap keeps the process's memory down.
       resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 128 },
@@ -115,19 +116,6 @@ export class ThreadWriter extends BatchingWriter {
     await closed;
     await this.#worker.terminate();
   }
-}
-
-/**
- * The writer thread's module. Built, it is the .js beside this file; run from the TypeScript
- * source (tests, tsx), a small bootstrap registers tsx in the thread first.
- */
-function writerThreadUrl(): URL {
-  if (!import.meta.url.endsWith('.ts')) return new URL('./writer-thread.js', import.meta.url);
-  const thread = new URL('./writer-thread.ts', import.meta.url).href;
-  const bootstrap =
-    `import { register } from ${JSON.stringify(import.meta.resolve('tsx/esm/api'))};` +
-    `register(); await import(${JSON.stringify(thread)});`;
-  return new URL(`data:text/javascript,${encodeURIComponent(bootstrap)}`);
 }
 
 /** Commits on the calling thread; for databases a second thread cannot open (":memory:"). */
