@@ -164,7 +164,18 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
-  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+  await app.register(websocket, {
+    options: { maxPayload: 64 * 1024 },
+    // "Going away": clients reconnect (to another instance). One that does not answer the close
+    // handshake is cut off, so it cannot hold the shutdown up.
+    preClose: async function (this: FastifyInstance) {
+      const clients = [...this.websocketServer.clients];
+      for (const client of clients) client.close(1001, 'server shutting down');
+      this.websocketServer.close();
+      await new Promise((resolve) => setTimeout(resolve, Math.min(1000, config.shutdown.timeoutMs / 4)).unref());
+      for (const client of clients) client.terminate();
+    },
+  });
 
   await app.register(healthRoutes, { store, coordination, provider: llm.provider, accepting: () => accepting });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -298,7 +298,7 @@ const cases: BadCase[] = [
   { name: 'connections read receipt: up_to is the string "1"', method: 'POST', path: connRead, json: { user_id: BOB, up_to: '1' }, status: 422, code: 'validation_error' },
   { name: 'connections read receipt: up_to is fractional', method: 'POST', path: connRead, json: { user_id: BOB, up_to: 0.5 }, status: 422, code: 'validation_error' },
   { name: 'connections read receipt: up_to is negative', method: 'POST', path: connRead, json: { user_id: BOB, up_to: -1 }, status: 422, code: 'validation_error' },
-  { name: 'connections read receipt: up_to is 2^63', method: 'POST', path: connRead, text: `{"user_id":"${BOB}","up_to":9223372036854775808}`, status: 422, code: 'invalid_read_position' },
+  { name: 'connections read receipt: up_to is 2^63', method: 'POST', path: connRead, text: `{"user_id":"${BOB}","up_to":9223372036854775808}`, status: 422, code: 'validation_error' },
   { name: 'connections read receipt: up_to past the newest message', method: 'POST', path: connRead, json: { user_id: BOB, up_to: 2 }, status: 422, code: 'invalid_read_position' },
 
   // ── People: invalid user ids ──────────────────────────────────────────────────────────────────

@@ -1,3 +1,4 @@
+import { connect as connectTcp } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ChatifyServer } from './support/chatify-server.js';
 import { LiveClient } from './support/live-client.js';
@@ -136,5 +137,29 @@ describe('live delivery over WebSocket', () => {
     // In order within each socket.
     const seqs = client.messages(id).map((f) => f.message.seq);
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+  });
+});
+
+describe('live sockets at shutdown', () => {
+  it('tells clients it is going away, and does not wait for one that never answers', async () => {
+    const server = await ChatifyServer.start({ SHUTDOWN_TIMEOUT_MS: '2000' });
+    const polite = await LiveClient.connect(server.baseUrl, { user_id: 'tom' });
+    const closed = new Promise<number>((resolve) => polite.socket.once('close', (code) => resolve(code)));
+    // A client that completes the upgrade and then never reads or answers again.
+    const { port } = new URL(server.baseUrl);
+    const rude = connectTcp(Number(port), '127.0.0.1');
+    await new Promise<void>((resolve) => rude.once('connect', () => resolve()));
+    rude.write(
+      'GET /api/v1/ws?user_id=uma HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+    );
+    await new Promise<void>((resolve) => rude.once('data', (data) => (expect(String(data)).toContain('101'), resolve())));
+    rude.pause();
+
+    const started = Date.now();
+    await server.close();
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(await closed).toBe(1001);
+    rude.destroy();
   });
 });

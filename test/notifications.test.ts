@@ -72,6 +72,28 @@ describe('notifying a recipient who has no live socket', () => {
     }
   });
 
+  it('counts a socket watching one connection as online for that connection only', async () => {
+    const hook = await webhookReceiver();
+    const server = await ChatifyServer.start({ NOTIFY_WEBHOOK_URL: hook.url });
+    try {
+      const watched = await startPair(server, 'gia', 'hal');
+      const other = await startPair(server, 'ivo', 'hal');
+      const hal = await LiveClient.connect(server.baseUrl, { user_id: 'hal', connection_id: watched });
+      await server.post(`/api/v1/connections/${other}/messages`, { sender_id: 'ivo', content: 'elsewhere' });
+      await until(() => hook.calls.length === 1);
+      expect(hook.calls[0]!.body).toMatchObject({ user_id: 'hal', connection_id: other });
+      await server.post(`/api/v1/connections/${watched}/messages`, { sender_id: 'gia', content: 'right here' });
+      expect((await hal.next((f) => f.type === 'message')).message.content).toBe('right here');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(hook.calls.length).toBe(1);
+      expect(hal.messages().map((f) => f.connection_id)).toEqual([watched]);
+      await hal.close();
+    } finally {
+      await server.close();
+      await hook.close();
+    }
+  });
+
   it('leaves the text out of notifications when NOTIFY_INCLUDE_TEXT=false', async () => {
     const hook = await webhookReceiver();
     const server = await ChatifyServer.start({ NOTIFY_WEBHOOK_URL: hook.url, NOTIFY_INCLUDE_TEXT: 'false' });
@@ -139,7 +161,8 @@ describe.runIf(postgresConfigured() && redisConfigured())('live delivery across 
     await first.waitForMessages(id, 1);
     await first.close();
     await a.post(`/api/v1/connections/${id}/messages`, { sender_id: 'gil', content: 'two' });
-    const second = await LiveClient.connect(b.baseUrl, { user_id: 'hoa', after: `${id}:1` });
+    // This time watching only this connection (its own Redis channel), resuming with a bare seq.
+    const second = await LiveClient.connect(b.baseUrl, { user_id: 'hoa', connection_id: id, after: '1' });
     await b.post(`/api/v1/connections/${id}/messages`, { sender_id: 'gil', content: 'three' });
     expect((await second.waitForMessages(id, 2)).map((f) => f.message.content)).toEqual(['two', 'three']);
     await second.close();

@@ -1,23 +1,28 @@
-import type { LiveEvent, LiveHub, LiveListener } from '../people/live-hub.js';
+import { eventConnectionId, subscriptionKey, type LiveEvent, type LiveHub, type LiveListener, type SubscribeOptions } from '../people/live-hub.js';
 
 /** Live delivery within one process: every socket is here. */
 export class LocalLiveHub implements LiveHub {
   readonly #listeners = new Map<string, Set<LiveListener>>();
 
   async publish(userId: string, event: LiveEvent): Promise<boolean> {
-    const listeners = this.#listeners.get(userId);
-    if (!listeners) return false;
-    for (const listener of listeners) listener(event);
-    return true;
+    let delivered = false;
+    for (const key of [subscriptionKey(userId), subscriptionKey(userId, eventConnectionId(event))]) {
+      const listeners = this.#listeners.get(key);
+      if (!listeners) continue;
+      delivered = true;
+      for (const listener of listeners) listener(event);
+    }
+    return delivered;
   }
 
-  async subscribe(userId: string, listener: LiveListener): Promise<() => void> {
-    let listeners = this.#listeners.get(userId);
-    if (!listeners) this.#listeners.set(userId, (listeners = new Set()));
+  async subscribe(userId: string, listener: LiveListener, options: SubscribeOptions = {}): Promise<() => void> {
+    const key = subscriptionKey(userId, options.connectionId);
+    let listeners = this.#listeners.get(key);
+    if (!listeners) this.#listeners.set(key, (listeners = new Set()));
     listeners.add(listener);
     return () => {
       listeners.delete(listener);
-      if (listeners.size === 0 && this.#listeners.get(userId) === listeners) this.#listeners.delete(userId);
+      if (listeners.size === 0 && this.#listeners.get(key) === listeners) this.#listeners.delete(key);
     };
   }
 }

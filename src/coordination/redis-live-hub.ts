@@ -1,17 +1,25 @@
 import type { Redis } from 'ioredis';
-import type { LiveEvent, LiveHub, LiveListener } from '../people/live-hub.js';
+import {
+  eventConnectionId,
+  subscriptionKey,
+  type LiveEvent,
+  type LiveHub,
+  type LiveListener,
+  type SubscribeOptions,
+} from '../people/live-hub.js';
 
 const PREFIX = 'chatify:live:';
-const RESUBSCRIBE_GRACE_MS = 200;
 
 /**
- * Live delivery across instances: one Redis channel per user, which an instance subscribes to while
- * it holds a socket of that user. PUBLISH answers how many instances listen, which tells whether the
- * user is online anywhere.
+ * Live delivery across instances: a Redis channel per user (and per user in one connection, for
+ * sockets that watch only that), which an instance subscribes to while it holds such a socket.
+ * PUBLISH answers how many instances listen, which tells whether the user is online anywhere.
  */
 export class RedisLiveHub implements LiveHub {
   readonly #listeners = new Map<string, Set<LiveListener>>();
   readonly #onMissed = new Map<LiveListener, () => void>();
+  /** Channels Redis has confirmed; a failed SUBSCRIBE leaves a channel out, so the next listener tries again. */
+  readonly #subscribed = new Set<string>();
   /** Subscription changes per channel, one after another, so SUBSCRIBE and UNSUBSCRIBE never cross. */
   readonly #changes = new Map<string, Promise<void>>();
 
@@ -20,16 +28,13 @@ export class RedisLiveHub implements LiveHub {
     private readonly publisher: Redis,
     private readonly subscriber: Redis,
   ) {
-    // After a reconnect ioredis subscribes again by itself; what was published meanwhile is gone.
     let connectedBefore = false;
     subscriber.on('ready', () => {
-      // A moment later, so the channels are subscribed again before listeners read the store.
-      if (connectedBefore) setTimeout(() => this.#onMissed.forEach((onMissed) => onMissed()), RESUBSCRIBE_GRACE_MS);
+      if (connectedBefore) void this.#afterReconnect();
       connectedBefore = true;
     });
     subscriber.on('message', (channel: string, text: string) => {
-      if (!channel.startsWith(PREFIX)) return;
-      const listeners = this.#listeners.get(channel.slice(PREFIX.length));
+      const listeners = this.#listeners.get(channel);
       if (!listeners) return;
       let event: LiveEvent;
       try {
@@ -42,42 +47,74 @@ export class RedisLiveHub implements LiveHub {
   }
 
   async publish(userId: string, event: LiveEvent): Promise<boolean> {
-    return (await this.publisher.publish(PREFIX + userId, JSON.stringify(event))) > 0;
+    const text = JSON.stringify(event);
+    const results = await this.publisher
+      .pipeline()
+      .publish(PREFIX + subscriptionKey(userId), text)
+      .publish(PREFIX + subscriptionKey(userId, eventConnectionId(event)), text)
+      .exec();
+    let listening = 0;
+    for (const [error, count] of results ?? []) {
+      if (error) throw error;
+      listening += Number(count);
+    }
+    return listening > 0;
   }
 
-  async subscribe(userId: string, listener: LiveListener, onMissed?: () => void): Promise<() => void> {
-    if (onMissed) this.#onMissed.set(listener, onMissed);
-    let listeners = this.#listeners.get(userId);
-    const first = !listeners;
-    if (!listeners) this.#listeners.set(userId, (listeners = new Set()));
+  async subscribe(userId: string, listener: LiveListener, options: SubscribeOptions = {}): Promise<() => void> {
+    const channel = PREFIX + subscriptionKey(userId, options.connectionId);
+    if (options.onMissed) this.#onMissed.set(listener, options.onMissed);
+    let listeners = this.#listeners.get(channel);
+    if (!listeners) this.#listeners.set(channel, (listeners = new Set()));
     listeners.add(listener);
     try {
-      await this.#change(userId, () => (first ? this.subscriber.subscribe(PREFIX + userId) : undefined));
+      await this.#change(channel, async () => {
+        if (this.#subscribed.has(channel)) return;
+        await this.subscriber.subscribe(channel);
+        this.#subscribed.add(channel);
+      });
     } catch (error) {
-      this.#remove(userId, listener);
+      this.#remove(channel, listener);
       throw error;
     }
-    return () => this.#remove(userId, listener);
+    return () => this.#remove(channel, listener);
   }
 
-  #remove(userId: string, listener: LiveListener): void {
+  /**
+   * After a reconnect ioredis subscribes again by itself, but what was published meanwhile is gone.
+   * A PING answered after the re-sent SUBSCRIBEs means they are in place: then listeners catch up.
+   */
+  async #afterReconnect(): Promise<void> {
+    try {
+      await this.subscriber.ping();
+    } catch {
+      return; // down again: the next 'ready' tries once more
+    }
+    for (const onMissed of this.#onMissed.values()) onMissed();
+  }
+
+  #remove(channel: string, listener: LiveListener): void {
     this.#onMissed.delete(listener);
-    const listeners = this.#listeners.get(userId);
+    const listeners = this.#listeners.get(channel);
     if (!listeners?.delete(listener) || listeners.size > 0) return;
-    this.#listeners.delete(userId);
-    void this.#change(userId, async () => {
+    this.#listeners.delete(channel);
+    void this.#change(channel, async () => {
       // Someone may have subscribed again while this waited its turn.
-      if (!this.#listeners.has(userId)) await this.subscriber.unsubscribe(PREFIX + userId);
+      if (this.#listeners.has(channel) || !this.#subscribed.has(channel)) return;
+      this.#subscribed.delete(channel);
+      await this.subscriber.unsubscribe(channel);
     }).catch(() => undefined);
   }
 
-  #change(userId: string, change: () => Promise<unknown> | undefined): Promise<void> {
-    const previous = this.#changes.get(userId) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(change).then(() => undefined);
-    this.#changes.set(userId, next);
-    void next.finally(() => {
-      if (this.#changes.get(userId) === next) this.#changes.delete(userId);
-    }).catch(() => undefined);
+  #change(channel: string, change: () => Promise<void>): Promise<void> {
+    const previous = this.#changes.get(channel) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(change);
+    this.#changes.set(channel, next);
+    void next
+      .finally(() => {
+        if (this.#changes.get(channel) === next) this.#changes.delete(channel);
+      })
+      .catch(() => undefined);
     return next;
   }
 }

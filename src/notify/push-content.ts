@@ -15,8 +15,9 @@ export type PushTargetDirectory = Pick<ConnectionStore, 'listPushTargets' | 'rem
  */
 const MAX_BODY_JSON_BYTES = 1500;
 
+/** Who wrote is private too when the text is (user ids may be e-mail addresses). */
 export function pushTitle(notification: Notification): string {
-  return `New message from ${notification.senderId}`;
+  return notification.text === null ? 'New message' : `New message from ${notification.senderId}`;
 }
 
 /** The message text, shortened to fit a push payload, or a generic line when text is turned off. */

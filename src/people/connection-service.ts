@@ -7,6 +7,7 @@ import {
   isParticipant,
   otherParticipant,
   participants,
+  readUpToOf,
   unreadCountOf,
   type Connection,
   type ConnectionMessage,
@@ -129,7 +130,7 @@ export class ConnectionService {
     }
     const updated = await this.deps.store.markRead(id, userId, upTo);
     if (!updated) throw connectionNotFound();
-    const readUpTo = updated.user1Id === userId ? updated.user1ReadUpTo : updated.user2ReadUpTo;
+    const readUpTo = readUpToOf(updated, userId);
     this.#announce(updated, { type: 'read', connectionId: id, userId, upTo: readUpTo });
     return { connection: updated, readUpTo, unreadCount: unreadCountOf(updated, userId) };
   }
@@ -173,7 +174,7 @@ export class ConnectionService {
       timestamp: message.timestamp,
       text: this.options.includeText ? message.content : null,
       // Everything after the recipient's read position, as of this message.
-      unreadCount: Math.max(1, message.seq - (connection.user1Id === recipientId ? connection.user1ReadUpTo : connection.user2ReadUpTo)),
+      unreadCount: Math.max(1, message.seq - readUpToOf(connection, recipientId)),
     });
   }
 

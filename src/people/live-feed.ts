@@ -1,6 +1,6 @@
 import type { ConnectionStore } from './connection-store.js';
 import { connectionNotFound } from './connection-service.js';
-import type { LiveEvent, LiveHub } from './live-hub.js';
+import { eventConnectionId, type LiveEvent, type LiveHub } from './live-hub.js';
 import { isParticipant, type Connection } from './types.js';
 
 /** What a live socket is sent: the hub's events, and "ready" once it is caught up and listening. */
@@ -16,8 +16,15 @@ export interface FeedOptions {
 /** Connections a user has that a feed learns the newest seq of when it opens. */
 const KNOWN_CONNECTIONS = 1000;
 const PAGE = 500;
+/**
+ * A seq missing from the store below a later one is usually a message whose write is still under
+ * way (another instance took the seq first): waits before reading again, then it counts as lost.
+ */
+const HOLE_WAITS_MS = [20, 80, 300];
+/** Feeds catching up after an outage spread their reads over this long. */
+const RESYNC_SPREAD_MS = 500;
 
-const connectionIdOf = (event: LiveEvent): string => (event.type === 'connection' ? event.connection.id : event.connectionId);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * One live socket's view of a user's connections. Every message reaches the socket once, in seq
@@ -26,6 +33,8 @@ const connectionIdOf = (event: LiveEvent): string => (event.type === 'connection
  */
 export class LiveFeed {
   readonly #delivered = new Map<string, number>();
+  /** True when the feed knows every connection the user had when it opened: any other one is new. */
+  #knowsAll = true;
   /** Events are handled one after another; the first task is the catch-up. */
   #queue: Promise<void>;
   #unsubscribe: (() => void) | undefined;
@@ -55,11 +64,10 @@ export class LiveFeed {
     const gate = new Promise<void>((resolve) => (openGate = resolve));
     const feed = new LiveFeed(deps.store, userId, options.connectionId, sink, gate);
     // Listen first, then read: whatever is stored after the read arrives through the queue.
-    feed.#unsubscribe = await deps.hub.subscribe(
-      userId,
-      (event) => feed.#enqueue(event),
-      () => feed.#enqueueResync(),
-    );
+    feed.#unsubscribe = await deps.hub.subscribe(userId, (event) => feed.#enqueue(event), {
+      connectionId: options.connectionId,
+      onMissed: () => feed.#resync(),
+    });
     try {
       await feed.#catchUp(options);
     } catch (error) {
@@ -97,6 +105,7 @@ export class LiveFeed {
   async #connectionsToWatch(): Promise<Connection[]> {
     if (this.only === undefined) {
       const summaries = await this.store.listConnections(this.userId, { limit: KNOWN_CONNECTIONS });
+      this.#knowsAll = summaries.length < KNOWN_CONNECTIONS;
       return summaries.map((summary) => summary.connection);
     }
     const connection = await this.store.getConnection(this.only);
@@ -105,15 +114,22 @@ export class LiveFeed {
   }
 
   #enqueue(event: LiveEvent): void {
-    if (this.only !== undefined && connectionIdOf(event) !== this.only) return;
+    if (this.only !== undefined && eventConnectionId(event) !== this.only) return;
     this.#queue = this.#queue.then(() => this.#handle(event)).catch(() => undefined);
   }
 
-  /** Live events may have been lost: send whatever the store has after what was delivered. */
-  #enqueueResync(): void {
+  /** Live events may have been lost: send what the store has beyond what was delivered. */
+  #resync(): void {
     this.#queue = this.#queue
       .then(async () => {
-        for (const connectionId of this.#delivered.keys()) await this.#sendStored(connectionId, Number.MAX_SAFE_INTEGER);
+        await sleep(Math.random() * RESYNC_SPREAD_MS);
+        const connections = await this.#connectionsToWatch();
+        for (const connection of connections) {
+          if (this.#closed) return;
+          const delivered = this.#delivered.get(connection.id);
+          if (delivered === undefined) this.#delivered.set(connection.id, 0); // new while the link was down
+          if ((delivered ?? 0) < connection.lastSeq) await this.#sendStored(connection.id, connection.lastSeq);
+        }
       })
       .catch(() => undefined);
   }
@@ -131,24 +147,35 @@ export class LiveFeed {
       return;
     }
     const { connectionId, message } = event;
-    const delivered = this.#delivered.get(connectionId);
-    if (delivered === undefined || message.seq === delivered + 1) {
+    // A connection the feed has not heard of is new (it starts at 0), unless the feed could not
+    // list them all when it opened: then this message is the first it can vouch for.
+    const delivered = this.#delivered.get(connectionId) ?? (this.#knowsAll ? 0 : message.seq - 1);
+    if (message.seq === delivered + 1) {
       this.#delivered.set(connectionId, message.seq);
       this.sink(event);
     } else if (message.seq > delivered + 1) {
       // Something in between never arrived (or arrives later): the store has it.
+      this.#delivered.set(connectionId, delivered);
       await this.#sendStored(connectionId, message.seq);
     }
   }
 
-  /** Sends stored messages after what was delivered, up to and including `upTo`. */
+  /** Sends stored messages after what was delivered, in seq order, up to and including `upTo`. */
   async #sendStored(connectionId: string, upTo: number): Promise<void> {
     let after = this.#delivered.get(connectionId) ?? 0;
+    let waits = 0;
     while (after < upTo && !this.#closed) {
       const page = await this.store.readConnectionMessages(connectionId, { after, limit: Math.min(PAGE, upTo - after) });
       if (page.length === 0) break;
+      const hole = page[0]!.seq > after + 1;
+      if (hole && waits < HOLE_WAITS_MS.length) {
+        await sleep(HOLE_WAITS_MS[waits++]!);
+        continue;
+      }
+      waits = 0;
       for (const message of page) {
-        if (message.seq <= after) continue;
+        // Past a hole that stayed a hole (a write lost in a crash), only consecutive messages.
+        if (message.seq <= after || (message.seq > after + 1 && message !== page[0])) break;
         after = message.seq;
         this.sink({ type: 'message', connectionId, message });
       }

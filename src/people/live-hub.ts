@@ -9,18 +9,34 @@ export type LiveEvent =
 
 export type LiveListener = (event: LiveEvent) => void;
 
+export interface SubscribeOptions {
+  /** Only this connection's events: such a listener does not make its user "online" for the others. */
+  connectionId?: string | undefined;
+  /**
+   * Called when events may have been lost (the hub's link was down and is back): the listener
+   * should read what it needs from the store.
+   */
+  onMissed?: () => void;
+}
+
+export const eventConnectionId = (event: LiveEvent): string => (event.type === 'connection' ? event.connection.id : event.connectionId);
+
 /**
  * Delivers events to the live sockets of a user, on this instance or (through Redis) any other.
- * Delivery is best effort: sockets detect a missed message by its sequence number and read it from
- * the store.
+ * Delivery is best effort: a socket that sees a message ahead of one it has not seen reads the gap
+ * from the store, and after an outage `onMissed` says to catch up.
  */
 export interface LiveHub {
-  /** Sends an event to every live socket of `userId`; resolves to whether any instance has one. */
-  publish(userId: string, event: LiveEvent): Promise<boolean>;
   /**
-   * Listens for `userId`'s events; resolves once events published from now on will arrive.
-   * `onMissed` is called when events may have been lost (the hub's link was down and is back):
-   * the listener should read what it needs from the store.
+   * Sends an event to every live socket of `userId` that shows it (all of the user's, or those
+   * watching its connection); resolves to whether there was any, on any instance.
    */
-  subscribe(userId: string, listener: LiveListener, onMissed?: () => void): Promise<() => void>;
+  publish(userId: string, event: LiveEvent): Promise<boolean>;
+  /** Listens for `userId`'s events; resolves once events published from now on will arrive. */
+  subscribe(userId: string, listener: LiveListener, options?: SubscribeOptions): Promise<() => void>;
+}
+
+/** The name a subscription is kept under: a user's, or a user's in one connection (UUIDs have a fixed length). */
+export function subscriptionKey(userId: string, connectionId?: string): string {
+  return connectionId === undefined ? `u:${userId}` : `c:${connectionId}:${userId}`;
 }

@@ -55,8 +55,9 @@ describe('FCM notifier', () => {
 
     await notifier.notify(aNotification({ text: null }));
 
-    expect(fcm.sent[0]!.notification).toEqual({ title: 'New message from alice', body: 'You have a new message' });
+    expect(fcm.sent[0]!.notification).toEqual({ title: 'New message', body: 'You have a new message' });
     expect(JSON.stringify(fcm.sent)).not.toContain('lunch');
+    expect(fcm.sent[0]!.notification!.title).not.toContain('alice');
   });
 
   it.each(['messaging/registration-token-not-registered', 'messaging/invalid-registration-token'])(

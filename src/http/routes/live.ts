@@ -29,7 +29,7 @@ const LiveQuery = Type.Object({
   connection_id: Type.Optional(Type.String({ description: 'Only this connection’s events' })),
   after: Type.Optional(
     Type.String({
-      pattern: '^([0-9a-fA-F-]{36}:)?[0-9]{1,15}(,[0-9a-fA-F-]{36}:[0-9]{1,15})*$',
+      pattern: '^([0-9a-fA-F-]{36}:)?[0-9]{1,10}(,[0-9a-fA-F-]{36}:[0-9]{1,10})*$',
       description:
         'Resume points: `CONNECTION_ID:SEQ` pairs, comma-separated (the last seq the client has in each); ' +
         'a bare `SEQ` applies to `connection_id`. Missed messages are sent first, then live ones.',

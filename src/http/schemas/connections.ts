@@ -3,6 +3,9 @@ import type { Connection as ConnectionData, ConnectionMessage as MessageData, Co
 import { readUpToOf, unreadCountOf } from '../../people/types.js';
 import { Timestamp, UserId } from './common.js';
 
+/** Sequence numbers are 32-bit in the SQL stores. */
+const MAX_SEQ = 2_147_483_647;
+
 export const ConnectionParams = Type.Object({ id: Type.String({ description: 'The connection id (a UUID)' }) });
 
 export const CreateConnectionBody = Type.Object(
@@ -68,8 +71,8 @@ export const SendBody = Type.Object(
 
 export const MessagesQuery = Type.Object({
   user_id: Type.Optional(UserId),
-  after: Type.Optional(Type.Integer({ minimum: 0, description: 'Only messages with seq above this, oldest first' })),
-  before: Type.Optional(Type.Integer({ minimum: 1, description: 'Only messages with seq below this' })),
+  after: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_SEQ, description: 'Only messages with seq above this, oldest first' })),
+  before: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_SEQ, description: 'Only messages with seq below this' })),
   limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
 });
 export type MessagesQuery = Static<typeof MessagesQuery>;
@@ -77,7 +80,7 @@ export type MessagesQuery = Static<typeof MessagesQuery>;
 export const ReadBody = Type.Object(
   {
     user_id: Type.Optional(UserId),
-    up_to: Type.Integer({ minimum: 0, description: 'The seq of the newest message read' }),
+    up_to: Type.Integer({ minimum: 0, maximum: MAX_SEQ, description: 'The seq of the newest message read' }),
   },
   { additionalProperties: false },
 );
@@ -114,7 +117,7 @@ export function messageJson(message: MessageData) {
   };
 }
 
-/** A connection in `userId`'s list; without a user (trusted caller), counts are user1's. */
+/** A connection as it appears in `userId`'s list: with their unread count and read position. */
 export function listItemJson({ connection, lastMessage }: ConnectionSummary, userId: string) {
   return {
     ...connectionJson(connection),
