@@ -79,6 +79,22 @@ describe('live delivery over WebSocket', () => {
     expect(hana.frames.filter((f) => f.type === 'typing')).toEqual([]);
   });
 
+  it('refuses frames past a budget, and sockets past a number per user', async () => {
+    const flood = await live({ user_id: 'quinn' });
+    for (let i = 0; i < 40; i++) flood.send({ type: 'ping' });
+    await flood.next((f) => f.type === 'error' && f.error.code === 'rate_limited');
+    const pongs = () => flood.frames.filter((f) => f.type === 'pong').length;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(pongs()).toBeGreaterThanOrEqual(20);
+    expect(pongs()).toBeLessThan(30);
+
+    const many = await Promise.all(Array.from({ length: 19 }, () => live({ user_id: 'quinn' })));
+    await expect(LiveClient.connect(server.baseUrl, { user_id: 'quinn' })).rejects.toMatchObject({ status: 429 });
+    await many[0]!.close();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    clients.push(await LiveClient.connect(server.baseUrl, { user_id: 'quinn' }));
+  });
+
   it('tells both users when a connection starts and ends', async () => {
     const [kai, lu] = await Promise.all([live({ user_id: 'kai' }), live({ user_id: 'lu' })]);
     const id = await connect('kai', 'lu');

@@ -5,8 +5,8 @@ import { LiveClient } from './support/live-client.js';
 
 const SECRET = 'a-test-secret-that-is-long-enough-for-hs256';
 const key = new TextEncoder().encode(SECRET);
-const token = (sub: string) =>
-  new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuedAt().setExpirationTime('1h').sign(key);
+const token = (sub: string, expiresIn: string | number = '1h') =>
+  new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuedAt().setExpirationTime(expiresIn).sign(key);
 const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
 
 describe('user-to-user chat with sign-in (AUTH_MODE=jwt): the tokens name the participants', () => {
@@ -72,5 +72,12 @@ describe('user-to-user chat with sign-in (AUTH_MODE=jwt): the tokens name the pa
     await expect(LiveClient.connect(server.baseUrl, { access_token: tokens['carol']!, connection_id: id })).rejects.toMatchObject({ status: 404 });
     expect(carol.messages()).toEqual([]);
     await Promise.all([bob.close(), carol.close()]);
+  });
+
+  it('closes a live socket when its token expires', async () => {
+    const shortLived = await token('bob', Math.floor(Date.now() / 1000) + 2);
+    const bob = await LiveClient.connect(server.baseUrl, { access_token: shortLived });
+    const code = await new Promise<number>((resolve) => bob.socket.once('close', (c) => resolve(c)));
+    expect(code).toBe(4001);
   });
 });

@@ -8,6 +8,7 @@ export type ChatErrorCode =
   | 'connection_ended'
   | 'same_user'
   | 'invalid_read_position'
+  | 'too_many_sockets'
   | 'invalid_push_target'
   | 'push_target_not_found'
   | 'session_ended'

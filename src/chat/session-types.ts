@@ -21,6 +21,8 @@ export interface SessionView {
 export interface Caller {
   /** The signed-in user; undefined when the server trusts the client's user_id (no sign-in, API keys). */
   userId?: string | undefined;
+  /** When the sign-in ends (ms since the epoch), for what outlives a request: live sockets close then. */
+  expiresAt?: number | undefined;
 }
 
 export interface SendOptions {

@@ -71,7 +71,7 @@ export function registerAuth(api: FastifyInstance, config: AuthConfig): void {
     try {
       const { payload } = await verifyJwt!(token);
       if (!payload.sub) return unauthorized(reply, 'The token names no user (no "sub" claim).');
-      request.caller = { userId: payload.sub };
+      request.caller = { userId: payload.sub, expiresAt: payload.exp === undefined ? undefined : payload.exp * 1000 };
     } catch (error) {
       const expired = error instanceof joseErrors.JWTExpired;
       return unauthorized(reply, expired ? 'The token has expired; sign in again.' : 'The token is not valid.');

@@ -8,6 +8,7 @@ const STATUS_OF: Record<ChatErrorCode, number> = {
   connection_ended: 409,
   same_user: 422,
   invalid_read_position: 422,
+  too_many_sockets: 429,
   invalid_push_target: 422,
   push_target_not_found: 404,
   template_not_found: 404,

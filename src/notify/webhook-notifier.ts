@@ -16,6 +16,8 @@ export interface WebhookNotifierOptions {
   minTimeoutMs?: number;
   /** Longest backoff, and longest Retry-After we wait for. */
   maxDelayMs?: number;
+  /** Deliveries under way (retries included) at most; past it new ones are dropped, so a dead receiver cannot pile up memory. */
+  maxPending?: number;
 }
 
 /** The JSON a webhook receives, snake_case like the rest of the API. */
@@ -75,10 +77,14 @@ export class WebhookNotifier implements Notifier {
   readonly #pending = new Set<Promise<void>>();
 
   constructor(options: WebhookNotifierOptions) {
-    this.#options = { minTimeoutMs: 1000, maxDelayMs: 60_000, ...options };
+    this.#options = { minTimeoutMs: 1000, maxDelayMs: 60_000, maxPending: 10_000, ...options };
   }
 
   notify(notification: Notification): Promise<void> {
+    if (this.#pending.size >= this.#options.maxPending) {
+      this.#options.log.warn({ connectionId: notification.connectionId, pending: this.#pending.size }, 'webhook backlog full; notification dropped');
+      return Promise.resolve();
+    }
     const delivery = this.#deliver(notification);
     this.#pending.add(delivery);
     void delivery.finally(() => this.#pending.delete(delivery));

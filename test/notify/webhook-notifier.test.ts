@@ -33,6 +33,16 @@ const statuses =
   };
 
 describe('webhook notifier', () => {
+  it('drops notifications past its backlog instead of piling them up while the receiver is down', async () => {
+    const server = await receiver(statuses(503));
+    const { notifier, log } = webhook(server.url, { maxPending: 2, retries: 20, minTimeoutMs: 50 });
+    const held = [notifier.notify(aNotification()), notifier.notify(aNotification())];
+    await notifier.notify(aNotification()); // resolves at once: dropped
+    expect(log.entries.map((e) => e.msg)).toContain('webhook backlog full; notification dropped');
+    await notifier.close();
+    await Promise.all(held);
+  });
+
   it('POSTs the notification as snake_case JSON, signed with HMAC-SHA256 of the exact body', async () => {
     const server = await receiver();
     const { notifier, log } = webhook(`${server.url}/hooks/chatify`);

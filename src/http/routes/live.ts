@@ -54,6 +54,13 @@ After a drop, reconnect with \`after\` set to the last seq seen per connection: 
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 /** Typing signals a socket may send per connection: one a second. */
 const TYPING_INTERVAL_MS = 1000;
+/** Frames a client may send: a burst of this many, refilled at FRAMES_PER_SECOND. Past it they are refused. */
+const FRAME_BURST = 20;
+const FRAMES_PER_SECOND = 5;
+/** Open sockets one user may hold on one instance (tabs, devices). */
+export const MAX_SOCKETS_PER_USER = 20;
+/** setTimeout's longest delay; a sign-in that ends later is checked again then. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 function resumePoints(query: LiveQuery): Map<string, number> {
   const points = new Map<string, number>();
@@ -90,6 +97,7 @@ const errorFrame = (code: string, message: string) => JSON.stringify({ type: 'er
 export const liveRoutes: FastifyPluginAsyncTypebox<LiveRoutesOptions> = async (app, options) => {
   const { connections, store, hub } = options;
   const live = new WeakMap<FastifyRequest, { userId: string; after: Map<string, number> }>();
+  const socketsOf = new Map<string, number>();
 
   app.route({
     method: 'GET',
@@ -100,13 +108,16 @@ export const liveRoutes: FastifyPluginAsyncTypebox<LiveRoutesOptions> = async (a
       summary: 'Live events of a user’s connections (WebSocket)',
       description: LIVE_DESCRIPTION,
       querystring: LiveQuery,
-      response: errors(401, 403, 404, 422, 426),
+      response: errors(401, 403, 404, 422, 426, 429),
     },
     // Refused before the upgrade, with the usual status and JSON body.
     preHandler: async (request) => {
       const userId = userOf(request, request.query.user_id);
       const after = resumePoints(request.query);
       if (request.query.connection_id !== undefined) await connections.get(request.query.connection_id, userId);
+      if ((socketsOf.get(userId) ?? 0) >= MAX_SOCKETS_PER_USER) {
+        throw new ChatError('too_many_sockets', `At most ${MAX_SOCKETS_PER_USER} live sockets per user; close one first.`);
+      }
       live.set(request, { userId, after });
     },
     // A plain GET (no Upgrade header) that passed every check.
@@ -116,6 +127,18 @@ export const liveRoutes: FastifyPluginAsyncTypebox<LiveRoutesOptions> = async (a
       const { userId, after } = live.get(request)!;
       const lastTyping = new Map<string, number>();
       options.openSockets?.inc();
+      socketsOf.set(userId, (socketsOf.get(userId) ?? 0) + 1);
+      let frameBudget = FRAME_BURST;
+      let budgetCheckedAt = Date.now();
+      // A socket outlives the request that opened it: it closes when the sign-in ends.
+      let expiry: NodeJS.Timeout | undefined;
+      const closeWhenSignInEnds = () => {
+        const left = (request.caller.expiresAt ?? Infinity) - Date.now();
+        if (left === Infinity) return;
+        if (left <= 0) return socket.close(4001, 'Sign-in expired: reconnect with a new token');
+        expiry = setTimeout(closeWhenSignInEnds, Math.min(left, MAX_TIMER_MS));
+      };
+      closeWhenSignInEnds();
       let alive = true;
       let feed: LiveFeed | undefined;
 
@@ -136,6 +159,10 @@ export const liveRoutes: FastifyPluginAsyncTypebox<LiveRoutesOptions> = async (a
       socket.on('pong', () => (alive = true));
       socket.on('close', () => {
         options.openSockets?.dec();
+        const left = (socketsOf.get(userId) ?? 1) - 1;
+        if (left > 0) socketsOf.set(userId, left);
+        else socketsOf.delete(userId);
+        clearTimeout(expiry);
         clearInterval(heartbeat);
         feed?.close();
       });
@@ -143,6 +170,11 @@ export const liveRoutes: FastifyPluginAsyncTypebox<LiveRoutesOptions> = async (a
 
       const onFrame = async (socket: WebSocket, text: string, isBinary: boolean) => {
         alive = true;
+        const now = Date.now();
+        frameBudget = Math.min(FRAME_BURST, frameBudget + ((now - budgetCheckedAt) / 1000) * FRAMES_PER_SECOND);
+        budgetCheckedAt = now;
+        if (frameBudget < 1) return socket.send(errorFrame('rate_limited', 'Too many frames; slow down.'));
+        frameBudget -= 1;
         let frame: unknown;
         try {
           frame = isBinary ? undefined : JSON.parse(text);
@@ -153,7 +185,6 @@ export const liveRoutes: FastifyPluginAsyncTypebox<LiveRoutesOptions> = async (a
           return socket.send(errorFrame('invalid_frame', 'Send JSON text: {"type":"typing","connection_id":"…"} or {"type":"ping"}.'));
         }
         if (frame.type === 'ping') return socket.send(JSON.stringify({ type: 'pong' }));
-        const now = Date.now();
         if (now - (lastTyping.get(frame.connection_id) ?? 0) < TYPING_INTERVAL_MS) return;
         if (lastTyping.size > 1000) lastTyping.clear(); // ids a client made up must not pile up
         lastTyping.set(frame.connection_id, now);
