@@ -35,7 +35,7 @@ import { rateLimitHooks } from './http/rate-limits.js';
 import { registerMetrics } from './http/metrics-routes.js';
 import { OneLineRequestLog } from './http/request-log.js';
 import { registerValidation } from './http/validation.js';
-import { localCoordination, redisCoordination, type Coordination } from './coordination/coordination.js';
+import { localCoordination, type Coordination } from './coordination/coordination.js';
 import { createLlm } from './llm/create-llm.js';
 import { MeteredLlm } from './llm/metered-llm.js';
 import { Metrics } from './metrics.js';
@@ -76,12 +76,16 @@ Use this document to generate clients, for example a Dart client for a Flutter a
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chatify> {
   const store = deps.store ?? (await openStore(config));
   const metrics = new Metrics();
-  const llm = new MeteredLlm(deps.llm ?? createLlm(config.llm), metrics);
+  const llm = new MeteredLlm(deps.llm ?? (await createLlm(config.llm)), metrics);
   const now = deps.now ?? (() => new Date());
   const coordination =
     deps.coordination ??
     (config.redis
-      ? redisCoordination(config.redis.url, { ttlMs: config.redis.lockTtlMs, waitMs: config.redis.lockWaitMs })
+      ? // Loaded only for many instances: the Redis client costs memory a single instance need not spend.
+        (await import('./coordination/redis-coordination.js')).redisCoordination(config.redis.url, {
+          ttlMs: config.redis.lockTtlMs,
+          waitMs: config.redis.lockWaitMs,
+        })
       : localCoordination());
 
   const personalities = new PersonalityService({
@@ -121,7 +125,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
     onConstructorPoisoning: 'error',
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  const notifier = createNotifier(config.notify, config.firebase, store, app.log, deps.notifiers);
+  const notifier = await createNotifier(config.notify, config.firebase, store, app.log, deps.notifiers);
   const connections = new ConnectionService(
     { store, hub: coordination.live, notifier, now, newId: randomUUID, log: app.log },
     { maxMessageLength: config.people.maxMessageLength, includeText: config.notify.includeText },

@@ -1,9 +1,8 @@
 import type { Agent } from 'node:https';
 import type { Config, NotifyConfig } from '../config.js';
 import { allNotifiers, type Notifier } from '../people/notifier.js';
-import { FcmNotifier, firebaseFcmTransport, type FcmTransport } from './fcm-notifier.js';
+import type { FcmTransport } from './fcm-notifier.js';
 import type { NotifyLog, PushTargetDirectory } from './push-content.js';
-import { WebPushNotifier } from './web-push-notifier.js';
 import { WebhookNotifier } from './webhook-notifier.js';
 
 /** Replaceable parts, for tests. */
@@ -16,14 +15,17 @@ export interface NotifierOverrides {
 /** Tells no one: what runs when no channel is configured. */
 export const noNotifier: Notifier = { name: 'none', notify: async () => {} };
 
-/** Every channel the configuration turns on (webhook, Web Push, FCM), as one notifier. */
-export function createNotifier(
+/**
+ * Every channel the configuration turns on (webhook, Web Push, FCM), as one notifier. The push
+ * libraries are loaded only for channels that are on: each costs memory.
+ */
+export async function createNotifier(
   config: NotifyConfig,
   firebase: Config['firebase'],
   targets: PushTargetDirectory,
   log: NotifyLog,
   overrides: NotifierOverrides = {},
-): Notifier {
+): Promise<Notifier> {
   const notifiers: Notifier[] = [];
   if (config.webhook) {
     notifiers.push(
@@ -35,11 +37,13 @@ export function createNotifier(
     );
   }
   if (config.webPush) {
+    const { WebPushNotifier } = await import('./web-push-notifier.js');
     notifiers.push(
       new WebPushNotifier({ vapid: config.webPush, targets, log, ...(overrides.webPushAgent ? { agent: overrides.webPushAgent } : {}) }),
     );
   }
   if (config.fcm) {
+    const { FcmNotifier, firebaseFcmTransport } = await import('./fcm-notifier.js');
     notifiers.push(new FcmNotifier({ transport: overrides.fcmTransport ?? firebaseFcmTransport(firebase.serviceAccount), targets, log }));
   }
   return notifiers.length === 0 ? noNotifier : allNotifiers(notifiers);

@@ -1,7 +1,6 @@
 import type { Store } from '../chat/store.js';
 import type { ConnectionStore } from '../people/connection-store.js';
-import { FirebaseStore, type FirebaseOptions } from './firebase/firebase-store.js';
-import { PostgresStore } from './postgres/postgres-store.js';
+import type { FirebaseOptions } from './firebase/firebase-store.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';
 
 /** What every store keeps: the chat with personalities and the chat between people. */
@@ -16,7 +15,8 @@ export interface StoreConfig {
 
 /**
  * Opens the store DATABASE_URL names: `sqlite:<path>`, `postgres://…` (schema migrations run first),
- * or `firebase:<database URL>` (what FIREBASE_DATABASE_URL becomes).
+ * or `firebase:<database URL>` (what FIREBASE_DATABASE_URL becomes). The PostgreSQL and Firebase
+ * drivers are loaded only when used: each costs tens of MB of memory.
  */
 export async function openStore(config: StoreConfig): Promise<ChatifyStore> {
   const url = config.databaseUrl;
@@ -24,6 +24,7 @@ export async function openStore(config: StoreConfig): Promise<ChatifyStore> {
     return new SqliteStore({ path: url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, ''), synchronous: config.sqliteSynchronous });
   }
   if (/^postgres(ql)?:\/\//.test(url)) {
+    const { PostgresStore } = await import('./postgres/postgres-store.js');
     return PostgresStore.open({
       connectionString: url,
       poolMax: config.pool.max,
@@ -32,6 +33,7 @@ export async function openStore(config: StoreConfig): Promise<ChatifyStore> {
     });
   }
   if (url.startsWith('firebase:')) {
+    const { FirebaseStore } = await import('./firebase/firebase-store.js');
     return FirebaseStore.open({
       databaseUrl: url.slice('firebase:'.length),
       serviceAccount: config.firebase.serviceAccount,

@@ -14,7 +14,7 @@ afterEach(async () => {
 
 describe('createNotifier', () => {
   it("is a no-op named 'none' when no channel is configured", async () => {
-    const notifier = createNotifier(off, firebase, new MemoryPushTargets(), recordingLog());
+    const notifier = await createNotifier(off, firebase, new MemoryPushTargets(), recordingLog());
     expect(notifier.name).toBe('none');
     await expect(notifier.notify(aNotification())).resolves.toBeUndefined();
   });
@@ -33,7 +33,7 @@ describe('createNotifier', () => {
       fcm: { enabled: true },
     };
     const log = recordingLog();
-    const notifier = createNotifier(config, firebase, targets, log, {
+    const notifier = await createNotifier(config, firebase, targets, log, {
       fcmTransport: { send: async (message) => (sent.push(message), 'id') },
     });
 
