@@ -196,7 +196,10 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
       });
       await api.register(personalityRoutes, { personalities });
       await api.register(connectionRoutes, { connections, limitMessages: limits.peopleMessages });
-      await api.register(liveRoutes, { connections, store, hub: coordination.live, heartbeatMs: deps.heartbeatMs, openSockets: metrics.liveSockets });
+      await api.register(liveRoutes, { connections, store, hub: coordination.live, heartbeatMs: deps.heartbeatMs,
+        openSockets: metrics.liveSockets,
+        messageWait: limits.peopleMessageWait,
+      });
       await api.register(pushRoutes, { pushTargets, vapidPublicKey: config.notify.webPush?.publicKey });
     },
     { prefix: '/api/v1' },

@@ -26,6 +26,9 @@ describe('live delivery over WebSocket', () => {
     await Promise.all(clients.splice(0).map((c) => c.close()));
   });
   afterAll(() => server.close());
+  const until = async (check: () => boolean) => {
+    for (let i = 0; i < 300 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  };
 
   it('delivers messages to both participants as they happen, and nothing to a third user', async () => {
     const id = await connect('alice', 'bob');
@@ -45,6 +48,37 @@ describe('live delivery over WebSocket', () => {
     await carol.next((f) => f.type === 'message');
     expect(carol.messages().map((f) => f.connection_id)).toEqual([carolsOwn]);
     expect(JSON.stringify(carol.frames)).not.toContain('hi bob');
+  });
+
+  it('lets two clients chat over their sockets alone: send, acknowledge, receive, read', async () => {
+    const id = await connect('rex', 'sue');
+    const [rex, sue, tim] = await Promise.all([live({ user_id: 'rex' }), live({ user_id: 'sue' }), live({ user_id: 'tim' })]);
+    rex.send({ type: 'send', connection_id: id, content: 'hi sue', client_id: 'rex-1' });
+    const sent = await rex.next((f) => f.type === 'sent');
+    expect(sent).toMatchObject({ client_id: 'rex-1', message: { connection_id: id, seq: 1, sender_id: 'rex', content: 'hi sue' } });
+    expect((await sue.next((f) => f.type === 'message')).message).toEqual(sent.message);
+
+    sue.send({ type: 'send', connection_id: id, content: 'hi rex' });
+    expect((await rex.next((f) => f.type === 'message' && f.message.seq === 2)).message.content).toBe('hi rex');
+    sue.send({ type: 'read', connection_id: id, up_to: 2 });
+    expect(await rex.next((f) => f.type === 'read')).toEqual({ type: 'read', connection_id: id, user_id: 'sue', up_to: 2 });
+
+    // A resent frame with the same client_id is acknowledged again, and stored once.
+    rex.send({ type: 'send', connection_id: id, content: 'hi sue', client_id: 'rex-1' });
+    await until(() => rex.frames.filter((f) => f.type === 'sent').length === 2);
+    expect(rex.frames.filter((f) => f.type === 'sent').map((f) => f.message.seq)).toEqual([1, 1]);
+    // Someone else cannot write into it, and hears nothing of it.
+    tim.send({ type: 'send', connection_id: id, content: 'me too', client_id: 'tim-1' });
+    expect(await tim.next((f) => f.type === 'error')).toMatchObject({ client_id: 'tim-1', error: { code: 'connection_not_found' } });
+    expect(tim.messages()).toEqual([]);
+    const stored = (await server.get(`/api/v1/connections/${id}/messages`)).body;
+    expect(stored.map((m: any) => [m.seq, m.sender_id, m.content])).toEqual([
+      [1, 'rex', 'hi sue'],
+      [2, 'sue', 'hi rex'],
+    ]);
+    // Bad frames get an error frame, not a closed socket.
+    rex.send({ type: 'send', connection_id: id, content: '' });
+    expect((await rex.next((f) => f.type === 'error')).error.code).toBe('invalid_text');
   });
 
   it('refuses a socket for someone else’s connection before it opens', async () => {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeOpenAi } from './support/fake-openai.js';
 import { ChatifyServer, dumpDatabase } from './support/chatify-server.js';
+import { LiveClient } from './support/live-client.js';
 
 describe('abuse limits', () => {
   let model: FakeOpenAi;
@@ -145,5 +146,21 @@ describe('abuse limits on messages between people', () => {
     expect((await send('victim', 'please')).status).toBe(429);
     const stored = (await server.get(`/api/v1/connections/${id}/messages`)).body;
     expect(stored.map((m: any) => m.content)).toEqual(['m1', 'm2', 'm3', 'stop it']);
+  });
+
+  it('counts messages sent over a live socket against the same limit', async () => {
+    const own = await ChatifyServer.start({ RATE_LIMIT_USER_PEOPLE_MESSAGES_PER_MINUTE: '2' });
+    try {
+      const id = (await own.post('/api/v1/connections', { user1_id: 'socket_spammer', user2_id: 'socket_victim' })).body.id;
+      const client = await LiveClient.connect(own.baseUrl, { user_id: 'socket_spammer' });
+      for (let i = 1; i <= 3; i++) client.send({ type: 'send', connection_id: id, content: `s${i}`, client_id: `k${i}` });
+      expect(await client.next((f) => f.type === 'error')).toMatchObject({ client_id: 'k3', error: { code: 'rate_limited' } });
+      // Answered in order: both sends before the refusal.
+      expect(client.frames.filter((f) => f.type === 'sent').map((f) => f.client_id)).toEqual(['k1', 'k2']);
+      await client.close();
+      expect((await own.get(`/api/v1/connections/${id}/messages`)).body.map((m: any) => m.content)).toEqual(['s1', 's2']);
+    } finally {
+      await own.close();
+    }
   });
 });

@@ -9,6 +9,7 @@ export type ChatErrorCode =
   | 'same_user'
   | 'invalid_read_position'
   | 'too_many_sockets'
+  | 'rate_limited'
   | 'invalid_push_target'
   | 'push_target_not_found'
   | 'session_ended'

@@ -9,6 +9,7 @@ const STATUS_OF: Record<ChatErrorCode, number> = {
   same_user: 422,
   invalid_read_position: 422,
   too_many_sockets: 429,
+  rate_limited: 429,
   invalid_push_target: 422,
   push_target_not_found: 404,
   template_not_found: 404,

@@ -35,6 +35,8 @@ export function rateLimitHooks(
   messages: Hook | undefined;
   /** Messages between people; undefined when unlimited. */
   peopleMessages: Hook | undefined;
+  /** The same limit for a message sent over a live socket: seconds to wait, or null to go ahead. */
+  peopleMessageWait: (userId: string, ip: string) => Promise<number | null>;
   /** Counts tokens a reply used against its user's daily quota. */
   spendTokens: (userId: string, tokens: number) => void;
   /** A slot for one more open stream, released by the returned function; null (and a 429 sent) when full. */
@@ -105,6 +107,13 @@ export function rateLimitHooks(
         [ipSessions, request.ip],
         [userSessions, actingUser(request, 'user_id')],
       ]),
+    peopleMessageWait: async (userId, ip) => {
+      for (const [rate, key] of [[ipPeopleMessages, ip], [userPeopleMessages, userId]] as const) {
+        const wait = rate ? await rate.consume(key) : null;
+        if (wait !== null) return wait;
+      }
+      return null;
+    },
     peopleMessages: !ipPeopleMessages && !userPeopleMessages ? undefined : async (request, reply) =>
       check(reply, 'messages', [
         [ipPeopleMessages, request.ip],

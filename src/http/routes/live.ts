@@ -1,13 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type, type Static } from 'typebox';
-import { Value } from 'typebox/value';
-import type { WebSocket } from 'ws';
 import { ChatError } from '../../chat/errors.js';
 import type { ConnectionService } from '../../people/connection-service.js';
 import type { ConnectionStore } from '../../people/connection-store.js';
 import type { LiveHub } from '../../people/live-hub.js';
 import { LiveFeed, type FeedEvent } from '../../people/live-feed.js';
+import { ClientFrames, errorFrame } from '../live-client-frames.js';
 import { userOf } from '../auth.js';
 import { sendError } from '../error-handler.js';
 import { errors, UserId } from '../schemas/common.js';
@@ -19,6 +18,8 @@ export interface LiveRoutesOptions {
   hub: LiveHub;
   /** How often sockets are pinged; one that has not answered the previous ping is dropped. */
   heartbeatMs?: number | undefined;
+  /** The people-message rate limit, for messages sent over the socket: seconds to wait, or null. */
+  messageWait: (userId: string, ip: string) => Promise<number | null>;
   /** Counts open sockets (a metrics gauge). */
   openSockets?: { inc(): void; dec(): void };
 }
@@ -38,25 +39,17 @@ const LiveQuery = Type.Object({
 });
 type LiveQuery = Static<typeof LiveQuery>;
 
-const ClientFrame = Type.Union([
-  Type.Object({ type: Type.Literal('typing'), connection_id: Type.String({ maxLength: 64 }) }),
-  Type.Object({ type: Type.Literal('ping') }),
-]);
-
 const LIVE_DESCRIPTION = `A WebSocket that receives, as JSON text frames, what happens in the user's connections:
 \`{"type":"message","connection_id","message"}\`, \`{"type":"typing","connection_id","user_id"}\`,
 \`{"type":"read","connection_id","user_id","up_to"}\`, \`{"type":"connection","connection"}\` (created or ended), and
 \`{"type":"ready","user_id"}\` once it is caught up and listening. Messages arrive once each, in seq order per connection.
-Send \`{"type":"typing","connection_id"}\` while typing and \`{"type":"ping"}\` to get \`{"type":"pong"}\`.
+Send \`{"type":"send","connection_id","content","client_id"}\` to send a message (answered \`{"type":"sent","client_id","message"}\`
+once stored; \`client_id\` works as an Idempotency-Key), \`{"type":"read","connection_id","up_to"}\` for a read receipt,
+\`{"type":"typing","connection_id"}\` while typing and \`{"type":"ping"}\` to get \`{"type":"pong"}\`.
 After a drop, reconnect with \`after\` set to the last seq seen per connection: exactly the missed messages come first.`;
 
 /** Frames a socket buffers before it counts as too slow; it is closed and can resume with `after`. */
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
-/** Typing signals a socket may send per connection: one a second. */
-const TYPING_INTERVAL_MS = 1000;
-/** Frames a client may send: a burst of this many, refilled at FRAMES_PER_SECOND. Past it they are refused. */
-const FRAME_BURST = 20;
-const FRAMES_PER_SECOND = 5;
 /** Open sockets one user may hold on one instance (tabs, devices). */
 export const MAX_SOCKETS_PER_USER = 20;
 /** setTimeout's longest delay; a sign-in that ends later is checked again then. */
@@ -91,7 +84,6 @@ function frameOf(event: FeedEvent): object {
 
 const tags = ['people'];
 
-const errorFrame = (code: string, message: string) => JSON.stringify({ type: 'error', error: { code, message } });
 
 /** Live delivery of user-to-user chat over a WebSocket. */
 export const liveRoutes: FastifyPluginAsyncTypebox<LiveRoutesOptions> = async (app, options) => {
@@ -125,11 +117,15 @@ export const liveRoutes: FastifyPluginAsyncTypebox<LiveRoutesOptions> = async (a
       sendError(reply.header('upgrade', 'websocket'), 426, 'upgrade_required', 'This is a WebSocket: connect with Upgrade: websocket.'),
     wsHandler: (socket, request) => {
       const { userId, after } = live.get(request)!;
-      const lastTyping = new Map<string, number>();
       options.openSockets?.inc();
       socketsOf.set(userId, (socketsOf.get(userId) ?? 0) + 1);
-      let frameBudget = FRAME_BURST;
-      let budgetCheckedAt = Date.now();
+      const frames = new ClientFrames({
+        userId,
+        ip: request.ip,
+        connections,
+        messageWait: options.messageWait,
+        reply: (frame) => socket.readyState === socket.OPEN && socket.send(JSON.stringify(frame)),
+      });
       // A socket outlives the request that opened it: it closes when the sign-in ends.
       let expiry: NodeJS.Timeout | undefined;
       const closeWhenSignInEnds = () => {
@@ -166,35 +162,10 @@ export const liveRoutes: FastifyPluginAsyncTypebox<LiveRoutesOptions> = async (a
         clearInterval(heartbeat);
         feed?.close();
       });
-      socket.on('message', (data, isBinary) => void onFrame(socket, data.toString(), isBinary));
-
-      const onFrame = async (socket: WebSocket, text: string, isBinary: boolean) => {
+      socket.on('message', (data, isBinary) => {
         alive = true;
-        const now = Date.now();
-        frameBudget = Math.min(FRAME_BURST, frameBudget + ((now - budgetCheckedAt) / 1000) * FRAMES_PER_SECOND);
-        budgetCheckedAt = now;
-        if (frameBudget < 1) return socket.send(errorFrame('rate_limited', 'Too many frames; slow down.'));
-        frameBudget -= 1;
-        let frame: unknown;
-        try {
-          frame = isBinary ? undefined : JSON.parse(text);
-        } catch {
-          // handled below
-        }
-        if (!Value.Check(ClientFrame, frame)) {
-          return socket.send(errorFrame('invalid_frame', 'Send JSON text: {"type":"typing","connection_id":"…"} or {"type":"ping"}.'));
-        }
-        if (frame.type === 'ping') return socket.send(JSON.stringify({ type: 'pong' }));
-        if (now - (lastTyping.get(frame.connection_id) ?? 0) < TYPING_INTERVAL_MS) return;
-        if (lastTyping.size > 1000) lastTyping.clear(); // ids a client made up must not pile up
-        lastTyping.set(frame.connection_id, now);
-        try {
-          await connections.typing(frame.connection_id, userId);
-        } catch (error) {
-          const known = error instanceof ChatError;
-          socket.send(errorFrame(known ? error.code : 'internal_error', known ? error.message : 'Could not send that.'));
-        }
-      };
+        void frames.receive(isBinary ? undefined : data.toString());
+      });
 
       LiveFeed.open({ store, hub }, userId, { connectionId: request.query.connection_id, after }, send).then(
         (opened) => {
@@ -204,7 +175,7 @@ export const liveRoutes: FastifyPluginAsyncTypebox<LiveRoutesOptions> = async (a
         (error: unknown) => {
           request.log.warn({ err: error }, 'live feed failed to open');
           if (socket.readyState !== socket.OPEN) return;
-          socket.send(errorFrame('unavailable', 'Live delivery is unavailable; reconnect in a moment.'));
+          socket.send(JSON.stringify(errorFrame('unavailable', 'Live delivery is unavailable; reconnect in a moment.')));
           socket.close(1011, 'unavailable');
         },
       );
