@@ -60,12 +60,36 @@ async function withServer<T>(run: (server: ServerProcess) => Promise<T>, options
   }
 }
 
-/** Runs one measured phase and notes how busy each process was (share of one core). */
+/** One value of the server's /metrics (summed over labels), or 0. */
+function metric(text: string, name: string): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith(name + ' ') || line.startsWith(name + '{')) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}
+
+const scrape = async (server: ServerProcess) => (await fetch(`${server.url}/metrics`)).text();
+
+/**
+ * Runs one measured phase and notes how busy each process was (share of one core), and what the
+ * server's own event loop saw: its delay (prom-client resets it at each scrape, so this is the
+ * phase's) and the time spent collecting garbage.
+ */
 async function measured(name: string, server: ServerProcess, plan: LoadPlan): Promise<LoadResult> {
   const cpu = () => ({ server: server.cpuSeconds(), model: cpuSecondsOf(model.child.pid!), load: cpuSecondsOf(load.child.pid!) });
+  const gcBefore = metric(await scrape(server), 'chatify_process_nodejs_gc_duration_seconds_sum');
   const before = cpu();
   const result = await load.run(plan);
   const after = cpu();
+  const stats = await scrape(server);
+  const ms = (name: string) => (metric(stats, name) * 1000).toFixed(1);
+  const gcMs = (metric(stats, 'chatify_process_nodejs_gc_duration_seconds_sum') - gcBefore) * 1000;
+  notes.push(
+    `${name}: server event-loop delay p50 ${ms('chatify_process_nodejs_eventloop_lag_p50_seconds')} ms, ` +
+      `p99 ${ms('chatify_process_nodejs_eventloop_lag_p99_seconds')} ms, max ${ms('chatify_process_nodejs_eventloop_lag_max_seconds')} ms; ` +
+      `garbage collection ${Math.round(gcMs)} ms (${((gcMs / result.elapsedMs) * 100).toFixed(1)}% of the phase)`,
+  );
   const share = (key: keyof typeof before) => `${Math.round(((after[key] - before[key]) / (result.elapsedMs / 1000)) * 100)}%`;
   notes.push(
     `${name}: CPU (share of one core) server ${share('server')}, fake model ${share('model')}, load ${share('load')}; ` +
