@@ -121,4 +121,11 @@ export async function startServer(options: ServerOptions): Promise<{ server: Ser
   return { server, dispose };
 }
 
+/** The bare forwarding server of bench/bare-forwarder.ts: the harness's floor. */
+export async function startBareForwarder(modelUrl: string): Promise<{ url: string; stop: () => void }> {
+  const child = fork(new URL('./bare-forwarder.ts', import.meta.url), [new URL(modelUrl).origin], { execArgv: TSX });
+  const { url } = await nextMessage<{ url: string }>(child, 'ready');
+  return { url, stop: () => child.kill() };
+}
+
 export { cpuSecondsOf, ServerProcess } from '../test/support/server-process.js';

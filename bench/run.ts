@@ -7,7 +7,15 @@ import { execSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { LoadPlan, LoadResult, Sample } from './load.js';
-import { cpuSecondsOf, LoadProcess, ModelProcess, startServer, type ServerOptions, type ServerProcess } from './processes.js';
+import {
+  cpuSecondsOf,
+  LoadProcess,
+  ModelProcess,
+  startBareForwarder,
+  startServer,
+  type ServerOptions,
+  type ServerProcess,
+} from './processes.js';
 import { machine, ms, percentile, record, table, type Row } from './report.js';
 
 const { values: args } = parseArgs({
@@ -24,7 +32,7 @@ const { values: args } = parseArgs({
 const quick = args.quick;
 /** Seconds a simulated person spends reading and typing between messages, as [min, max] ms. */
 const THINK: [number, number] = [1000, 3000];
-const scenarios = new Set((args.only ?? 'startup,throughput,overhead,streaming,flatness,memory').split(','));
+const scenarios = new Set((args.only ?? 'startup,throughput,overhead,streaming,floor,flatness,memory').split(','));
 const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
 
 if (args.store !== 'sqlite' && args.store !== 'postgres') {
@@ -194,6 +202,38 @@ try {
     await overheadOverModel('streaming', true, 3, (users) =>
       `streaming first delta − model first token, 500 ms to first token, ${users} concurrent users thinking ${thinking}`,
     );
+  }
+
+  if (scenarios.has('floor')) {
+    // The same two loads against a server that only forwards to the model: what the harness and
+    // this machine add by themselves, the floor under the two rows above.
+    const forwarder = await startBareForwarder(model.url);
+    try {
+      const users = quick ? 200 : 1000;
+      const floor = async (stream: boolean, messagesPerSession: number) => {
+        await load.run({ baseUrl: forwarder.url, users: 50, messagesPerSession: 2, durationMs: 0, stream, tag: 'warm' });
+        await model.timings();
+        const result = await load.run({
+          baseUrl: forwarder.url, users, messagesPerSession, durationMs: 0, stream, tag: `floor-${stream}`, thinkMs: THINK,
+        });
+        checkErrors('floor', result);
+        const added = stream
+          ? await overheads(result.samples, (s) => s.firstDeltaMs, 'firstTokenMs')
+          : await overheads(result.samples, (s) => s.totalMs, 'totalMs');
+        return `p50 ${ms(percentile(added, 50))}, p99 ${ms(percentile(added, 99))}`;
+      };
+      await model.configure(500);
+      const plain = await floor(false, 5);
+      await model.configure(500, 5, 20);
+      const streamed = await floor(true, 3);
+      rows.push({
+        metric: `floor: the same ${users}-user loads against a bare node:http server that only forwards to the model (no framework, no storage)`,
+        result: `overhead ${plain}; streaming first delta ${streamed}`,
+        target: '',
+      });
+    } finally {
+      forwarder.stop();
+    }
   }
 
   if (scenarios.has('flatness')) {
