@@ -9,7 +9,8 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Pool } from 'undici';
 
-const model = new Pool(process.argv[2]!, { connections: 256 });
+// No cap on connections: a capped pool would queue requests and measure itself.
+const model = new Pool(process.argv[2]!);
 
 const bodyOf = async (request: IncomingMessage): Promise<string> => {
   let text = '';
