@@ -46,7 +46,10 @@ export interface ConnectionStore {
    */
   markRead(connectionId: string, userId: string, upTo: number): Promise<Connection | null>;
 
-  /** Saves (or refreshes) a device to notify; the same id replaces the earlier one. */
+  /**
+   * Saves (or refreshes) a device to notify; the same id replaces the earlier one. A device belongs
+   * to one user: saving it for one removes it from any other (an account switch on a shared device).
+   */
   putPushTarget(target: StoredPushTarget): Promise<void>;
   listPushTargets(userId: string): Promise<StoredPushTarget[]>;
   /** Forgets a device (unsubscribed, or its token expired); false when it was not there. */

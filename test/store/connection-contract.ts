@@ -251,20 +251,31 @@ export function connectionContract(name: string, factory: ConnectionStoreFactory
 
     it('keeps push targets per user: the same id replaces, removal says whether it was there', async () => {
       const ann = user('ann');
-      const bob = user('bob');
       await store.putPushTarget(pushTarget(ann, 'device-1', at(1)));
       await store.putPushTarget(pushTarget(ann, 'device.2', at(2)));
-      await store.putPushTarget(pushTarget(bob, 'device-1', at(3)));
       const refreshed: StoredPushTarget = { id: 'device-1', userId: ann, target: { kind: 'fcm', token: 'fcm-token' }, createdAt: at(4) };
       await store.putPushTarget(refreshed);
 
       const byId = (targets: StoredPushTarget[]) => [...targets].sort((a, b) => a.id.localeCompare(b.id));
       expect(byId(await store.listPushTargets(ann))).toEqual([refreshed, pushTarget(ann, 'device.2', at(2))]);
-      expect(await store.listPushTargets(bob)).toEqual([pushTarget(bob, 'device-1', at(3))]);
-      expect(await store.removePushTarget(ann, 'device-1')).toBe(true);
-      expect(await store.removePushTarget(ann, 'device-1')).toBe(false);
-      expect(await store.listPushTargets(ann)).toEqual([pushTarget(ann, 'device.2', at(2))]);
+      expect(await store.removePushTarget(ann, 'device.2')).toBe(true);
+      expect(await store.removePushTarget(ann, 'device.2')).toBe(false);
+      expect(await store.listPushTargets(ann)).toEqual([refreshed]);
       expect(await store.listPushTargets(user('nobody'))).toEqual([]);
+    });
+
+    it('gives a device to one user only: registered by another, the first stops being notified on it', async () => {
+      const ann = user('ann');
+      const bob = user('bob');
+      await store.putPushTarget(pushTarget(ann, 'shared-phone', at(1)));
+      await store.putPushTarget(pushTarget(bob, 'shared-phone', at(2)));
+      expect(await store.listPushTargets(ann)).toEqual([]);
+      expect(await store.listPushTargets(bob)).toEqual([pushTarget(bob, 'shared-phone', at(2))]);
+      expect(await store.removePushTarget(ann, 'shared-phone')).toBe(false);
+      // And back again.
+      await store.putPushTarget(pushTarget(ann, 'shared-phone', at(3)));
+      expect(await store.listPushTargets(bob)).toEqual([]);
+      expect(await store.listPushTargets(ann)).toEqual([pushTarget(ann, 'shared-phone', at(3))]);
     });
 
     it('keeps connections, messages and push targets across close and reopen', async () => {

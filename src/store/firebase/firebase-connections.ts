@@ -34,7 +34,8 @@ const pairKey = (a: string, b: string) => (a <= b ? [a, b] : [b, a]).map(userKey
  * - connectionPairs/{pair}: the id of the pair's active connection, taken by transaction, so a pair
  *   has one active connection at most; ending a connection frees it.
  * - connectionIdempotency/{id}/{key}: the seq of the message sent with that key.
- * - pushTargets/{user}/{target id}: where to notify the user.
+ * - pushTargets/{user}/{target id}: where to notify the user; pushTargetOwners/{target id}: the one
+ *   user a device belongs to (registering it for another moves it).
  * Keys made of user ids and idempotency keys are encoded (userKey).
  */
 export class FirebaseConnections implements ConnectionStore {
@@ -265,7 +266,17 @@ export class FirebaseConnections implements ConnectionStore {
 
   async putPushTarget(t: StoredPushTarget): Promise<void> {
     const node: PushTargetNode = { id: t.id, target: t.target, createdAt: t.createdAt };
-    await this.#write(this.#ref(`pushTargets/${userKey(t.userId)}/${userKey(t.id)}`).set(node));
+    // The device's owner, swapped in one step: whoever had it before loses it.
+    let previous: string | null = null;
+    await this.#write(
+      this.#ref(`pushTargetOwners/${userKey(t.id)}`).transaction((current: string | null) => {
+        previous = current;
+        return t.userId;
+      }),
+    );
+    const updates: Record<string, unknown> = { [`pushTargets/${userKey(t.userId)}/${userKey(t.id)}`]: node };
+    if (previous !== null && previous !== t.userId) updates[`pushTargets/${userKey(previous)}/${userKey(t.id)}`] = null;
+    await this.#write(this.#ref().update(updates));
   }
 
   async listPushTargets(userId: string): Promise<StoredPushTarget[]> {
@@ -284,6 +295,11 @@ export class FirebaseConnections implements ConnectionStore {
         return null;
       }),
     );
+    if (existed) {
+      await this.#write(
+        this.#ref(`pushTargetOwners/${userKey(id)}`).transaction((owner: string | null) => (owner === userId ? null : owner)),
+      );
+    }
     return existed;
   }
 

@@ -95,6 +95,8 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (user_id, id)
   );
   `,
+  // 4: a device belongs to one user; registering it for another finds it by id.
+  `CREATE INDEX push_targets_by_id ON push_targets (id);`,
 ];
 
 /** An arbitrary constant: the advisory lock that lets one instance migrate while others wait. */

@@ -155,7 +155,8 @@ export class PostgresConnections implements ConnectionStore {
 
   async putPushTarget(t: StoredPushTarget): Promise<void> {
     await this.query(
-      `INSERT INTO push_targets (user_id, id, target, created_at) VALUES ($1, $2, $3, $4)
+      `WITH others AS (DELETE FROM push_targets WHERE id = $2 AND user_id <> $1)
+       INSERT INTO push_targets (user_id, id, target, created_at) VALUES ($1, $2, $3, $4)
        ON CONFLICT (user_id, id) DO UPDATE SET target = excluded.target, created_at = excluded.created_at`,
       [t.userId, t.id, JSON.stringify(t.target), t.createdAt],
     );

@@ -48,6 +48,7 @@ export function prepareConnectionWrites(db: Database) {
     putPushTarget: s(`INSERT INTO push_targets (user_id, id, target, created_at) VALUES (?, ?, ?, ?)
       ON CONFLICT (user_id, id) DO UPDATE SET target = excluded.target, created_at = excluded.created_at`),
     removePushTarget: s('DELETE FROM push_targets WHERE user_id = ? AND id = ?'),
+    removePushTargetOfOthers: s('DELETE FROM push_targets WHERE id = ? AND user_id <> ?'),
   };
 }
 
@@ -93,6 +94,7 @@ export function applyConnectionWrite(sql: Statements, op: ConnectionWriteOp): un
     }
     case 'putPushTarget': {
       const t = op.target;
+      sql.removePushTargetOfOthers.run(t.id, t.userId);
       sql.putPushTarget.run(t.userId, t.id, JSON.stringify(t.target), t.createdAt);
       return undefined;
     }

@@ -89,6 +89,8 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (user_id, id)
   ) WITHOUT ROWID;
   `,
+  // 4: a device belongs to one user; registering it for another finds it by id.
+  `CREATE INDEX push_targets_by_id ON push_targets (id);`,
 ];
 
 export function migrate(db: Database): void {
