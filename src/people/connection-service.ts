@@ -2,6 +2,7 @@ import { ChatError } from '../chat/errors.js';
 import { checkMessageText } from '../chat/message-text.js';
 import type { ConnectionStore } from './connection-store.js';
 import type { LiveEvent, LiveHub } from './live-hub.js';
+import { consecutiveMessages } from './message-holes.js';
 import type { Notifier } from './notifier.js';
 import {
   isParticipant,
@@ -119,7 +120,10 @@ export class ConnectionService {
     page: { limit: number; after?: number | undefined; before?: number | undefined },
   ): Promise<ConnectionMessage[]> {
     await this.get(id, viewer);
-    return this.deps.store.readConnectionMessages(id, page);
+    const messages = await this.deps.store.readConnectionMessages(id, page);
+    if (page.after === undefined) return messages;
+    // Catching up: never past a message whose write may still land, or the client would skip it.
+    return consecutiveMessages(messages, page.after, this.deps.now().getTime()).messages;
   }
 
   /** Moves `userId`'s read position up to `upTo` and tells both users' sockets. */

@@ -1,6 +1,7 @@
 import type { ConnectionStore } from './connection-store.js';
 import { connectionNotFound } from './connection-service.js';
 import { eventConnectionId, type LiveEvent, type LiveHub } from './live-hub.js';
+import { consecutiveMessages } from './message-holes.js';
 import { isParticipant, type Connection } from './types.js';
 
 /** What a live socket is sent: the hub's events, and "ready" once it is caught up and listening. */
@@ -16,11 +17,8 @@ export interface FeedOptions {
 /** Connections a user has that a feed learns the newest seq of when it opens. */
 const KNOWN_CONNECTIONS = 1000;
 const PAGE = 500;
-/**
- * A seq missing from the store below a later one is usually a message whose write is still under
- * way (another instance took the seq first): waits before reading again, then it counts as lost.
- */
-const HOLE_WAITS_MS = [20, 80, 300];
+/** Waits before reading a hole again (its write may still be under way), growing to the last. */
+const HOLE_WAITS_MS = [20, 50, 100, 250, 500, 1000];
 /** Feeds catching up after an outage spread their reads over this long. */
 const RESYNC_SPREAD_MS = 500;
 
@@ -160,26 +158,24 @@ export class LiveFeed {
     }
   }
 
-  /** Sends stored messages after what was delivered, in seq order, up to and including `upTo`. */
+  /**
+   * Sends stored messages after what was delivered, in seq order, up to and including `upTo`. A
+   * hole is waited for while its write may still land (message-holes.ts), then skipped.
+   */
   async #sendStored(connectionId: string, upTo: number): Promise<void> {
     let after = this.#delivered.get(connectionId) ?? 0;
     let waits = 0;
     while (after < upTo && !this.#closed) {
       const page = await this.store.readConnectionMessages(connectionId, { after, limit: Math.min(PAGE, upTo - after) });
       if (page.length === 0) break;
-      const hole = page[0]!.seq > after + 1;
-      if (hole && waits < HOLE_WAITS_MS.length) {
-        await sleep(HOLE_WAITS_MS[waits++]!);
-        continue;
-      }
-      waits = 0;
-      for (const message of page) {
-        // Past a hole that stayed a hole (a write lost in a crash), only consecutive messages.
-        if (message.seq <= after || (message.seq > after + 1 && message !== page[0])) break;
+      const { messages, waiting } = consecutiveMessages(page, after, Date.now());
+      for (const message of messages) {
         after = message.seq;
         this.sink({ type: 'message', connectionId, message });
       }
       this.#delivered.set(connectionId, after);
+      if (waiting) await sleep(HOLE_WAITS_MS[Math.min(waits++, HOLE_WAITS_MS.length - 1)]!);
+      else waits = 0;
     }
   }
 }
