@@ -367,7 +367,7 @@ const cases: BadCase[] = [
   { name: 'ws upgrade: no user_id', method: 'GET', path: WS, upgrade: true, status: 422, code: 'user_required' },
   { name: 'ws upgrade: user_id with a space', method: 'GET', path: `${WS}?user_id=battery%20alice`, upgrade: true, status: 422, code: 'validation_error' },
   { name: 'ws upgrade: malformed after', method: 'GET', path: `${WS}?user_id=${ALICE}&after=1;DROP`, upgrade: true, status: 422, code: 'validation_error' },
-  { name: 'ws upgrade: a bare seq in after without connection_id', method: 'GET', path: `${WS}?user_id=${ALICE}&after=5`, upgrade: true, status: 422, code: 'invalid_cursor' },
+  { name: 'ws upgrade: after with a seq of more than 10 digits', method: 'GET', path: `${WS}?user_id=${ALICE}&after=12345678901`, upgrade: true, status: 422, code: 'validation_error' },
   { name: 'ws upgrade: a connection the user is not part of', method: 'GET', path: (c) => `${WS}?user_id=${MALLORY}&connection_id=${c.connectionId}`, upgrade: true, status: 404, code: 'connection_not_found' },
   { name: 'ws upgrade: connection_id not a UUID', method: 'GET', path: `${WS}?user_id=${ALICE}&connection_id=..%2F..%2Fetc`, upgrade: true, status: 404, code: 'connection_not_found' },
 ];

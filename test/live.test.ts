@@ -159,6 +159,9 @@ describe('live delivery over WebSocket', () => {
     // The single-connection form: connection_id with a bare seq.
     const scoped = await live({ user_id: 'noah', connection_id: id, after: '4' });
     expect(scoped.messages(id).map((f) => f.message.seq)).toEqual([5, 6]);
+    // A bare seq alone: what a client with one connection may send.
+    const bare = await live({ user_id: 'noah', after: '3' });
+    expect(bare.messages(id).map((f) => f.message.seq)).toEqual([4, 5, 6]);
   });
 
   it('loses and repeats nothing when messages keep coming while the client reconnects', async () => {

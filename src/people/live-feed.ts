@@ -12,6 +12,8 @@ export interface FeedOptions {
   connectionId?: string | undefined;
   /** Resume points: connection id → the last sequence number the client has. */
   after: ReadonlyMap<string, number>;
+  /** The resume point of every connection not in `after` (a client with one connection may send just its seq). */
+  afterElsewhere?: number | undefined;
 }
 
 /** Connections a user has that a feed learns the newest seq of when it opens. */
@@ -86,7 +88,7 @@ export class LiveFeed {
   async #catchUp(options: FeedOptions): Promise<void> {
     const connections = await this.#connectionsToWatch();
     for (const connection of connections) {
-      const after = options.after.get(connection.id);
+      const after = options.after.get(connection.id) ?? options.afterElsewhere;
       this.#delivered.set(connection.id, Math.min(after ?? connection.lastSeq, connection.lastSeq));
       if (after !== undefined && after < connection.lastSeq) await this.#sendStored(connection.id, connection.lastSeq);
     }

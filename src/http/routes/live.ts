@@ -33,7 +33,8 @@ const LiveQuery = Type.Object({
       pattern: '^([0-9a-fA-F-]{36}:)?[0-9]{1,10}(,[0-9a-fA-F-]{36}:[0-9]{1,10})*$',
       description:
         'Resume points: `CONNECTION_ID:SEQ` pairs, comma-separated (the last seq the client has in each); ' +
-        'a bare `SEQ` applies to `connection_id`. Missed messages are sent first, then live ones.',
+        'a bare `SEQ` applies to `connection_id`, or without it to every connection not named (enough for a ' +
+        'user with one connection). Missed messages are sent first, then live ones.',
     }),
   ),
 });
@@ -55,15 +56,21 @@ export const MAX_SOCKETS_PER_USER = 20;
 /** setTimeout's longest delay; a sign-in that ends later is checked again then. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-function resumePoints(query: LiveQuery): Map<string, number> {
-  const points = new Map<string, number>();
+/**
+ * The resume points in `after`: `CONNECTION:SEQ` pairs, and a bare `SEQ` for `connection_id` or,
+ * without one, for every connection not named (what a client with one connection may send).
+ */
+function resumePoints(query: LiveQuery): { after: Map<string, number>; afterElsewhere: number | undefined } {
+  const after = new Map<string, number>();
+  let afterElsewhere: number | undefined;
   for (const item of query.after?.split(',') ?? []) {
     const colon = item.lastIndexOf(':');
-    const connectionId = colon < 0 ? query.connection_id : item.slice(0, colon).toLowerCase();
-    if (connectionId === undefined) throw new ChatError('invalid_cursor', 'A bare seq in `after` needs `connection_id`.');
-    points.set(connectionId, Number(item.slice(colon + 1)));
+    const seq = Number(item.slice(colon + 1));
+    if (colon >= 0) after.set(item.slice(0, colon).toLowerCase(), seq);
+    else if (query.connection_id !== undefined) after.set(query.connection_id.toLowerCase(), seq);
+    else afterElsewhere = seq;
   }
-  return points;
+  return { after, afterElsewhere };
 }
 
 /** The JSON frame for an event, in the API's snake_case. */
@@ -88,7 +95,7 @@ const tags = ['people'];
 /** Live delivery of user-to-user chat over a WebSocket. */
 export const liveRoutes: FastifyPluginAsyncTypebox<LiveRoutesOptions> = async (app, options) => {
   const { connections, store, hub } = options;
-  const live = new WeakMap<FastifyRequest, { userId: string; after: Map<string, number> }>();
+  const live = new WeakMap<FastifyRequest, { userId: string; resume: ReturnType<typeof resumePoints> }>();
   const socketsOf = new Map<string, number>();
 
   app.route({
@@ -105,18 +112,18 @@ export const liveRoutes: FastifyPluginAsyncTypebox<LiveRoutesOptions> = async (a
     // Refused before the upgrade, with the usual status and JSON body.
     preHandler: async (request) => {
       const userId = userOf(request, request.query.user_id);
-      const after = resumePoints(request.query);
+      const resume = resumePoints(request.query);
       if (request.query.connection_id !== undefined) await connections.get(request.query.connection_id, userId);
       if ((socketsOf.get(userId) ?? 0) >= MAX_SOCKETS_PER_USER) {
         throw new ChatError('too_many_sockets', `At most ${MAX_SOCKETS_PER_USER} live sockets per user; close one first.`);
       }
-      live.set(request, { userId, after });
+      live.set(request, { userId, resume });
     },
     // A plain GET (no Upgrade header) that passed every check.
     handler: async (_request, reply) =>
       sendError(reply.header('upgrade', 'websocket'), 426, 'upgrade_required', 'This is a WebSocket: connect with Upgrade: websocket.'),
     wsHandler: (socket, request) => {
-      const { userId, after } = live.get(request)!;
+      const { userId, resume } = live.get(request)!;
       options.openSockets?.inc();
       socketsOf.set(userId, (socketsOf.get(userId) ?? 0) + 1);
       const frames = new ClientFrames({
@@ -167,7 +174,7 @@ export const liveRoutes: FastifyPluginAsyncTypebox<LiveRoutesOptions> = async (a
         void frames.receive(isBinary ? undefined : data.toString());
       });
 
-      LiveFeed.open({ store, hub }, userId, { connectionId: request.query.connection_id, after }, send).then(
+      LiveFeed.open({ store, hub }, userId, { connectionId: request.query.connection_id, ...resume }, send).then(
         (opened) => {
           feed = opened;
           if (socket.readyState !== socket.OPEN) opened.close();
