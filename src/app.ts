@@ -151,7 +151,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
   await app.register(cors, {
     origin: config.corsOrigins,
     methods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE'],
-    exposedHeaders: ['Retry-After', 'Idempotent-Replayed'],
+    exposedHeaders: ['Retry-After', 'Idempotent-Replayed', 'X-Next-Cursor'],
   });
   await app.register(swagger, {
     openapi: {

@@ -151,6 +151,19 @@ forEachStore(() => {
       expect((await server.get('/api/v1/connections?user_id=lea')).body.map((c: any) => c.unread_count)).toEqual([0, 1]);
     });
 
+    it('pages a long list with X-Next-Cursor', async () => {
+      for (const peer of ['p1', 'p2', 'p3']) await send(await connect('pager', peer), peer, `hi from ${peer}`);
+      const first = await server.get('/api/v1/connections?user_id=pager&limit=2');
+      expect(first.body.map((c: any) => c.last_message.content)).toEqual(['hi from p3', 'hi from p2']);
+      const cursor = first.headers.get('x-next-cursor');
+      expect(cursor).toBeTruthy();
+      const second = await server.get(`/api/v1/connections?user_id=pager&limit=2&cursor=${cursor}`);
+      expect(second.body.map((c: any) => c.last_message.content)).toEqual(['hi from p1']);
+      expect(second.headers.get('x-next-cursor')).toBeNull();
+      const bad = await server.get('/api/v1/connections?user_id=pager&cursor=not-a-cursor');
+      expect([bad.status, bad.body.error.code]).toEqual([422, 'invalid_cursor']);
+    });
+
     it('ends a connection: its messages stay readable, nothing more can be sent', async () => {
       const id = await connect('oli', 'pam');
       await send(id, 'oli', 'bye soon');

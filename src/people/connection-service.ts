@@ -1,6 +1,6 @@
 import { ChatError } from '../chat/errors.js';
 import { checkMessageText } from '../chat/message-text.js';
-import type { ConnectionStore } from './connection-store.js';
+import type { ConnectionStore, ConnectionListOptions } from './connection-store.js';
 import type { LiveEvent, LiveHub } from './live-hub.js';
 import { consecutiveMessages } from './message-holes.js';
 import type { Notifier } from './notifier.js';
@@ -74,7 +74,7 @@ export class ConnectionService {
     return result;
   }
 
-  list(userId: string, options: { limit: number; status?: Connection['status'] | undefined }): Promise<ConnectionSummary[]> {
+  list(userId: string, options: ConnectionListOptions): Promise<ConnectionSummary[]> {
     return this.deps.store.listConnections(userId, options);
   }
 

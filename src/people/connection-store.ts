@@ -6,6 +6,18 @@ import type {
   StoredPushTarget,
 } from './types.js';
 
+/** A place in a user's list of connections: the last one of the previous page. */
+export interface ConnectionCursor {
+  lastActivity: string;
+  id: string;
+}
+
+export interface ConnectionListOptions {
+  limit: number;
+  status?: Connection['status'] | undefined;
+  before?: ConnectionCursor | undefined;
+}
+
 /**
  * What user-to-user chat needs from durable storage. The sqlite, postgres and firebase stores
  * implement it beside the chat Store and pass one contract suite (test/store/connection-contract.ts).
@@ -17,8 +29,11 @@ export interface ConnectionStore {
    */
   createConnection(connection: Connection): Promise<{ connection: Connection; created: boolean }>;
   getConnection(id: string): Promise<Connection | null>;
-  /** A user's connections, most recent activity first, each with its newest message. */
-  listConnections(userId: string, options: { limit: number; status?: Connection['status'] | undefined }): Promise<ConnectionSummary[]>;
+  /**
+   * A user's connections, most recent activity first (then by id, descending), each with its newest
+   * message; with `before`, only those after that one in this order (the next page).
+   */
+  listConnections(userId: string, options: ConnectionListOptions): Promise<ConnectionSummary[]>;
   /** Marks an active connection ended; returns it, or null when there is none or it already ended. */
   endConnection(id: string, endedAt: string): Promise<Connection | null>;
 

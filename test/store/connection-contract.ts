@@ -264,6 +264,27 @@ export function connectionContract(name: string, factory: ConnectionStoreFactory
       expect(await store.listPushTargets(user('nobody'))).toEqual([]);
     });
 
+    it('pages through a user’s connections with a cursor, ties on activity broken by id', async () => {
+      const zed = user('zed');
+      // Seven connections; three share one moment of last activity.
+      const activity = [5, 9, 9, 2, 7, 9, 1];
+      const made: Connection[] = [];
+      for (const [i, second] of activity.entries()) {
+        made.push((await store.createConnection(newConnection(zed, user(`peer${i}`), { lastActivity: at(second) }))).connection);
+      }
+      const order = [...made].sort((a, b) => (a.lastActivity === b.lastActivity ? (a.id < b.id ? 1 : -1) : a.lastActivity < b.lastActivity ? 1 : -1));
+      const seen: string[] = [];
+      let before: { lastActivity: string; id: string } | undefined;
+      for (let page = 0; page < 10; page++) {
+        const summaries = await store.listConnections(zed, { limit: 3, before });
+        if (summaries.length === 0) break;
+        seen.push(...summaries.map((s) => s.connection.id));
+        const last = summaries.at(-1)!.connection;
+        before = { lastActivity: last.lastActivity, id: last.id };
+      }
+      expect(seen).toEqual(order.map((c) => c.id));
+    });
+
     it('gives a device to one user only: registered by another, the first stops being notified on it', async () => {
       const ann = user('ann');
       const bob = user('bob');

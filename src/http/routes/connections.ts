@@ -3,6 +3,7 @@ import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { Type } from 'typebox';
 import { ChatError } from '../../chat/errors.js';
 import type { ConnectionService } from '../../people/connection-service.js';
+import type { ConnectionCursor } from '../../people/connection-store.js';
 import { userOf } from '../auth.js';
 import { idempotencyKeyOf } from '../idempotency-key.js';
 import { errors } from '../schemas/common.js';
@@ -43,6 +44,22 @@ function viewerOf(request: FastifyRequest, userId: string | undefined): string |
   return signedIn ?? userId;
 }
 
+/** An opaque place in a list of connections: the last one's activity and id. */
+const cursorOf = (connection: { lastActivity: string; id: string }) =>
+  Buffer.from(JSON.stringify([connection.lastActivity, connection.id])).toString('base64url');
+
+function cursorFrom(cursor: string): ConnectionCursor {
+  try {
+    const [lastActivity, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
+    if (typeof lastActivity === 'string' && !Number.isNaN(Date.parse(lastActivity)) && typeof id === 'string' && id.length <= 64) {
+      return { lastActivity, id };
+    }
+  } catch {
+    // answered below
+  }
+  throw new ChatError('invalid_cursor', 'cursor must be the X-Next-Cursor header of a previous page.');
+}
+
 /** User-to-user chat: connections between two people and the messages they send each other. */
 export const connectionRoutes: FastifyPluginAsyncTypebox<ConnectionRoutesOptions> = async (app, { connections, limitMessages }) => {
   app.post('/connections', {
@@ -71,12 +88,17 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<ConnectionRoutesOptions
     schema: {
       tags,
       summary: "A user's connections, most recent activity first",
+      description:
+        'A full page carries an `X-Next-Cursor` header: pass it as `cursor` for the next page (an empty page ends the list).',
       querystring: ConnectionListQuery,
       response: { 200: Type.Array(ConnectionListItem), ...errors(401, 403, 422) },
     },
-    handler: async (request) => {
-      const userId = userOf(request, request.query.user_id);
-      const summaries = await connections.list(userId, { limit: request.query.limit, status: request.query.status });
+    handler: async (request, reply) => {
+      const { user_id, limit, status, cursor } = request.query;
+      const userId = userOf(request, user_id);
+      const summaries = await connections.list(userId, { limit, status, before: cursor === undefined ? undefined : cursorFrom(cursor) });
+      const last = summaries.at(-1)?.connection;
+      if (last && summaries.length === limit) reply.header('x-next-cursor', cursorOf(last));
       return summaries.map((summary) => listItemJson(summary, userId));
     },
   });

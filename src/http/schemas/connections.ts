@@ -55,6 +55,9 @@ export const ConnectionListQuery = Type.Object({
   user_id: Type.Optional(UserId),
   limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
   status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('ended')])),
+  cursor: Type.Optional(
+    Type.String({ maxLength: 400, description: 'The X-Next-Cursor header of the previous page: the page after it' }),
+  ),
 });
 
 export const ViewerQuery = Type.Object({

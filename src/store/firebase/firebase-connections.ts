@@ -1,6 +1,6 @@
 import type { DataSnapshot, Reference } from 'firebase-admin/database';
 import { randomUUID } from 'node:crypto';
-import type { ConnectionStore } from '../../people/connection-store.js';
+import type { ConnectionStore, ConnectionListOptions } from '../../people/connection-store.js';
 import type { Connection, ConnectionMessage, ConnectionSummary, NewConnectionMessage, StoredPushTarget } from '../../people/types.js';
 import {
   byActivityNewestFirst,
@@ -97,12 +97,13 @@ export class FirebaseConnections implements ConnectionStore {
 
   async listConnections(
     userId: string,
-    options: { limit: number; status?: Connection['status'] | undefined },
+    options: ConnectionListOptions,
   ): Promise<ConnectionSummary[]> {
     // All of the user's connections are read to sort them: a person has few, each a small node.
     const index = ((await this.timed.read(this.#ref(`userConnections/${userKey(userId)}`))) ?? {}) as Record<string, true>;
     const connections = (await Promise.all(Object.keys(index).map((id) => this.getConnection(id))))
       .filter((c): c is Connection => c !== null && (options.status === undefined || c.status === options.status))
+      .filter((c) => !options.before || byActivityNewestFirst(c, { ...c, ...options.before }) > 0)
       .sort(byActivityNewestFirst)
       .slice(0, options.limit);
     return Promise.all(

@@ -2,7 +2,7 @@ import { cert, applicationDefault, deleteApp, initializeApp, type App } from 'fi
 import { getDatabase, type Database, type Query } from 'firebase-admin/database';
 import { randomUUID } from 'node:crypto';
 import type { Store } from '../../chat/store.js';
-import type { ConnectionStore } from '../../people/connection-store.js';
+import type { ConnectionStore, ConnectionListOptions } from '../../people/connection-store.js';
 import type { Connection, ConnectionMessage, ConnectionSummary, NewConnectionMessage, StoredPushTarget } from '../../people/types.js';
 import { exchangeUsage } from '../exchange-usage.js';
 import type { NewMessage, Page, Personality, Session, StoredMessage, UniversalRules } from '../../chat/types.js';
@@ -257,7 +257,7 @@ export class FirebaseStore implements Store, ConnectionStore {
 
   listConnections(
     userId: string,
-    options: { limit: number; status?: Connection['status'] | undefined },
+    options: ConnectionListOptions,
   ): Promise<ConnectionSummary[]> {
     return this.#connections.listConnections(userId, options);
   }

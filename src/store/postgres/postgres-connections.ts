@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { ConnectionStore } from '../../people/connection-store.js';
+import type { ConnectionStore, ConnectionListOptions } from '../../people/connection-store.js';
 import type { Connection, ConnectionMessage, ConnectionSummary, NewConnectionMessage, StoredPushTarget } from '../../people/types.js';
 import {
   connectionFromRow,
@@ -59,18 +59,21 @@ export class PostgresConnections implements ConnectionStore {
 
   async listConnections(
     userId: string,
-    options: { limit: number; status?: Connection['status'] | undefined },
+    options: ConnectionListOptions,
   ): Promise<ConnectionSummary[]> {
     // Each side of the pair walks its own index newest first; UNION (not ALL) lists a self-connection once.
+    // Ids compare byte by byte (COLLATE "C"), as in the other stores, so pages follow the same order.
     const side = (column: 'user1_id' | 'user2_id') => `(SELECT * FROM connections
-       WHERE ${column} = $1 AND ($2::text IS NULL OR status = $2) ORDER BY last_activity DESC LIMIT $3)`;
+       WHERE ${column} = $1 AND ($2::text IS NULL OR status = $2)
+         AND ($4::timestamptz IS NULL OR (last_activity, id COLLATE "C") < ($4::timestamptz, $5::text COLLATE "C"))
+       ORDER BY last_activity DESC, id COLLATE "C" DESC LIMIT $3)`;
     const { rows } = await this.query<ConnectionSummaryRow>(
       `SELECT c.*, m.id AS message_id, m.sender_id AS message_sender_id, m.content AS message_content,
               m.timestamp AS message_timestamp
          FROM (${side('user1_id')} UNION ${side('user2_id')}) AS c
          LEFT JOIN connection_messages m ON m.connection_id = c.id AND m.seq = c.last_seq
-        ORDER BY c.last_activity DESC, c.id DESC LIMIT $3`,
-      [userId, options.status ?? null, options.limit],
+        ORDER BY c.last_activity DESC, c.id COLLATE "C" DESC LIMIT $3`,
+      [userId, options.status ?? null, options.limit, options.before?.lastActivity ?? null, options.before?.id ?? null],
     );
     return rows.map(connectionSummaryFromRow);
   }

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { ChatError } from '../../chat/errors.js';
 import type { Store } from '../../chat/store.js';
-import type { ConnectionStore } from '../../people/connection-store.js';
+import type { ConnectionStore, ConnectionListOptions } from '../../people/connection-store.js';
 import type { Connection, ConnectionMessage, ConnectionSummary, NewConnectionMessage, StoredPushTarget } from '../../people/types.js';
 import { messageFromRow, sessionFromRow, type MessageRow, type SessionRow } from '../sql-rows.js';
 import type { NewMessage, Page, Personality, Session, StoredMessage, UniversalRules } from '../../chat/types.js';
@@ -238,7 +238,7 @@ export class PostgresStore implements Store, ConnectionStore {
 
   listConnections(
     userId: string,
-    options: { limit: number; status?: Connection['status'] | undefined },
+    options: ConnectionListOptions,
   ): Promise<ConnectionSummary[]> {
     return this.#connections.listConnections(userId, options);
   }

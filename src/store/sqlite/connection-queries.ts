@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import type { ConnectionListOptions } from '../../people/connection-store.js';
 import type { Statement } from 'better-sqlite3';
 import type { Connection, ConnectionMessage, ConnectionSummary, StoredPushTarget } from '../../people/types.js';
 import {
@@ -25,8 +26,14 @@ export class SqliteConnectionQueries {
     return row ? connectionFromRow(row) : null;
   }
 
-  list(userId: string, options: { limit: number; status?: Connection['status'] | undefined }): ConnectionSummary[] {
-    const rows = this.#sql.list.all({ userId, status: options.status ?? null, limit: options.limit }) as ConnectionSummaryRow[];
+  list(userId: string, options: ConnectionListOptions): ConnectionSummary[] {
+    const rows = this.#sql.list.all({
+      userId,
+      status: options.status ?? null,
+      limit: options.limit,
+      beforeActivity: options.before?.lastActivity ?? null,
+      beforeId: options.before?.id ?? null,
+    }) as ConnectionSummaryRow[];
     return rows.map(connectionSummaryFromRow);
   }
 
@@ -46,7 +53,9 @@ export class SqliteConnectionQueries {
 
 /** Each side of the pair walks its own index newest first; the union is cut to the limit again. */
 const newestOnSide = (column: 'user1_id' | 'user2_id') => `SELECT * FROM (SELECT * FROM connections
-  WHERE ${column} = @userId AND (@status IS NULL OR status = @status) ORDER BY last_activity DESC LIMIT @limit)`;
+  WHERE ${column} = @userId AND (@status IS NULL OR status = @status)
+    AND (@beforeActivity IS NULL OR (last_activity, id) < (@beforeActivity, @beforeId))
+  ORDER BY last_activity DESC, id DESC LIMIT @limit)`;
 
 function prepare(db: Database.Database) {
   const s = (sql: string): Statement => db.prepare(sql);

@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import type Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
 import type { Store } from '../../chat/store.js';
-import type { ConnectionStore } from '../../people/connection-store.js';
+import type { ConnectionStore, ConnectionListOptions } from '../../people/connection-store.js';
 import type { Connection, ConnectionMessage, ConnectionSummary, NewConnectionMessage, StoredPushTarget } from '../../people/types.js';
 import { messageFromRow, sessionFromRow, type MessageRow, type SessionRow } from '../sql-rows.js';
 import type { NewMessage, Page, Personality, Session, StoredMessage, UniversalRules } from '../../chat/types.js';
@@ -154,7 +154,7 @@ export class SqliteStore implements Store, ConnectionStore {
 
   async listConnections(
     userId: string,
-    options: { limit: number; status?: Connection['status'] | undefined },
+    options: ConnectionListOptions,
   ): Promise<ConnectionSummary[]> {
     return this.#connections.list(userId, options);
   }
