@@ -1,9 +1,8 @@
 import { cert, applicationDefault, deleteApp, initializeApp, type App } from 'firebase-admin/app';
+import { ConnectionStoreDelegate } from '../connection-store-delegate.js';
 import { getDatabase, type Database, type Query } from 'firebase-admin/database';
 import { randomUUID } from 'node:crypto';
 import type { Store } from '../../chat/store.js';
-import type { ConnectionStore, ConnectionListOptions } from '../../people/connection-store.js';
-import type { Connection, ConnectionMessage, ConnectionSummary, NewConnectionMessage, StoredPushTarget } from '../../people/types.js';
 import { exchangeUsage } from '../exchange-usage.js';
 import type { NewMessage, Page, Personality, Session, StoredMessage, UniversalRules } from '../../chat/types.js';
 import { messageKey, TimedDatabase, userKey, validKey } from './firebase-access.js';
@@ -28,18 +27,19 @@ export interface FirebaseOptions {
  * idempotencyKeys/{session}/{key} reserves each idempotency key once. User-to-user chat has its
  * own nodes, described in firebase-connections.ts.
  */
-export class FirebaseStore implements Store, ConnectionStore {
+export class FirebaseStore extends ConnectionStoreDelegate implements Store {
   readonly kind = 'firebase';
   readonly #timed: TimedDatabase;
-  readonly #connections: FirebaseConnections;
+  protected readonly connections: FirebaseConnections;
 
   private constructor(
     private readonly app: App,
     private readonly db: Database,
     timeoutMs: number,
   ) {
+    super();
     this.#timed = new TimedDatabase(db, timeoutMs);
-    this.#connections = new FirebaseConnections(this.#timed);
+    this.connections = new FirebaseConnections(this.#timed);
   }
 
   static open(options: FirebaseOptions): FirebaseStore {
@@ -247,54 +247,6 @@ export class FirebaseStore implements Store, ConnectionStore {
     await this.#write(this.db.ref('settings/universal_rules').set(rules));
   }
 
-  createConnection(connection: Connection): Promise<{ connection: Connection; created: boolean }> {
-    return this.#connections.createConnection(connection);
-  }
-
-  getConnection(id: string): Promise<Connection | null> {
-    return this.#connections.getConnection(id);
-  }
-
-  listConnections(
-    userId: string,
-    options: ConnectionListOptions,
-  ): Promise<ConnectionSummary[]> {
-    return this.#connections.listConnections(userId, options);
-  }
-
-  endConnection(id: string, endedAt: string): Promise<Connection | null> {
-    return this.#connections.endConnection(id, endedAt);
-  }
-
-  appendConnectionMessage(
-    connectionId: string,
-    message: NewConnectionMessage,
-  ): Promise<{ message: ConnectionMessage; replayed: boolean } | null> {
-    return this.#connections.appendConnectionMessage(connectionId, message);
-  }
-
-  readConnectionMessages(
-    connectionId: string,
-    page: { limit: number; after?: number | undefined; before?: number | undefined },
-  ): Promise<ConnectionMessage[]> {
-    return this.#connections.readConnectionMessages(connectionId, page);
-  }
-
-  markRead(connectionId: string, userId: string, upTo: number): Promise<Connection | null> {
-    return this.#connections.markRead(connectionId, userId, upTo);
-  }
-
-  putPushTarget(target: StoredPushTarget): Promise<void> {
-    return this.#connections.putPushTarget(target);
-  }
-
-  listPushTargets(userId: string): Promise<StoredPushTarget[]> {
-    return this.#connections.listPushTargets(userId);
-  }
-
-  removePushTarget(userId: string, id: string): Promise<boolean> {
-    return this.#connections.removePushTarget(userId, id);
-  }
 
   #read(query: Query): Promise<unknown> {
     return this.#timed.read(query);

@@ -1,8 +1,7 @@
 import pg from 'pg';
+import { ConnectionStoreDelegate } from '../connection-store-delegate.js';
 import { ChatError } from '../../chat/errors.js';
 import type { Store } from '../../chat/store.js';
-import type { ConnectionStore, ConnectionListOptions } from '../../people/connection-store.js';
-import type { Connection, ConnectionMessage, ConnectionSummary, NewConnectionMessage, StoredPushTarget } from '../../people/types.js';
 import { messageFromRow, sessionFromRow, type MessageRow, type SessionRow } from '../sql-rows.js';
 import type { NewMessage, Page, Personality, Session, StoredMessage, UniversalRules } from '../../chat/types.js';
 import { exchangeUsage } from '../exchange-usage.js';
@@ -25,15 +24,16 @@ const RULES_KEY = 'universal_rules';
  * PostgreSQL, for many instances on one database. Every change is one statement (atomic on its own),
  * so concurrent writers on different instances cannot interleave halfway.
  */
-export class PostgresStore implements Store, ConnectionStore {
+export class PostgresStore extends ConnectionStoreDelegate implements Store {
   readonly kind = 'postgres';
   readonly #pool: pg.Pool;
   /** User-to-user chat, in postgres-connections.ts. */
-  readonly #connections: PostgresConnections;
+  protected readonly connections: PostgresConnections;
 
   private constructor(pool: pg.Pool) {
+    super();
     this.#pool = pool;
-    this.#connections = new PostgresConnections((text, values) => this.#query(text, values));
+    this.connections = new PostgresConnections((text, values) => this.#query(text, values));
   }
 
   /** Connects and brings the schema up to date (one instance at a time). */
@@ -228,54 +228,6 @@ export class PostgresStore implements Store, ConnectionStore {
     );
   }
 
-  createConnection(connection: Connection): Promise<{ connection: Connection; created: boolean }> {
-    return this.#connections.createConnection(connection);
-  }
-
-  getConnection(id: string): Promise<Connection | null> {
-    return this.#connections.getConnection(id);
-  }
-
-  listConnections(
-    userId: string,
-    options: ConnectionListOptions,
-  ): Promise<ConnectionSummary[]> {
-    return this.#connections.listConnections(userId, options);
-  }
-
-  endConnection(id: string, endedAt: string): Promise<Connection | null> {
-    return this.#connections.endConnection(id, endedAt);
-  }
-
-  appendConnectionMessage(
-    connectionId: string,
-    message: NewConnectionMessage,
-  ): Promise<{ message: ConnectionMessage; replayed: boolean } | null> {
-    return this.#connections.appendConnectionMessage(connectionId, message);
-  }
-
-  readConnectionMessages(
-    connectionId: string,
-    page: { limit: number; after?: number | undefined; before?: number | undefined },
-  ): Promise<ConnectionMessage[]> {
-    return this.#connections.readConnectionMessages(connectionId, page);
-  }
-
-  markRead(connectionId: string, userId: string, upTo: number): Promise<Connection | null> {
-    return this.#connections.markRead(connectionId, userId, upTo);
-  }
-
-  putPushTarget(target: StoredPushTarget): Promise<void> {
-    return this.#connections.putPushTarget(target);
-  }
-
-  listPushTargets(userId: string): Promise<StoredPushTarget[]> {
-    return this.#connections.listPushTargets(userId);
-  }
-
-  removePushTarget(userId: string, id: string): Promise<boolean> {
-    return this.#connections.removePushTarget(userId, id);
-  }
 }
 
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EPIPE', '57P01', '57P02', '57P03']);
