@@ -157,7 +157,7 @@ describe('every error path answers clearly and leaves the store unchanged', () =
   });
 
   it('sends security headers on the API and the web app', async () => {
-    for (const path of ['/health', '/api/v1/chatbot/personalities', '/']) {
+    for (const path of ['/health', '/api/v1/chatbot/personalities', '/', '/docs/static/index.html', '/api/v1/nothing-here']) {
       const res = await fetch(server.baseUrl + path);
       expect(res.headers.get('x-content-type-options')).toBe('nosniff');
       expect(res.headers.get('content-security-policy')).toContain("script-src 'self'");
