@@ -6,6 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { CompletionRequest } from '../chat/llm.js';
 import { LlmError } from '../chat/llm.js';
 import { OpenAiLlm, type OpenAiLlmOptions } from './openai-llm.js';
+import { ThreadMailbox } from './thread-mailbox.js';
 
 /** A completion request as it crosses threads: no callbacks, no signal. */
 export type ThreadRequest = Omit<CompletionRequest, 'signal' | 'onDelta'> & { stream: boolean };
@@ -25,7 +26,8 @@ const llm = new OpenAiLlm(workerData as OpenAiLlmOptions);
 const port = parentPort!;
 const running = new Map<number, AbortController>();
 
-const send = (reply: ModelThreadReply) => port.postMessage(reply);
+const replies = new ThreadMailbox<ModelThreadReply>(port);
+const send = (reply: ModelThreadReply) => replies.send(reply);
 
 async function complete(id: number, { stream, ...request }: ThreadRequest): Promise<void> {
   const abort = new AbortController();
@@ -51,11 +53,14 @@ async function complete(id: number, { stream, ...request }: ThreadRequest): Prom
   }
 }
 
-port.on('message', (message: ModelThreadRequest) => {
+port.on('message', (batch: ModelThreadRequest[]) => batch.forEach(receive));
+
+function receive(message: ModelThreadRequest): void {
   if (message.type === 'complete') void complete(message.id, message.request);
   else if (message.type === 'abort') running.get(message.id)?.abort();
   else {
     for (const abort of running.values()) abort.abort();
     send({ type: 'closed' });
+    replies.flush();
   }
-});
+}

@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { LlmError, type Completion, type CompletionRequest, type Llm } from '../chat/llm.js';
 import { threadModuleUrl } from '../thread-module-url.js';
 import type { ModelThreadReply, ModelThreadRequest } from './model-thread.js';
+import { ThreadMailbox } from './thread-mailbox.js';
 import type { OpenAiLlmOptions } from './openai-llm.js';
 
 interface Call {
@@ -18,12 +19,14 @@ interface Call {
 export class ThreadedLlm implements Llm {
   readonly provider = 'openai';
   #worker: Worker;
+  #mailbox: ThreadMailbox<ModelThreadRequest>;
   readonly #calls = new Map<number, Call>();
   #nextId = 1;
   #closed = false;
 
   constructor(private readonly options: OpenAiLlmOptions) {
     this.#worker = this.#start();
+    this.#mailbox = new ThreadMailbox(this.#worker);
   }
 
   #start(): Worker {
@@ -33,13 +36,14 @@ export class ThreadedLlm implements Llm {
     });
     // Calls under way keep the process alive; an idle model thread does not.
     worker.unref();
-    worker.on('message', (reply: ModelThreadReply) => this.#receive(reply));
+    worker.on('message', (replies: ModelThreadReply[]) => replies.forEach((reply) => this.#receive(reply)));
     worker.on('error', () => undefined); // followed by 'exit', handled there
     worker.on('exit', () => {
       if (this.#closed) return;
       // The thread died (out of memory, a bug): fail what it held and start a new one.
       this.#failAll(new LlmError('unavailable', 'the model thread stopped'));
       this.#worker = this.#start();
+      this.#mailbox = new ThreadMailbox(this.#worker);
     });
     return worker;
   }
@@ -82,7 +86,7 @@ export class ThreadedLlm implements Llm {
   }
 
   #post(message: ModelThreadRequest): void {
-    this.#worker.postMessage(message);
+    this.#mailbox.send(message);
   }
 
   #failAll(error: unknown): void {
