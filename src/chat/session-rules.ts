@@ -10,10 +10,13 @@ export function visibleTo(caller: Caller, session: Session | null): Session | nu
   return session && (caller.userId === undefined || session.userId === caller.userId) ? session : null;
 }
 
-/** Session ids are UUIDs: anything else names no session. */
-export function isSessionId(id: string): boolean {
+/** The ids Chatify issues (sessions, connections) are UUIDs: anything else names nothing. */
+export function isUuid(id: string): boolean {
   return UUID.test(id);
 }
+
+/** Session ids are UUIDs: anything else names no session. */
+export const isSessionId = isUuid;
 
 export function assertSessionId(id: string): void {
   if (!UUID.test(id)) throw sessionNotFound();

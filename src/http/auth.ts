@@ -80,17 +80,22 @@ export function registerAuth(api: FastifyInstance, config: AuthConfig): void {
 }
 
 /**
- * The user a request acts for: the signed-in one (a different user_id is refused), or, without
- * sign-in, the user_id the client names (then required).
+ * The user a request acts for, if any: the signed-in one (a different user_id is refused), or the
+ * user_id the client names, or nobody in particular (no sign-in and no user_id: a trusted caller).
  */
-export function userOf(request: FastifyRequest, userId: string | undefined): string {
+export function viewerOf(request: FastifyRequest, userId: string | undefined): string | undefined {
   const signedIn = request.caller.userId;
-  if (signedIn !== undefined) {
-    if (userId !== undefined && userId !== signedIn) throw new ChatError('user_mismatch', 'user_id must be the signed-in user.');
-    return signedIn;
+  if (signedIn !== undefined && userId !== undefined && userId !== signedIn) {
+    throw new ChatError('user_mismatch', 'user_id must be the signed-in user.');
   }
-  if (userId === undefined) throw new ChatError('user_required', 'user_id is required.');
-  return userId;
+  return signedIn ?? userId;
+}
+
+/** The user a request acts for, which it must name when nobody is signed in. */
+export function userOf(request: FastifyRequest, userId: string | undefined): string {
+  const user = viewerOf(request, userId);
+  if (user === undefined) throw new ChatError('user_required', 'user_id is required.');
+  return user;
 }
 
 type VerifyToken = (token: string) => Promise<{ payload: JWTPayload }>;

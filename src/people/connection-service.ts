@@ -1,5 +1,6 @@
 import { ChatError } from '../chat/errors.js';
 import { checkMessageText } from '../chat/message-text.js';
+import { isUuid } from '../chat/session-rules.js';
 import type { ConnectionStore, ConnectionListOptions } from './connection-store.js';
 import type { LiveEvent, LiveHub } from './live-hub.js';
 import { consecutiveMessages } from './message-holes.js';
@@ -35,8 +36,6 @@ export interface ConnectionServiceOptions {
  * named): allowed to see any connection, like the chatbot's sessions without sign-in.
  */
 type Viewer = string | undefined;
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export const connectionNotFound = () =>
   new ChatError('connection_not_found', 'No such connection, or you are not one of its two users.');
@@ -80,7 +79,7 @@ export class ConnectionService {
 
   /** The connection, if it exists and `viewer` is one of its users. */
   async get(id: string, viewer: Viewer): Promise<Connection> {
-    if (!UUID.test(id)) throw connectionNotFound();
+    if (!isUuid(id)) throw connectionNotFound();
     const connection = await this.deps.store.getConnection(id);
     if (!connection || (viewer !== undefined && !isParticipant(connection, viewer))) throw connectionNotFound();
     return connection;

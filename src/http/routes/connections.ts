@@ -1,10 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { preHandlerAsyncHookHandler } from 'fastify';
 import { Type } from 'typebox';
 import { ChatError } from '../../chat/errors.js';
 import type { ConnectionService } from '../../people/connection-service.js';
 import type { ConnectionCursor } from '../../people/connection-store.js';
-import { userOf } from '../auth.js';
+import { userOf, viewerOf } from '../auth.js';
 import { idempotencyKeyOf } from '../idempotency-key.js';
 import { errors } from '../schemas/common.js';
 import {
@@ -31,18 +31,6 @@ export interface ConnectionRoutesOptions {
 const tags = ['people'];
 const ConnectionRef = Type.Ref('Connection');
 const MessageRef = Type.Ref('ConnectionMessage');
-
-/**
- * The user a read acts for: the signed-in one, or the user_id the client names, or nobody in
- * particular (no sign-in and no user_id: a trusted caller, as with the chatbot's sessions).
- */
-function viewerOf(request: FastifyRequest, userId: string | undefined): string | undefined {
-  const signedIn = request.caller.userId;
-  if (signedIn !== undefined && userId !== undefined && userId !== signedIn) {
-    throw new ChatError('user_mismatch', 'user_id must be the signed-in user.');
-  }
-  return signedIn ?? userId;
-}
 
 /** An opaque place in a list of connections: the last one's activity and id. */
 const cursorOf = (connection: { lastActivity: string; id: string }) =>
