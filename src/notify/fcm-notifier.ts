@@ -2,8 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { applicationDefault, cert, deleteApp, initializeApp, type App } from 'firebase-admin/app';
 import { getMessaging, type Message } from 'firebase-admin/messaging';
 import type { Notification, Notifier } from '../people/notifier.js';
-import type { StoredPushTarget } from '../people/types.js';
-import { describeError, errorCode, pushBody, pushTitle, type NotifyLog, type PushTargetDirectory } from './push-content.js';
+import { describeError, devicesOf, errorCode, pushBody, pushTitle, type DeviceOf, type NotifyLog, type PushTargetDirectory } from './push-content.js';
 
 /** Sends one FCM message and resolves to its message id; the Firebase Admin SDK by default, a fake in tests. */
 export interface FcmTransport {
@@ -40,7 +39,7 @@ export function firebaseFcmTransport(serviceAccount: ServiceAccount | undefined)
   };
 }
 
-type FcmTarget = StoredPushTarget & { target: { kind: 'fcm' } };
+type FcmTarget = DeviceOf<'fcm'>;
 
 export function fcmMessage(token: string, notification: Notification): Message {
   return {
@@ -70,14 +69,7 @@ export class FcmNotifier implements Notifier {
   }
 
   async notify(notification: Notification): Promise<void> {
-    const { targets, log } = this.#options;
-    let devices: FcmTarget[];
-    try {
-      devices = (await targets.listPushTargets(notification.recipientId)).filter((t): t is FcmTarget => t.target.kind === 'fcm');
-    } catch (error) {
-      log.warn({ notifier: this.name, connection_id: notification.connectionId, err: describeError(error) }, 'push targets unavailable');
-      return;
-    }
+    const devices = await devicesOf('fcm', notification, { ...this.#options, notifier: this.name });
     await Promise.all(devices.map((device) => this.#send(device, notification)));
   }
 

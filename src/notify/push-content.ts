@@ -1,5 +1,6 @@
 import type { ConnectionStore } from '../people/connection-store.js';
 import type { Notification } from '../people/notifier.js';
+import type { PushTarget, StoredPushTarget } from '../people/types.js';
 
 /** Where the notifiers log; a Fastify/pino logger fits. Entries never carry message text. */
 export interface NotifyLog {
@@ -8,6 +9,26 @@ export interface NotifyLog {
 
 /** The devices of a user that push notifiers send to, and forget when a push service says they are gone. */
 export type PushTargetDirectory = Pick<ConnectionStore, 'listPushTargets' | 'removePushTarget'>;
+
+/** A stored device of one kind. */
+export type DeviceOf<K extends PushTarget['kind']> = StoredPushTarget & { target: Extract<PushTarget, { kind: K }> };
+
+/**
+ * The recipient's devices of one kind; none (and a warning) when the store cannot say, so one
+ * notifier's trouble never reaches the sender.
+ */
+export async function devicesOf<K extends PushTarget['kind']>(
+  kind: K,
+  notification: Notification,
+  { targets, log, notifier }: { targets: PushTargetDirectory; log: NotifyLog; notifier: string },
+): Promise<DeviceOf<K>[]> {
+  try {
+    return (await targets.listPushTargets(notification.recipientId)).filter((t): t is DeviceOf<K> => t.target.kind === kind);
+  } catch (error) {
+    log.warn({ notifier, connection_id: notification.connectionId, err: describeError(error) }, 'push targets unavailable');
+    return [];
+  }
+}
 
 /**
  * Push services refuse payloads above about 4 KB (Web Push: 4078 bytes of plaintext, FCM: 4096 for the

@@ -1,8 +1,7 @@
 import type { Agent } from 'node:https';
 import webpush from 'web-push';
 import type { Notification, Notifier } from '../people/notifier.js';
-import type { StoredPushTarget } from '../people/types.js';
-import { describeError, pushBody, pushTitle, type NotifyLog, type PushTargetDirectory } from './push-content.js';
+import { describeError, devicesOf, pushBody, pushTitle, type DeviceOf, type NotifyLog, type PushTargetDirectory } from './push-content.js';
 
 export interface WebPushNotifierOptions {
   vapid: { publicKey: string; privateKey: string; subject: string };
@@ -36,7 +35,7 @@ export function webPushPayload(notification: Notification): WebPushPayload {
   };
 }
 
-type WebPushTarget = StoredPushTarget & { target: { kind: 'webpush' } };
+type WebPushTarget = DeviceOf<'webpush'>;
 
 /**
  * Sends an encrypted Web Push message (aes128gcm, VAPID-signed) to each browser subscription of the
@@ -51,16 +50,7 @@ export class WebPushNotifier implements Notifier {
   }
 
   async notify(notification: Notification): Promise<void> {
-    const { targets, log } = this.#options;
-    let subscriptions: WebPushTarget[];
-    try {
-      subscriptions = (await targets.listPushTargets(notification.recipientId)).filter(
-        (t): t is WebPushTarget => t.target.kind === 'webpush',
-      );
-    } catch (error) {
-      log.warn({ notifier: this.name, connection_id: notification.connectionId, err: describeError(error) }, 'push targets unavailable');
-      return;
-    }
+    const subscriptions = await devicesOf('webpush', notification, { ...this.#options, notifier: this.name });
     if (subscriptions.length === 0) return;
     const payload = JSON.stringify(webPushPayload(notification));
     await Promise.all(subscriptions.map((target) => this.#send(target, payload, notification.connectionId)));
