@@ -127,35 +127,44 @@ async function overheads(samples: Sample[], pick: (s: Sample) => number | undefi
 
 const thinking = `${THINK[0] / 1000}–${THINK[1] / 1000} s`;
 
+/** Users of the two many-users loads (and their floor). */
+const overheadUsers = quick ? 200 : 1000;
+
 /**
- * Many users with a slow model: what the server adds to the model's own time, per message. Plain
- * sends compare whole answers; streamed ones compare the first delta with the model's first token.
+ * Warms the server at `baseUrl` up, runs the many-users load against it (through `run`, which may
+ * add measurements), and returns what the server added to the model's own time for each message:
+ * whole answers for plain sends, the first delta against the model's first token for streamed ones.
  */
+async function addedOverModel(
+  baseUrl: string,
+  stream: boolean,
+  messagesPerSession: number,
+  tag: string,
+  run: (plan: LoadPlan) => Promise<LoadResult> = (plan) => load.run(plan),
+): Promise<number[]> {
+  await load.run({ baseUrl, users: 50, messagesPerSession: 2, durationMs: 0, stream, tag: 'warm' });
+  await model.timings();
+  const result = await run({ baseUrl, users: overheadUsers, messagesPerSession, durationMs: 0, stream, tag, thinkMs: THINK });
+  checkErrors(tag, result);
+  return stream
+    ? overheads(result.samples, (s) => s.firstDeltaMs, 'firstTokenMs')
+    : overheads(result.samples, (s) => s.totalMs, 'totalMs');
+}
+
+const p50p99 = (added: number[]) => `p50 ${ms(percentile(added, 50))}, p99 ${ms(percentile(added, 99))}`;
+
+/** Many users with a slow model against Chatify: one row, with the server's CPU and event loop noted. */
 async function overheadOverModel(
   name: string,
   stream: boolean,
   messagesPerSession: number,
   metric: (users: number, messages: number) => string,
 ): Promise<void> {
-  const users = quick ? 200 : 1000;
-  const result = await withServer(async (server) => {
-    await load.run({ baseUrl: server.url, users: 50, messagesPerSession: 2, durationMs: 0, stream, tag: 'warm' });
-    await model.timings();
-    return measured(name, server, {
-      baseUrl: server.url, users, messagesPerSession, durationMs: 0, stream, tag: name, thinkMs: THINK,
-    });
-  });
-  checkErrors(name, result);
-  const added = stream
-    ? await overheads(result.samples, (s) => s.firstDeltaMs, 'firstTokenMs')
-    : await overheads(result.samples, (s) => s.totalMs, 'totalMs');
+  const added = await withServer((server) =>
+    addedOverModel(server.url, stream, messagesPerSession, name, (plan) => measured(name, server, plan)),
+  );
   const p99 = percentile(added, 99);
-  rows.push({
-    metric: metric(users, added.length),
-    result: `p50 ${ms(percentile(added, 50))}, p99 ${ms(p99)}`,
-    target: 'p99 ≤ 5 ms',
-    met: p99 <= 5,
-  });
+  rows.push({ metric: metric(overheadUsers, added.length), result: p50p99(added), target: 'p99 ≤ 5 ms', met: p99 <= 5 });
 }
 
 try {
@@ -209,26 +218,13 @@ try {
     // this machine add by themselves, the floor under the two rows above.
     const forwarder = await startBareForwarder(model.url);
     try {
-      const users = quick ? 200 : 1000;
-      const floor = async (stream: boolean, messagesPerSession: number) => {
-        await load.run({ baseUrl: forwarder.url, users: 50, messagesPerSession: 2, durationMs: 0, stream, tag: 'warm' });
-        await model.timings();
-        const result = await load.run({
-          baseUrl: forwarder.url, users, messagesPerSession, durationMs: 0, stream, tag: `floor-${stream}`, thinkMs: THINK,
-        });
-        checkErrors('floor', result);
-        const added = stream
-          ? await overheads(result.samples, (s) => s.firstDeltaMs, 'firstTokenMs')
-          : await overheads(result.samples, (s) => s.totalMs, 'totalMs');
-        return `p50 ${ms(percentile(added, 50))}, p99 ${ms(percentile(added, 99))}`;
-      };
       await model.configure(500);
-      const plain = await floor(false, 5);
+      const plain = await addedOverModel(forwarder.url, false, 5, 'floor-plain');
       await model.configure(500, 5, 20);
-      const streamed = await floor(true, 3);
+      const streamed = await addedOverModel(forwarder.url, true, 3, 'floor-stream');
       rows.push({
-        metric: `floor: the same ${users}-user loads against a bare node:http server that only forwards to the model (no framework, no storage)`,
-        result: `overhead ${plain}; streaming first delta ${streamed}`,
+        metric: `floor: the same ${overheadUsers}-user loads against a bare node:http server that only forwards to the model (no framework, no storage)`,
+        result: `overhead ${p50p99(plain)}; streaming first delta ${p50p99(streamed)}`,
         target: '',
       });
     } finally {
