@@ -1,4 +1,4 @@
-import { eventConnectionId, subscriptionKey, type LiveEvent, type LiveHub, type LiveListener, type SubscribeOptions } from '../people/live-hub.js';
+import { listeningKeys, subscriptionKey, type LiveEvent, type LiveHub, type LiveListener, type SubscribeOptions } from '../people/live-hub.js';
 
 /** Live delivery within one process: every socket is here. */
 export class LocalLiveHub implements LiveHub {
@@ -6,7 +6,7 @@ export class LocalLiveHub implements LiveHub {
 
   async publish(userId: string, event: LiveEvent): Promise<boolean> {
     let delivered = false;
-    for (const key of [subscriptionKey(userId), subscriptionKey(userId, eventConnectionId(event))]) {
+    for (const key of listeningKeys(userId, event)) {
       const listeners = this.#listeners.get(key);
       if (!listeners) continue;
       delivered = true;

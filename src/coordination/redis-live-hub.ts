@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import {
-  eventConnectionId,
+  listeningKeys,
   subscriptionKey,
   type LiveEvent,
   type LiveHub,
@@ -48,11 +48,8 @@ export class RedisLiveHub implements LiveHub {
 
   async publish(userId: string, event: LiveEvent): Promise<boolean> {
     const text = JSON.stringify(event);
-    const results = await this.publisher
-      .pipeline()
-      .publish(PREFIX + subscriptionKey(userId), text)
-      .publish(PREFIX + subscriptionKey(userId, eventConnectionId(event)), text)
-      .exec();
+    const [all, scoped] = listeningKeys(userId, event);
+    const results = await this.publisher.pipeline().publish(PREFIX + all, text).publish(PREFIX + scoped, text).exec();
     let listening = 0;
     for (const [error, count] of results ?? []) {
       if (error) throw error;

@@ -40,3 +40,9 @@ export interface LiveHub {
 export function subscriptionKey(userId: string, connectionId?: string): string {
   return connectionId === undefined ? `u:${userId}` : `c:${connectionId}:${userId}`;
 }
+
+/** The subscriptions that hear `userId`'s event: all of the user's sockets, and those watching its connection. */
+export const listeningKeys = (userId: string, event: LiveEvent): [string, string] => [
+  subscriptionKey(userId),
+  subscriptionKey(userId, eventConnectionId(event)),
+];
