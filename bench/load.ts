@@ -31,6 +31,8 @@ export interface Sample {
   totalMs: number;
   /** Request sent → first delta event (streaming only). */
   firstDeltaMs?: number;
+  /** The server's own account of a JSON answer, from its Server-Timing header (name → ms). */
+  server?: Record<string, number>;
 }
 
 export interface LoadResult {
@@ -57,15 +59,15 @@ async function run(plan: LoadPlan): Promise<LoadResult> {
     });
     const text = await res.body.text();
     if (res.statusCode !== 200) throw new Error(`${method} ${path} → ${res.statusCode} ${text.slice(0, 200)}`);
-    return JSON.parse(text) as Record<string, unknown>;
+    return { body: JSON.parse(text) as Record<string, unknown>, timing: res.headers['server-timing'] };
   };
 
   const send = async (sessionId: string, key: string) => {
     const path = `/api/v1/chatbot/session/${sessionId}/message`;
     const t0 = performance.now();
     if (!plan.stream) {
-      await json('POST', path, { message: key });
-      samples.push({ key, totalMs: performance.now() - t0 });
+      const { timing } = await json('POST', path, { message: key });
+      samples.push({ key, totalMs: performance.now() - t0, ...(typeof timing === 'string' ? { server: parseServerTiming(timing) } : {}) });
       return;
     }
     const res = await pool.request({
@@ -89,7 +91,7 @@ async function run(plan: LoadPlan): Promise<LoadResult> {
     let session = 0;
     do {
       try {
-        const id = plan.sessionId ?? ((await json('POST', '/api/v1/chatbot/session', { user_id: `bench_${u}` })).session_id as string);
+        const id = plan.sessionId ?? ((await json('POST', '/api/v1/chatbot/session', { user_id: `bench_${u}` })).body.session_id as string);
         for (let m = 0; m < plan.messagesPerSession; m++) {
           if (plan.thinkMs) await sleep(plan.thinkMs[0] + Math.random() * (plan.thinkMs[1] - plan.thinkMs[0]));
           await send(id, `${plan.tag}-u${u}-s${session}-m${m}`);
@@ -107,6 +109,17 @@ async function run(plan: LoadPlan): Promise<LoadResult> {
   const elapsedMs = performance.now() - started;
   await pool.close();
   return { samples, elapsedMs, errors, ...(firstError ? { firstError } : {}) };
+}
+
+/** `a;dur=1.5, b;dur=2` → { a: 1.5, b: 2 } */
+function parseServerTiming(header: string): Record<string, number> {
+  const entries: Record<string, number> = {};
+  for (const metric of header.split(',')) {
+    const [name, ...params] = metric.trim().split(';');
+    const dur = params.find((p) => p.startsWith('dur='));
+    if (name && dur) entries[name] = Number(dur.slice(4));
+  }
+  return entries;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -17,6 +17,7 @@ import {
   type ServerProcess,
 } from './processes.js';
 import { machine, ms, percentile, record, table, type Row } from './report.js';
+import { stageBreakdown } from './stages.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -113,16 +114,16 @@ function checkErrors(name: string, result: { errors: number; firstError?: string
   }
 }
 
-/** Per message: what the server added to the model's own time. */
-async function overheads(samples: Sample[], pick: (s: Sample) => number | undefined, modelPick: 'totalMs' | 'firstTokenMs') {
+/** Per message: what the server added to the model's own time; for plain replies also where it went. */
+async function overheads(samples: Sample[], stream: boolean): Promise<{ added: number[]; stages?: string | undefined }> {
   const timings = await model.timings();
-  const values: number[] = [];
+  const added: number[] = [];
   for (const sample of samples) {
     const timing = timings.get(sample.key);
-    const measured = pick(sample);
-    if (timing && measured !== undefined) values.push(measured - timing[modelPick]);
+    const measured = stream ? sample.firstDeltaMs : sample.totalMs;
+    if (timing && measured !== undefined) added.push(measured - (stream ? timing.firstTokenMs : timing.totalMs));
   }
-  return values;
+  return { added, stages: stream ? undefined : stageBreakdown(samples, timings) };
 }
 
 const thinking = `${THINK[0] / 1000}–${THINK[1] / 1000} s`;
@@ -141,14 +142,12 @@ async function addedOverModel(
   messagesPerSession: number,
   tag: string,
   run: (plan: LoadPlan) => Promise<LoadResult> = (plan) => load.run(plan),
-): Promise<number[]> {
+): Promise<{ added: number[]; stages?: string | undefined }> {
   await load.run({ baseUrl, users: 50, messagesPerSession: 2, durationMs: 0, stream, tag: 'warm' });
   await model.timings();
   const result = await run({ baseUrl, users: overheadUsers, messagesPerSession, durationMs: 0, stream, tag, thinkMs: THINK });
   checkErrors(tag, result);
-  return stream
-    ? overheads(result.samples, (s) => s.firstDeltaMs, 'firstTokenMs')
-    : overheads(result.samples, (s) => s.totalMs, 'totalMs');
+  return overheads(result.samples, stream);
 }
 
 const p50p99 = (added: number[]) => `p50 ${ms(percentile(added, 50))}, p99 ${ms(percentile(added, 99))}`;
@@ -160,9 +159,10 @@ async function overheadOverModel(
   messagesPerSession: number,
   metric: (users: number, messages: number) => string,
 ): Promise<void> {
-  const added = await withServer((server) =>
+  const { added, stages } = await withServer((server) =>
     addedOverModel(server.url, stream, messagesPerSession, name, (plan) => measured(name, server, plan)),
   );
+  if (stages) notes.push(`${name}: ${stages}`);
   const p99 = percentile(added, 99);
   rows.push({ metric: metric(overheadUsers, added.length), result: p50p99(added), target: 'p99 ≤ 5 ms', met: p99 <= 5 });
 }
@@ -219,9 +219,9 @@ try {
     const forwarder = await startBareForwarder(model.url);
     try {
       await model.configure(500);
-      const plain = await addedOverModel(forwarder.url, false, 5, 'floor-plain');
+      const { added: plain } = await addedOverModel(forwarder.url, false, 5, 'floor-plain');
       await model.configure(500, 5, 20);
-      const streamed = await addedOverModel(forwarder.url, true, 3, 'floor-stream');
+      const { added: streamed } = await addedOverModel(forwarder.url, true, 3, 'floor-stream');
       rows.push({
         metric: `floor: the same ${overheadUsers}-user loads against a bare node:http server that only forwards to the model (no framework, no storage)`,
         result: `overhead ${p50p99(plain)}; streaming first delta ${p50p99(streamed)}`,

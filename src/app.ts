@@ -153,7 +153,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
   await app.register(cors, {
     origin: config.corsOrigins,
     methods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE'],
-    exposedHeaders: ['Retry-After', 'Idempotent-Replayed', 'X-Next-Cursor'],
+    exposedHeaders: ['Retry-After', 'Idempotent-Replayed', 'X-Next-Cursor', 'Server-Timing'],
   });
   await app.register(swagger, {
     openapi: {

@@ -9,6 +9,22 @@ describe('Idempotency-Key on the message call', () => {
   const send = (id: string, message: string, key?: string) =>
     ctx.server.request('POST', `/api/v1/chatbot/session/${id}/message`, { message }, key ? { 'idempotency-key': key } : {});
 
+  it("tells where a reply's time went in Server-Timing; a replay made no model call and has none", async () => {
+    const id = await ctx.server.createSession('user_timing');
+    const first = await send(id, 'how long did that take?', 'key-timing');
+    const header = first.headers.get('server-timing') ?? '';
+    const timing = Object.fromEntries(header.split(', ').map((entry) => [entry.split(';')[0], Number(entry.split('dur=')[1])]));
+    expect(Object.keys(timing)).toEqual(['prepare', 'model', 'store', 'total']);
+    expect(timing['model']).toBeGreaterThanOrEqual(145); // the fake model answers after 150 ms
+    expect(timing['model']).toBeLessThan(5_000);
+    expect(timing['prepare']).toBeGreaterThanOrEqual(0);
+    expect(timing['store']).toBeGreaterThan(0);
+    expect(timing['total']).toBeGreaterThanOrEqual(timing['prepare']! + timing['model']! + timing['store']!);
+    const retry = await send(id, 'how long did that take?', 'key-timing');
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    expect(retry.headers.get('server-timing')).toBeNull();
+  });
+
   it('answers a retry with the same reply and no second model call', async () => {
     const id = await ctx.server.createSession('user_idem');
     const first = await send(id, 'charge my card', 'key-0001');

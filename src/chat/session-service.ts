@@ -9,9 +9,9 @@ import type { TokenCounter } from './token-count.js';
 import type { NewMessage, Page, Session } from './types.js';
 import { checkMessageText } from './message-text.js';
 import { assertSessionId, isSessionId, sessionEnded, sessionNotFound, toChatError, visibleTo } from './session-rules.js';
-import type { Caller, EndResult, ExchangeResult, SendOptions, SessionView } from './session-types.js';
+import type { Caller, EndResult, ExchangeResult, ExchangeTimings, SendOptions, SessionView } from './session-types.js';
 
-export type { Caller, EndResult, ExchangeResult, SendOptions, SessionView };
+export type { Caller, EndResult, ExchangeResult, ExchangeTimings, SendOptions, SessionView };
 
 export interface ChatServiceOptions {
   context: ContextLimits;
@@ -108,10 +108,11 @@ export class ChatService {
     checkMessageText(text, this.options.maxMessageLength);
     assertSessionId(sessionId);
     const receivedAt = this.#now();
+    const sentAt = performance.now();
     const keyed = options.idempotencyKey === undefined ? undefined : `${sessionId}\n${options.idempotencyKey}`;
     const running = keyed === undefined ? undefined : this.#keyed.get(keyed);
     if (running) return this.#joinRunning(sessionId, text, options.caller ?? {}, running);
-    const exchange = this.#lock.run(sessionId, () => this.#exchange(sessionId, text, receivedAt, options));
+    const exchange = this.#lock.run(sessionId, () => this.#exchange(sessionId, text, receivedAt, sentAt, options));
     this.#inFlight.add(exchange);
     if (keyed !== undefined) this.#keyed.set(keyed, { text, exchange });
     const forget = () => {
@@ -201,7 +202,7 @@ export class ChatService {
     this.#active.clear();
   }
 
-  async #exchange(sessionId: string, text: string, receivedAt: string, options: SendOptions): Promise<ExchangeResult> {
+  async #exchange(sessionId: string, text: string, receivedAt: string, sentAt: number, options: SendOptions): Promise<ExchangeResult> {
     if (options.idempotencyKey !== undefined) {
       const replay = await this.#replay(sessionId, text, options.idempotencyKey, options.caller ?? {});
       if (replay) return replay;
@@ -220,7 +221,9 @@ export class ChatService {
     const messages: ModelMessage[] = [{ role: 'system', content: resolved.systemPrompt }];
     for (const m of context) messages.push({ role: m.role, content: m.content });
 
+    const modelCalledAt = performance.now();
     const completion = await this.#complete(resolved, messages, options.onDelta);
+    const modelAnsweredAt = performance.now();
     const answer: NewMessage = {
       role: 'assistant',
       content: completion.text,
@@ -231,6 +234,7 @@ export class ChatService {
     // The count the context was built on fences the write: a stale view never lands.
     const basis = active.session.messageCount;
     const stored = await this.deps.store.appendExchange(sessionId, [question, answer], answer.createdAt, basis);
+    const storedAt = performance.now();
     if (!stored) {
       this.#active.delete(sessionId);
       const now = await this.deps.store.getSession(sessionId);
@@ -254,6 +258,7 @@ export class ChatService {
       messages: stored.messages,
       messageCount: stored.messageCount,
       replayed: false,
+      timings: { prepareMs: modelCalledAt - sentAt, modelMs: modelAnsweredAt - modelCalledAt, storeMs: storedAt - modelAnsweredAt },
     };
   }
 

@@ -8,6 +8,18 @@ export interface ExchangeResult {
   messageCount: number;
   /** The answer of an earlier request with the same idempotency key, not a new model call. */
   replayed: boolean;
+  /** Where the time went (new exchanges only). */
+  timings?: ExchangeTimings;
+}
+
+/** Where one exchange's time went, in milliseconds, for operators (Server-Timing) and the benchmark. */
+export interface ExchangeTimings {
+  /** From the send to the model call: earlier sends of the session, loading it, building the context. */
+  prepareMs: number;
+  /** The model call as this service sees it: the model's own time plus the way there and back. */
+  modelMs: number;
+  /** Writing the question and the answer durably. */
+  storeMs: number;
 }
 
 export interface SessionView {

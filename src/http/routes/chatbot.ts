@@ -8,6 +8,7 @@ import { idempotencyKeyOf } from '../idempotency-key.js';
 import { streamErrorOf } from '../error-handler.js';
 import type { rateLimitHooks } from '../rate-limits.js';
 import { errors } from '../schemas/common.js';
+import { serverTimingOf } from '../server-timing.js';
 import { EventStream, wantsEventStream } from '../sse.js';
 import {
   ChatReply,
@@ -48,7 +49,10 @@ before it. A failed model call stores nothing: the conversation stays as it was 
 
 The stored reply is exactly the concatenation of the deltas. A client that disconnects mid-stream loses nothing:
 the reply is completed and stored, and reading the session shows it whole. Unknown or ended sessions and bad
-input are refused before the stream starts, with the usual status and JSON error body.`;
+input are refused before the stream starts, with the usual status and JSON error body.
+
+A JSON answer carries a \`Server-Timing\` header: \`prepare\` (queueing behind earlier sends, loading the session,
+building the context), \`model\` (the model call), \`store\` (the durable write) and \`total\`, in milliseconds.`;
 
 /** The seed's session API: create, send, read, list, end. */
 export const chatbotRoutes: FastifyPluginAsyncTypebox<ChatbotRoutesOptions> = async (app, { chat, personalities, limits, logContent, onStreamError }) => {
@@ -100,6 +104,7 @@ export const chatbotRoutes: FastifyPluginAsyncTypebox<ChatbotRoutesOptions> = as
       if (!wantsEventStream(request, request.query.stream)) {
         const result = await chat.sendMessage(id, message, { caller: request.caller, idempotencyKey });
         if (result.replayed) reply.header('idempotent-replayed', 'true');
+        if (result.timings) reply.header('server-timing', serverTimingOf(result.timings, reply.elapsedTime));
         return answer(result);
       }
       // Refusals that need no model call still get a plain status and JSON body.
