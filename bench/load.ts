@@ -20,6 +20,8 @@ export interface LoadPlan {
   tag: string;
   /** A person reads and types between messages: wait a random time in [min, max] ms before each. */
   thinkMs?: [number, number];
+  /** People do not all arrive in the same millisecond: each user starts at a random time in [0, arriveWithinMs). */
+  arriveWithinMs?: number;
   /** Reuse this session for every message instead of creating one per user (flatness). */
   sessionId?: string;
 }
@@ -88,6 +90,7 @@ async function run(plan: LoadPlan): Promise<LoadResult> {
   };
 
   const user = async (u: number) => {
+    if (plan.arriveWithinMs) await sleep(Math.random() * plan.arriveWithinMs);
     let session = 0;
     do {
       try {

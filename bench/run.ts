@@ -132,9 +132,12 @@ const thinking = `${THINK[0] / 1000}–${THINK[1] / 1000} s`;
 const overheadUsers = quick ? 200 : 1000;
 
 /**
- * Warms the server at `baseUrl` up, runs the many-users load against it (through `run`, which may
- * add measurements), and returns what the server added to the model's own time for each message:
- * whole answers for plain sends, the first delta against the model's first token for streamed ones.
+ * Warms the server at `baseUrl` up with a short run of the same shape (so code is compiled, pools
+ * are open and heaps have grown, as in a server that has been running), runs the many-users load
+ * against it (through `run`, which may add measurements), and returns what the server added to the
+ * model's own time for each message: whole answers for plain sends, the first delta against the
+ * model's first token for streamed ones. Users arrive spread over the first think time rather than
+ * all in one millisecond.
  */
 async function addedOverModel(
   baseUrl: string,
@@ -143,9 +146,10 @@ async function addedOverModel(
   tag: string,
   run: (plan: LoadPlan) => Promise<LoadResult> = (plan) => load.run(plan),
 ): Promise<{ added: number[]; stages?: string | undefined }> {
-  await load.run({ baseUrl, users: 50, messagesPerSession: 2, durationMs: 0, stream, tag: 'warm' });
+  const many = { baseUrl, users: overheadUsers, durationMs: 0, stream, thinkMs: THINK, arriveWithinMs: THINK[1] };
+  await load.run({ ...many, messagesPerSession: 1, tag: 'warm' });
   await model.timings();
-  const result = await run({ baseUrl, users: overheadUsers, messagesPerSession, durationMs: 0, stream, tag, thinkMs: THINK });
+  const result = await run({ ...many, messagesPerSession, tag });
   checkErrors(tag, result);
   return overheads(result.samples, stream);
 }
