@@ -18,17 +18,39 @@ export function createModelFetch(options: { connections?: number } = {}): typeof
       body: init?.body as string | undefined,
       signal: init?.signal ?? undefined,
     });
-    const headers = new Headers();
+    const headers: [string, string][] = [];
     for (const [name, value] of Object.entries(response.headers)) {
-      if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+      if (value !== undefined) headers.push([name, Array.isArray(value) ? value.join(', ') : value]);
     }
     const init_ = { status: response.statusCode, headers };
-    if ((headers.get('content-type') ?? '').includes('text/event-stream')) {
+    if (String(response.headers['content-type'] ?? '').includes('text/event-stream')) {
       return new Response(Readable.toWeb(response.body) as ReadableStream<Uint8Array>, init_);
     }
-    const body = response.statusCode === 204 || response.statusCode === 304 ? null : await response.body.arrayBuffer();
-    return new Response(body, init_);
+    if (response.statusCode === 204 || response.statusCode === 304) {
+      await response.body.dump();
+      return new Response(null, init_);
+    }
+    return new ReadResponse(await response.body.text(), init_);
   };
+}
+
+/**
+ * A whole answer already read as text. The SDK reads it with json() (or text() for errors), which
+ * here return the text directly: a Response built around the bytes would pass them through a
+ * WHATWG body stream first, which cost more than parsing them.
+ */
+class ReadResponse extends Response {
+  readonly #text: string;
+
+  constructor(text: string, init: ResponseInit) {
+    super(null, init);
+    this.#text = text;
+  }
+
+  override readonly text = (): Promise<string> => Promise.resolve(this.#text);
+  override readonly json = (): Promise<unknown> => new Promise((resolve) => resolve(JSON.parse(this.#text)));
+  override readonly arrayBuffer = (): Promise<ArrayBuffer> =>
+    Promise.resolve(new TextEncoder().encode(this.#text).buffer as ArrayBuffer);
 }
 
 function toHeaderRecord(headers: RequestInit['headers']): Record<string, string> {
