@@ -34,6 +34,21 @@ describe.each(['file', ':memory:'])('SQLite group commit (%s)', (where) => {
     await store.close();
   });
 
+  it('keeps the order of writes made in many turns while earlier batches are still committing', async () => {
+    const store = open();
+    await store.createSession(session('s2'));
+    const writes: Promise<unknown>[] = [];
+    for (let turn = 0; turn < 50; turn++) {
+      for (let i = 0; i < 4; i++) writes.push(store.appendExchange('s2', [message(`t${turn}-${i}`)], '2026-01-01T00:00:02.000Z'));
+      await new Promise((resolve) => setImmediate(resolve)); // the next batch is handed over before this one is on disk
+    }
+    const results = (await Promise.all(writes)) as { messages: { seq: number }[] }[];
+    expect(results.map((r) => r.messages[0]!.seq)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+    const stored = await store.readMessages('s2', { limit: 1000 });
+    expect(stored.map((m) => m.content)).toEqual(Array.from({ length: 200 }, (_, i) => `t${Math.floor(i / 4)}-${i % 4}`));
+    await store.close();
+  });
+
   it('fails one bad write alone, keeping the others of its batch', async () => {
     const store = open();
     const outcomes = await Promise.allSettled([

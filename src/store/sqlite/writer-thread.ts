@@ -8,8 +8,8 @@ import { commitBatch, prepareWrites, type WriteOp } from './writes.js';
 
 export type WriterRequest = { type: 'batch'; id: number; ops: WriteOp[] } | { type: 'close' };
 export type WriterReply =
-  | { type: 'batch'; id: number; outcomes: ReturnType<typeof commitBatch> }
-  | { type: 'failed'; id: number; error: string }
+  | { type: 'committed'; batches: { id: number; outcomes: ReturnType<typeof commitBatch> }[] }
+  | { type: 'failed'; ids: number[]; error: string }
   | { type: 'closed' };
 
 const { path, synchronous } = workerData as { path: string; synchronous: Synchronous };
@@ -17,15 +17,31 @@ const db = openConnection(path, synchronous);
 const sql = prepareWrites(db);
 const port = parentPort!;
 
+/** Batches that arrived while the last transaction was committing: they share the next one. */
+let waiting: { id: number; ops: WriteOp[] }[] = [];
+
 port.on('message', (request: WriterRequest) => {
   if (request.type === 'close') {
+    commitWaiting();
     db.close();
     port.postMessage({ type: 'closed' } satisfies WriterReply);
     return;
   }
-  try {
-    port.postMessage({ type: 'batch', id: request.id, outcomes: commitBatch(db, sql, request.ops) } satisfies WriterReply);
-  } catch (error) {
-    port.postMessage({ type: 'failed', id: request.id, error: String(error) } satisfies WriterReply);
-  }
+  waiting.push(request);
+  // Messages that queued up during a commit are all delivered before this runs.
+  if (waiting.length === 1) setImmediate(commitWaiting);
 });
+
+function commitWaiting(): void {
+  const batches = waiting;
+  waiting = [];
+  if (batches.length === 0) return;
+  try {
+    const outcomes = commitBatch(db, sql, batches.flatMap((batch) => batch.ops));
+    let next = 0;
+    const committed = batches.map(({ id, ops }) => ({ id, outcomes: outcomes.slice(next, (next += ops.length)) }));
+    port.postMessage({ type: 'committed', batches: committed } satisfies WriterReply);
+  } catch (error) {
+    port.postMessage({ type: 'failed', ids: batches.map((batch) => batch.id), error: String(error) } satisfies WriterReply);
+  }
+}

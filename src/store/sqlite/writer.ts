@@ -12,63 +12,52 @@ interface Pending {
 }
 
 /**
- * Group commit: writes queue up while the previous batch is being committed and then go together
- * in one transaction, so a durable commit (fsync) is paid once per batch, not once per write.
- * One batch is in flight at a time, so writes commit in the order they were made. A write's
- * promise settles only once its batch is on disk.
+ * Group commit: writes made in one turn of the event loop go to the committer together, and a
+ * committer that is busy gathers whatever arrives meanwhile into its next transaction, so a
+ * durable commit (fsync) is paid once per batch, not once per write. Batches are handed over in
+ * order without waiting for the previous one to finish (the committer keeps that order), so the
+ * next commit never waits for this thread to come round. A write's promise settles only once its
+ * batch is on disk.
  */
 abstract class BatchingWriter {
   #queue: Pending[] = [];
   #scheduled = false;
-  /** The drain in progress, if any. */
-  #draining: Promise<void> | null = null;
+  /** Batches handed over and not yet settled. */
+  readonly #inFlight = new Set<Promise<void>>();
 
   write<T>(op: WriteOp): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.#queue.push({ op, resolve: resolve as (value: unknown) => void, reject });
-      this.#schedule();
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        setImmediate(() => this.#handOver());
+      }
     });
   }
 
   /** Resolves once everything written so far is committed. */
   async flushed(): Promise<void> {
-    while (this.#queue.length > 0 || this.#draining) await this.#drain();
+    this.#handOver();
+    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
   }
 
   protected abstract commit(ops: WriteOp[]): Promise<WriteOutcome[]>;
 
-  /** Waits one turn of the event loop, so writes made together commit together. */
-  #schedule(): void {
-    if (this.#draining || this.#scheduled || this.#queue.length === 0) return;
-    this.#scheduled = true;
-    setImmediate(() => {
-      this.#scheduled = false;
-      void this.#drain();
-    });
-  }
-
-  #drain(): Promise<void> {
-    this.#draining ??= this.#commitQueued().finally(() => {
-      this.#draining = null;
-      this.#schedule(); // writes that arrived after the last batch
-    });
-    return this.#draining;
-  }
-
-  /** Writes queued while a batch commits form the next batch: that is what makes the groups. */
-  async #commitQueued(): Promise<void> {
+  #handOver(): void {
+    this.#scheduled = false;
     while (this.#queue.length > 0) {
       const batch = this.#queue.splice(0, 1024);
-      try {
-        const outcomes = await this.commit(batch.map((p) => p.op));
-        batch.forEach((pending, i) => {
-          const outcome = outcomes[i]!;
-          if (outcome.ok) pending.resolve(outcome.value);
-          else pending.reject(new Error(outcome.error));
-        });
-      } catch (error) {
-        for (const pending of batch) pending.reject(error);
-      }
+      const settled = this.commit(batch.map((p) => p.op)).then(
+        (outcomes) =>
+          batch.forEach((pending, i) => {
+            const outcome = outcomes[i]!;
+            if (outcome.ok) pending.resolve(outcome.value);
+            else pending.reject(new Error(outcome.error));
+          }),
+        (error: unknown) => batch.forEach((pending) => pending.reject(error)),
+      );
+      this.#inFlight.add(settled);
+      void settled.finally(() => this.#inFlight.delete(settled));
     }
   }
 }
@@ -88,10 +77,12 @@ export class ThreadWriter extends BatchingWriter {
     });
     this.#worker.on('message', (reply: WriterReply) => {
       if (reply.type === 'closed') return;
-      const waiting = this.#waiting.get(reply.id);
-      this.#waiting.delete(reply.id);
-      if (reply.type === 'batch') waiting?.resolve(reply.outcomes);
-      else waiting?.reject(new Error(`SQLite commit failed: ${reply.error}`));
+      for (const { id, outcomes } of reply.type === 'committed' ? reply.batches : reply.ids.map((id) => ({ id, outcomes: null }))) {
+        const waiting = this.#waiting.get(id);
+        this.#waiting.delete(id);
+        if (outcomes) waiting?.resolve(outcomes);
+        else waiting?.reject(new Error(`SQLite commit failed: ${reply.type === 'failed' ? reply.error : ''}`));
+      }
     });
     this.#worker.on('error', (error) => {
       for (const waiting of this.#waiting.values()) waiting.reject(error);
