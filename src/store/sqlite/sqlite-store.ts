@@ -11,7 +11,7 @@ import { openConnection } from './connection.js';
 import { SqliteConnectionQueries } from './connection-queries.js';
 import { migrate } from './migrations.js';
 import { InlineWriter, ThreadWriter } from './writer.js';
-import type { ExchangeWrite } from './writes.js';
+import type { AppendedExchange } from './writes.js';
 
 export interface SqliteOptions {
   /** A file path, or ":memory:". */
@@ -75,19 +75,24 @@ export class SqliteStore implements Store, ConnectionStore {
     return this.#writer.write({ kind: 'endSession', id, endedAt });
   }
 
-  appendExchange(
+  async appendExchange(
     sessionId: string,
     messages: readonly NewMessage[],
     lastActivity: string,
     expectedMessageCount?: number,
-  ): Promise<ExchangeWrite | null> {
-    return this.#writer.write({
+  ): Promise<{ messages: StoredMessage[]; messageCount: number } | null> {
+    const appended = await this.#writer.write<AppendedExchange | null>({
       kind: 'appendExchange',
       sessionId,
       messages,
       lastActivity,
       expectedMessageCount: expectedMessageCount ?? null,
     });
+    if (!appended) return null;
+    return {
+      messages: messages.map((m, i) => ({ ...m, seq: appended.firstSeq + i, idempotencyKey: m.idempotencyKey ?? null, usage: m.usage ?? null })),
+      messageCount: appended.messageCount,
+    };
   }
 
   async readMessages(sessionId: string, page: { limit: number; beforeSeq?: number | undefined }): Promise<StoredMessage[]> {

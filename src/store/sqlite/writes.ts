@@ -1,5 +1,5 @@
 import type { Database, Statement } from 'better-sqlite3';
-import type { NewMessage, Personality, Session, StoredMessage, UniversalRules } from '../../chat/types.js';
+import type { NewMessage, Personality, Session, UniversalRules } from '../../chat/types.js';
 import { exchangeUsage } from '../exchange-usage.js';
 import { applyConnectionWrite, prepareConnectionWrites, type ConnectionWriteOp } from './connection-writes.js';
 
@@ -21,7 +21,8 @@ export type WriteOp =
   | { kind: 'putSetting'; key: string; value: UniversalRules }
   | ConnectionWriteOp;
 
-export type ExchangeWrite = { messages: StoredMessage[]; messageCount: number };
+/** What the writer reports back for an exchange: the messages' seqs start at `firstSeq` (their text stays where it came from). */
+export type AppendedExchange = { firstSeq: number; messageCount: number };
 
 export type WriteOutcome = { ok: true; value: unknown } | { ok: false; error: string };
 
@@ -74,16 +75,14 @@ function apply(sql: Statements, op: WriteOp): unknown {
         | { seq: number; message_count: number }
         | undefined;
       if (!session) return null;
-      const last = sql.lastMessageSeq.get(session.seq) as { seq: number };
-      const messages = op.messages.map((m, i) => {
-        const seq = last.seq + i + 1;
+      const firstSeq = (sql.lastMessageSeq.get(session.seq) as { seq: number }).seq + 1;
+      op.messages.forEach((m, i) => {
         sql.insertMessage.run(
-          session.seq, seq, m.role, m.content, m.tokens, m.createdAt,
+          session.seq, firstSeq + i, m.role, m.content, m.tokens, m.createdAt,
           m.idempotencyKey ?? null, m.usage?.promptTokens ?? null, m.usage?.completionTokens ?? null,
         );
-        return { ...m, seq, idempotencyKey: m.idempotencyKey ?? null, usage: m.usage ?? null };
       });
-      return { messages, messageCount: session.message_count } satisfies ExchangeWrite;
+      return { firstSeq, messageCount: session.message_count } satisfies AppendedExchange;
     }
     case 'insertPersonality':
       return sql.insertPersonality.run(op.personality.id, JSON.stringify(op.personality)).changes === 1;
