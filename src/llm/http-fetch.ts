@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { Agent, request } from 'undici';
 
 /**
@@ -24,7 +24,7 @@ export function createModelFetch(options: { connections?: number } = {}): typeof
     }
     const init_ = { status: response.statusCode, headers };
     if (String(response.headers['content-type'] ?? '').includes('text/event-stream')) {
-      return new Response(Readable.toWeb(response.body) as ReadableStream<Uint8Array>, init_);
+      return new StreamingResponse(response.body, init_);
     }
     if (response.statusCode === 204 || response.statusCode === 304) {
       await response.body.dump();
@@ -51,6 +51,21 @@ class ReadResponse extends Response {
   override readonly json = (): Promise<unknown> => new Promise((resolve) => resolve(JSON.parse(this.#text)));
   override readonly arrayBuffer = (): Promise<ArrayBuffer> =>
     Promise.resolve(new TextEncoder().encode(this.#text).buffer as ArrayBuffer);
+}
+
+/**
+ * A streamed (SSE) answer whose body is undici's Node stream itself. The SDK only iterates the body
+ * (for await), which a Node stream supports directly; converting it to a WHATWG ReadableStream
+ * first added a promise-and-queue round per piece of every reply. Abort and errors pass through
+ * unchanged (undici ends the stream with an AbortError, as fetch does).
+ */
+class StreamingResponse extends Response {
+  override readonly body: ReadableStream<Uint8Array>;
+
+  constructor(body: Readable, init: ResponseInit) {
+    super(null, init);
+    this.body = body as unknown as ReadableStream<Uint8Array>;
+  }
 }
 
 function toHeaderRecord(headers: RequestInit['headers']): Record<string, string> {
