@@ -60,11 +60,11 @@ class ReadResponse extends Response {
  * unchanged (undici ends the stream with an AbortError, as fetch does).
  */
 class StreamingResponse extends Response {
-  override readonly body: ReadableStream<Uint8Array>;
+  override readonly body: Response['body'];
 
   constructor(body: Readable, init: ResponseInit) {
     super(null, init);
-    this.body = body as unknown as ReadableStream<Uint8Array>;
+    this.body = body as unknown as Response['body'];
   }
 }
 
