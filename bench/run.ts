@@ -18,6 +18,7 @@ import {
 } from './processes.js';
 import { machine, ms, percentile, record, table, type Row } from './report.js';
 import { stageBreakdown } from './stages.js';
+import { bareServerRate } from './calibrate.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -172,6 +173,12 @@ async function overheadOverModel(
 }
 
 try {
+  rows.push({
+    metric: 'this machine right now: a bare node:http JSON server over loopback, 64 connections (no Chatify code)',
+    result: `${Math.round(await bareServerRate()).toLocaleString('en')} requests/s`,
+    target: '',
+  });
+
   if (scenarios.has('startup')) {
     const times: number[] = [];
     for (let i = 0; i < 3; i++) await withServer(async (server) => void times.push(server.startupMs));
