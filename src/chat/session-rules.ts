@@ -30,6 +30,11 @@ export function sessionEnded(): ChatError {
   return new ChatError('session_ended', 'This session has ended. Start a new one to keep chatting.');
 }
 
+/** The same Idempotency-Key came with another text: a client bug, never answered with the first reply. */
+export function idempotencyKeyReused(): ChatError {
+  return new ChatError('idempotency_key_reused', 'This Idempotency-Key was already used for a different message; use a new key.');
+}
+
 export function toChatError(error: unknown): ChatError {
   if (error instanceof LlmError && error.failure === 'circuit_open') {
     const message = 'The model is failing right now, so calls are paused briefly. Please try again in a little while.';

@@ -8,7 +8,7 @@ import type { Store } from './store.js';
 import type { TokenCounter } from './token-count.js';
 import type { NewMessage, Page, Session } from './types.js';
 import { checkMessageText } from './message-text.js';
-import { assertSessionId, isSessionId, sessionEnded, sessionNotFound, toChatError, visibleTo } from './session-rules.js';
+import { assertSessionId, idempotencyKeyReused, isSessionId, sessionEnded, sessionNotFound, toChatError, visibleTo } from './session-rules.js';
 import type { Caller, EndResult, ExchangeResult, ExchangeTimings, SendOptions, SessionView } from './session-types.js';
 
 export type { Caller, EndResult, ExchangeResult, ExchangeTimings, SendOptions, SessionView };
@@ -131,9 +131,7 @@ export class ChatService {
     running: { text: string; exchange: Promise<ExchangeResult> },
   ): Promise<ExchangeResult> {
     if (!visibleTo(caller, await this.#current(sessionId))) throw sessionNotFound();
-    if (running.text !== text) {
-      throw new ChatError('idempotency_key_reused', 'This Idempotency-Key was already used for a different message.');
-    }
+    if (running.text !== text) throw idempotencyKeyReused();
     return { ...(await running.exchange), replayed: true };
   }
 
@@ -269,9 +267,7 @@ export class ChatService {
     const session = visibleTo(caller, await this.deps.store.getSession(sessionId));
     if (!session) throw sessionNotFound();
     const [question, answer] = prior.messages;
-    if (question?.content !== text) {
-      throw new ChatError('idempotency_key_reused', 'This Idempotency-Key was already used for a different message.');
-    }
+    if (question?.content !== text) throw idempotencyKeyReused();
     return { session, reply: answer?.content ?? '', messages: prior.messages, messageCount: prior.messageCount, replayed: true };
   }
 

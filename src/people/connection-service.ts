@@ -1,6 +1,6 @@
 import { ChatError } from '../chat/errors.js';
 import { checkMessageText } from '../chat/message-text.js';
-import { isUuid } from '../chat/session-rules.js';
+import { idempotencyKeyReused, isUuid } from '../chat/session-rules.js';
 import type { ConnectionStore, ConnectionListOptions } from './connection-store.js';
 import type { LiveEvent, LiveHub } from './live-hub.js';
 import { consecutiveMessages } from './message-holes.js';
@@ -107,7 +107,7 @@ export class ConnectionService {
     });
     if (!result) throw connectionEnded();
     if (result.replayed && (result.message.senderId !== senderId || result.message.content !== content)) {
-      throw new ChatError('idempotency_key_reused', 'This Idempotency-Key was used for a different message; use a new key.');
+      throw idempotencyKeyReused();
     }
     if (!result.replayed) this.#track(this.#deliver(connection, result.message));
     return result;
