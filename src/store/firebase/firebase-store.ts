@@ -4,6 +4,7 @@ import { getDatabase, type Database, type Query } from 'firebase-admin/database'
 import { randomUUID } from 'node:crypto';
 import type { Store } from '../../chat/store.js';
 import { exchangeUsage } from '../exchange-usage.js';
+import { appendedMessages } from '../appended-messages.js';
 import type { NewMessage, Page, Personality, Session, StoredMessage, UniversalRules } from '../../chat/types.js';
 import { messageKey, TimedDatabase, userKey, validKey } from './firebase-access.js';
 import { FirebaseConnections } from './firebase-connections.js';
@@ -135,7 +136,7 @@ export class FirebaseStore extends ConnectionStoreDelegate implements Store {
     if (!counted.committed) return null;
     const messageCount = counted.snapshot.val() as number;
     const first = (messageCount - 1) * messages.length + 1;
-    const stored = messages.map((m, i) => ({ ...m, seq: first + i }));
+    const stored = appendedMessages(messages, first);
     const update: Record<string, unknown> = { last_activity: lastActivity };
     for (const m of stored) {
       update[`conversation_history/${messageKey(m.seq)}`] = {
@@ -152,7 +153,7 @@ export class FirebaseStore extends ConnectionStoreDelegate implements Store {
     for (const [field, amount] of [['prompt_tokens', usage.promptTokens], ['completion_tokens', usage.completionTokens]] as const) {
       if (amount > 0) await this.#write(ref.child(field).transaction((n: number | null) => (n ?? 0) + amount));
     }
-    return { messages: stored.map((m) => ({ ...m, idempotencyKey: m.idempotencyKey ?? null, usage: m.usage ?? null })), messageCount };
+    return { messages: stored, messageCount };
   }
 
   async findExchange(sessionId: string, idempotencyKey: string) {

@@ -5,6 +5,7 @@ import type { Store } from '../../chat/store.js';
 import { messageFromRow, sessionFromRow, type MessageRow, type SessionRow } from '../sql-rows.js';
 import type { NewMessage, Page, Personality, Session, StoredMessage, UniversalRules } from '../../chat/types.js';
 import { exchangeUsage } from '../exchange-usage.js';
+import { appendedMessages } from '../appended-messages.js';
 import { migrate } from './migrations.js';
 import { PostgresConnections } from './postgres-connections.js';
 
@@ -142,8 +143,7 @@ export class PostgresStore extends ConnectionStoreDelegate implements Store {
     const row = rows[0];
     if (!row) return null;
     const first = row.last_seq - messages.length + 1;
-    const stored = messages.map((m, i) => ({ ...m, seq: first + i, idempotencyKey: m.idempotencyKey ?? null, usage: m.usage ?? null }));
-    return { messages: stored, messageCount: row.message_count };
+    return { messages: appendedMessages(messages, first), messageCount: row.message_count };
   }
 
   async readMessages(sessionId: string, page: { limit: number; beforeSeq?: number | undefined }): Promise<StoredMessage[]> {

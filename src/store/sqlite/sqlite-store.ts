@@ -10,6 +10,7 @@ import type { NewMessage, Page, Personality, Session, StoredMessage, UniversalRu
 import { openConnection } from './connection.js';
 import { SqliteConnectionQueries } from './connection-queries.js';
 import { migrate } from './migrations.js';
+import { appendedMessages } from '../appended-messages.js';
 import { InlineWriter, ThreadWriter } from './writer.js';
 import type { AppendedExchange } from './writes.js';
 
@@ -90,7 +91,7 @@ export class SqliteStore implements Store, ConnectionStore {
     });
     if (!appended) return null;
     return {
-      messages: messages.map((m, i) => ({ ...m, seq: appended.firstSeq + i, idempotencyKey: m.idempotencyKey ?? null, usage: m.usage ?? null })),
+      messages: appendedMessages(messages, appended.firstSeq),
       messageCount: appended.messageCount,
     };
   }

@@ -76,18 +76,24 @@ export class ThreadWriter extends BatchingWriter {
       resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 128 },
     });
     this.#worker.on('message', (reply: WriterReply) => {
-      if (reply.type === 'closed') return;
-      for (const { id, outcomes } of reply.type === 'committed' ? reply.batches : reply.ids.map((id) => ({ id, outcomes: null }))) {
-        const waiting = this.#waiting.get(id);
-        this.#waiting.delete(id);
-        if (outcomes) waiting?.resolve(outcomes);
-        else waiting?.reject(new Error(`SQLite commit failed: ${reply.type === 'failed' ? reply.error : ''}`));
+      if (reply.type === 'committed') {
+        for (const { id, outcomes } of reply.batches) this.#settle(id)?.resolve(outcomes);
+      } else if (reply.type === 'failed') {
+        const error = new Error(`SQLite commit failed: ${reply.error}`);
+        for (const id of reply.ids) this.#settle(id)?.reject(error);
       }
     });
     this.#worker.on('error', (error) => {
       for (const waiting of this.#waiting.values()) waiting.reject(error);
       this.#waiting.clear();
     });
+  }
+
+  /** The callbacks of a batch the thread has answered, no longer waiting. */
+  #settle(id: number) {
+    const waiting = this.#waiting.get(id);
+    this.#waiting.delete(id);
+    return waiting;
   }
 
   protected commit(ops: WriteOp[]): Promise<WriteOutcome[]> {
