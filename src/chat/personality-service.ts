@@ -33,6 +33,11 @@ interface Deps {
 export class PersonalityService {
   readonly #resolved = new Map<string, ResolvedPersonality>();
   #rules: UniversalRules | null = null;
+  /**
+   * Bumped whenever what is cached may be stale. A store read that began before a bump may have seen
+   * the old value, so it is answered but not kept: otherwise it would overwrite the newer state.
+   */
+  #generation = 0;
 
   readonly #changes: ChangeFeed;
 
@@ -119,8 +124,13 @@ export class PersonalityService {
   }
 
   async getRules(): Promise<UniversalRules> {
-    this.#rules ??= await this.deps.store.getUniversalRules();
-    return this.#rules ?? { rules: '', version: 0, enabled: true, updatedAt: this.#now() };
+    let rules = this.#rules;
+    if (!rules) {
+      const generation = this.#generation;
+      rules = await this.deps.store.getUniversalRules();
+      if (this.#mayKeep(generation)) this.#rules = rules;
+    }
+    return rules ?? { rules: '', version: 0, enabled: true, updatedAt: this.#now() };
   }
 
   async updateRules(changes: RulesUpdate): Promise<UniversalRules> {
@@ -136,11 +146,12 @@ export class PersonalityService {
   async resolve(id: string): Promise<ResolvedPersonality | null> {
     const cached = this.#resolved.get(id);
     if (cached) return cached;
+    const generation = this.#generation;
     const personality = await this.deps.store.getPersonality(id);
     if (!personality) return null;
     const systemPrompt = composeSystemPrompt(await this.getRules(), personality.personalityPrompt);
     const resolved = { personality, systemPrompt, systemPromptTokens: this.deps.countTokens(systemPrompt) };
-    this.#resolved.set(id, resolved);
+    if (this.#mayKeep(generation)) this.#resolved.set(id, resolved);
     return resolved;
   }
 
@@ -186,8 +197,14 @@ export class PersonalityService {
 
   /** Drops everything derived from personalities and rules; the next use reads the store. */
   #forget(): void {
+    this.#generation += 1;
     this.#resolved.clear();
     this.#rules = null;
+  }
+
+  /** A value read since `generation` may be cached: nothing changed meanwhile, and news of changes arrives. */
+  #mayKeep(generation: number): boolean {
+    return generation === this.#generation && this.#changes.listening;
   }
 }
 

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { ConcurrencyLimiter } from '../coordination/concurrency-limiter.js';
+import type { ConcurrencyLimiter, ReleaseSlot } from '../coordination/concurrency-limiter.js';
 import type { Quota, RateLimit, RateLimiter } from '../coordination/rate-limiter.js';
 import { sendError } from './error-handler.js';
 
@@ -83,20 +83,26 @@ export function rateLimitHooks(
       [`ip-streams:${request.ip}`, config.ipConcurrentStreams],
       ...(owner === null ? [] : ([[`user-streams:${owner}`, config.userConcurrentStreams]] as [string, number][])),
     ];
-    const taken: string[] = [];
-    for (const [key, limit] of wanted) {
-      if (limit <= 0) continue;
-      if (!(await slots.acquire(key, limit))) {
-        for (const held of taken) await slots.release(held);
-        reply.header('retry-after', '5');
-        await sendError(reply, 429, 'rate_limited', 'Too many replies are streaming at once. Wait for one to finish.');
-        return null;
+    const taken: ReleaseSlot[] = [];
+    const releaseTaken = () => Promise.all(taken.map((release) => release()));
+    try {
+      for (const [key, limit] of wanted) {
+        if (limit <= 0) continue;
+        const release = await slots.acquire(key, limit);
+        if (!release) {
+          await releaseTaken();
+          reply.header('retry-after', '5');
+          await sendError(reply, 429, 'rate_limited', 'Too many replies are streaming at once. Wait for one to finish.');
+          return null;
+        }
+        taken.push(release);
       }
-      taken.push(key);
+    } catch (error) {
+      // Redis failed half way: the slots already taken would stay held until they expire.
+      await releaseTaken();
+      throw error;
     }
-    return () => {
-      for (const key of taken) void slots.release(key);
-    };
+    return () => void releaseTaken();
   };
 
   return {
