@@ -57,11 +57,11 @@ describe('live delivery over WebSocket', () => {
     const sent = await rex.next((f) => f.type === 'sent');
     expect(sent).toMatchObject({ client_id: 'rex-1', message: { connection_id: id, seq: 1, sender_id: 'rex', content: 'hi sue' } });
     expect((await sue.next((f) => f.type === 'message')).message).toEqual(sent.message);
+    sue.send({ type: 'read', connection_id: id, up_to: 1 });
+    expect(await rex.next((f) => f.type === 'read')).toEqual({ type: 'read', connection_id: id, user_id: 'sue', up_to: 1 });
 
     sue.send({ type: 'send', connection_id: id, content: 'hi rex' });
     expect((await rex.next((f) => f.type === 'message' && f.message.seq === 2)).message.content).toBe('hi rex');
-    sue.send({ type: 'read', connection_id: id, up_to: 2 });
-    expect(await rex.next((f) => f.type === 'read')).toEqual({ type: 'read', connection_id: id, user_id: 'sue', up_to: 2 });
 
     // A resent frame with the same client_id is acknowledged again, and stored once.
     rex.send({ type: 'send', connection_id: id, content: 'hi sue', client_id: 'rex-1' });
