@@ -29,13 +29,18 @@ export class LiveClient {
     const socket = new WebSocket(url, { headers });
     const client = new LiveClient(socket);
     const ready = client.next((frame) => frame.type === 'ready');
-    await new Promise<void>((resolve, reject) => {
-      socket.once('open', () => resolve());
-      socket.once('unexpected-response', (_request, response) =>
-        reject(Object.assign(new Error(`upgrade refused: ${response.statusCode}`), { status: response.statusCode })),
-      );
-      socket.once('error', reject);
-    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        socket.once('open', () => resolve());
+        socket.once('unexpected-response', (_request, response) =>
+          reject(Object.assign(new Error(`upgrade refused: ${response.statusCode}`), { status: response.statusCode })),
+        );
+        socket.once('error', reject);
+      });
+    } catch (error) {
+      ready.catch(() => undefined); // never coming: the refusal is the answer
+      throw error;
+    }
     await ready;
     return client;
   }
