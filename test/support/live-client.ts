@@ -87,3 +87,23 @@ export class LiveClient {
     await closed;
   }
 }
+
+/**
+ * Sends a typing signal for `connectionId` from every socket, each every `everyMs`, for `forMs`
+ * (within the per-socket frame budget); resolves once the server has handled them all (a pong on
+ * each socket, as frames are answered in order), with how long that took in ms.
+ */
+export async function floodTyping(sockets: LiveClient[], connectionId: string, forMs: number, everyMs = 100): Promise<number> {
+  const started = Date.now();
+  while (Date.now() - started < forMs) {
+    for (const socket of sockets) socket.send({ type: 'typing', connection_id: connectionId });
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+  const pongs = sockets.map((socket) => {
+    const earlier = new Set(socket.frames);
+    return socket.next((f) => f.type === 'pong' && !earlier.has(f));
+  });
+  for (const socket of sockets) socket.send({ type: 'ping' });
+  await Promise.all(pongs);
+  return Date.now() - started;
+}
