@@ -197,10 +197,17 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
         onStreamError: (code) => metrics.errors.inc({ code }),
       });
       await api.register(personalityRoutes, { personalities });
-      await api.register(connectionRoutes, { connections, limitMessages: limits.peopleMessages });
+      await api.register(connectionRoutes, {
+        connections,
+        limitMessages: limits.peopleMessages,
+        limitReadReceipts: limits.readReceipts,
+        limitNewConnections: limits.newConnections,
+      });
       await api.register(liveRoutes, { connections, store, hub: coordination.live, heartbeatMs: deps.heartbeatMs,
         openSockets: metrics.liveSockets,
         messageWait: limits.peopleMessageWait,
+        readReceiptWait: limits.readReceiptWait,
+        typingAllowed: limits.typingAllowed,
       });
       await api.register(pushRoutes, { pushTargets, vapidPublicKey: config.notify.webPush?.publicKey });
     },

@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ChatifyServer } from './support/chatify-server.js';
+import { LiveClient } from './support/live-client.js';
 import { forEachStore } from './support/stores.js';
 
 const MISSING = '3f2b6c1e-8a4d-4c7e-9b1a-2d3e4f5a6b7c';
@@ -203,5 +204,50 @@ forEachStore(() => {
       const badKey = await server.request('POST', `/api/v1/connections/${id}/messages`, body, { 'idempotency-key': 'has space' });
       expect(badKey.status).toBe(422);
     });
+  });
+});
+
+// The rule lives above the store (in the connection service), so one store shows it.
+describe('a read receipt that moves nothing', () => {
+  let server: ChatifyServer;
+  beforeAll(async () => {
+    server = await ChatifyServer.start();
+  });
+  afterAll(() => server.close());
+
+  it('answers the current position, writes nothing and tells no one, over HTTP and the socket', async () => {
+    expect((await server.get('/ready')).body.store).toBe('sqlite');
+    const id = (await server.post('/api/v1/connections', { user1_id: 'rita', user2_id: 'sam' })).body.id;
+    for (const text of ['one', 'two', 'three']) await server.post(`/api/v1/connections/${id}/messages`, { sender_id: 'sam', content: text });
+    expect((await server.post(`/api/v1/connections/${id}/read`, { user_id: 'rita', up_to: 2 })).status).toBe(200);
+    const [rita, sam] = await Promise.all([
+      LiveClient.connect(server.baseUrl, { user_id: 'rita' }),
+      LiveClient.connect(server.baseUrl, { user_id: 'sam' }),
+    ]);
+    const writes = vi.spyOn(server.chatify.store, 'markRead');
+    try {
+      // The same position again, and an older one (a late or repeated receipt): success, as before.
+      for (const upTo of [2, 1, 0]) {
+        const again = await server.post(`/api/v1/connections/${id}/read`, { user_id: 'rita', up_to: upTo });
+        expect([again.status, again.body]).toEqual([200, { connection_id: id, user_id: 'rita', read_up_to: 2, unread_count: 1 }]);
+      }
+      // Over the socket too (frames are answered in order: the pong comes after the receipt).
+      rita.send({ type: 'read', connection_id: id, up_to: 1 });
+      rita.send({ type: 'ping' });
+      await rita.next((f) => f.type === 'pong');
+      expect(writes).not.toHaveBeenCalled();
+
+      // A receipt that moves forward writes and is announced; nothing came before it.
+      expect((await server.post(`/api/v1/connections/${id}/read`, { user_id: 'rita', up_to: 3 })).body.read_up_to).toBe(3);
+      expect(writes).toHaveBeenCalledTimes(1);
+      const receipt = { type: 'read', connection_id: id, user_id: 'rita', up_to: 3 };
+      expect(await sam.next((f) => f.type === 'read')).toEqual(receipt);
+      await rita.next((f) => f.type === 'read');
+      expect(sam.frames.filter((f) => f.type === 'read')).toEqual([receipt]);
+      expect(rita.frames.filter((f) => f.type === 'read' || f.type === 'error')).toEqual([receipt]);
+    } finally {
+      writes.mockRestore();
+      await Promise.all([rita.close(), sam.close()]);
+    }
   });
 });

@@ -1,7 +1,7 @@
 import { connect as connectTcp } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ChatifyServer } from './support/chatify-server.js';
-import { LiveClient } from './support/live-client.js';
+import { floodTyping, LiveClient } from './support/live-client.js';
 
 describe('live delivery over WebSocket', () => {
   let server: ChatifyServer;
@@ -57,11 +57,11 @@ describe('live delivery over WebSocket', () => {
     const sent = await rex.next((f) => f.type === 'sent');
     expect(sent).toMatchObject({ client_id: 'rex-1', message: { connection_id: id, seq: 1, sender_id: 'rex', content: 'hi sue' } });
     expect((await sue.next((f) => f.type === 'message')).message).toEqual(sent.message);
+    sue.send({ type: 'read', connection_id: id, up_to: 1 });
+    expect(await rex.next((f) => f.type === 'read')).toEqual({ type: 'read', connection_id: id, user_id: 'sue', up_to: 1 });
 
     sue.send({ type: 'send', connection_id: id, content: 'hi rex' });
     expect((await rex.next((f) => f.type === 'message' && f.message.seq === 2)).message.content).toBe('hi rex');
-    sue.send({ type: 'read', connection_id: id, up_to: 2 });
-    expect(await rex.next((f) => f.type === 'read')).toEqual({ type: 'read', connection_id: id, user_id: 'sue', up_to: 2 });
 
     // A resent frame with the same client_id is acknowledged again, and stored once.
     rex.send({ type: 'send', connection_id: id, content: 'hi sue', client_id: 'rex-1' });
@@ -111,6 +111,28 @@ describe('live delivery over WebSocket', () => {
     expect(await hana.next((f) => f.type === 'read')).toEqual(receipt);
     expect(await ivan.next((f) => f.type === 'read')).toEqual(receipt);
     expect(hana.frames.filter((f) => f.type === 'typing')).toEqual([]);
+  });
+
+  it('relays at most one typing signal a second per user and connection, however many sockets send them', async () => {
+    const id = await connect('vera', 'walt');
+    const other = await connect('vera', 'xena');
+    const walt = await live({ user_id: 'walt' });
+    const xena = await live({ user_id: 'xena' });
+    // Vera types on three sockets at once (tabs, devices), ten signals a second each.
+    const vera = await Promise.all([live({ user_id: 'vera' }), live({ user_id: 'vera' }), live({ user_id: 'vera', connection_id: id })]);
+    const [first] = vera;
+    first!.send({ type: 'typing', connection_id: other }); // another connection has a budget of its own
+    const elapsed = await floodTyping(vera, id, 2200);
+    // Everything relayed so far reaches walt before this message does.
+    await send(id, 'vera', 'done typing');
+    await walt.next((f) => f.type === 'message');
+    const relayed = walt.frames.filter((f) => f.type === 'typing');
+    expect(relayed.every((f) => f.connection_id === id && f.user_id === 'vera')).toBe(true);
+    expect(relayed.length).toBeGreaterThanOrEqual(2);
+    expect(relayed.length).toBeLessThanOrEqual(Math.floor(elapsed / 1000) + 1);
+    expect((await xena.next((f) => f.type === 'typing')).connection_id).toBe(other);
+    // Dropped signals are not errors.
+    expect(vera.flatMap((socket) => socket.frames).filter((f) => f.type === 'error')).toEqual([]);
   });
 
   it('refuses frames past a budget, and sockets past a number per user', async () => {

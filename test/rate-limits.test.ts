@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeOpenAi } from './support/fake-openai.js';
 import { ChatifyServer, dumpDatabase } from './support/chatify-server.js';
-import { LiveClient } from './support/live-client.js';
+import { floodTyping, LiveClient } from './support/live-client.js';
+import { createTestDatabase, postgresConfigured } from './support/postgres.js';
+import { redisConfigured, TEST_REDIS_URL } from './support/redis.js';
 
 describe('abuse limits', () => {
   let model: FakeOpenAi;
@@ -161,6 +163,118 @@ describe('abuse limits on messages between people', () => {
       expect((await own.get(`/api/v1/connections/${id}/messages`)).body.map((m: any) => m.content)).toEqual(['s1', 's2']);
     } finally {
       await own.close();
+    }
+  });
+});
+
+describe('abuse limits on read receipts and new connections between people', () => {
+  let server: ChatifyServer;
+  beforeAll(async () => {
+    server = await ChatifyServer.start({ RATE_LIMIT_USER_READ_RECEIPTS_PER_MINUTE: '3', RATE_LIMIT_USER_CONNECTIONS_PER_HOUR: '2' });
+  });
+  afterAll(() => server.close());
+
+  const readUpTo = async (id: string, userId: string) =>
+    (await server.get(`/api/v1/connections?user_id=${userId}`)).body.find((c: any) => c.id === id).read_up_to;
+
+  it('limits read receipts per user per minute, over HTTP and the socket alike, moving nothing', async () => {
+    const id = (await server.post('/api/v1/connections', { user1_id: 'reader', user2_id: 'writer' })).body.id;
+    for (let i = 1; i <= 5; i++) await server.post(`/api/v1/connections/${id}/messages`, { sender_id: 'writer', content: `m${i}` });
+    const read = (upTo: number) => server.post(`/api/v1/connections/${id}/read`, { user_id: 'reader', up_to: upTo });
+    for (const upTo of [1, 2, 3]) expect((await read(upTo)).status).toBe(200);
+    const refused = await read(4);
+    expect([refused.status, refused.body.error.code]).toEqual([429, 'rate_limited']);
+    expect(refused.body.error.message).toContain('read receipts');
+    const wait = Number(refused.headers.get('retry-after'));
+    expect(wait).toBeGreaterThan(0);
+    expect(wait).toBeLessThanOrEqual(60);
+    expect(await readUpTo(id, 'reader')).toBe(3);
+
+    // The socket spends the same budget: an error frame, and the position stays.
+    const socket = await LiveClient.connect(server.baseUrl, { user_id: 'reader' });
+    socket.send({ type: 'read', connection_id: id, up_to: 5 });
+    expect((await socket.next((f) => f.type === 'error')).error).toMatchObject({ code: 'rate_limited', message: expect.stringContaining('read receipts') });
+    await socket.close();
+    expect(await readUpTo(id, 'reader')).toBe(3);
+    // The other user has a budget of their own.
+    expect((await server.post(`/api/v1/connections/${id}/read`, { user_id: 'writer', up_to: 5 })).status).toBe(200);
+  });
+
+  it('limits new connections per user per hour; re-opening one, or a refused request, does not count', async () => {
+    const open = (user1: string, user2: string) => server.post('/api/v1/connections', { user1_id: user1, user2_id: user2 });
+    expect((await open('maker', 'pal1')).status).toBe(201);
+    for (let i = 0; i < 3; i++) expect((await open('maker', 'pal1')).status).toBe(200);
+    expect((await open('maker', 'maker')).status).toBe(422);
+    expect((await open('maker', 'pal2')).status).toBe(201);
+
+    const refused = await open('maker', 'pal3');
+    expect([refused.status, refused.body.error.code]).toEqual([429, 'rate_limited']);
+    expect(refused.body.error.message).toContain('new connections');
+    const wait = Number(refused.headers.get('retry-after'));
+    expect(wait).toBeGreaterThan(0);
+    expect(wait).toBeLessThanOrEqual(3600);
+    expect((await server.get('/api/v1/connections?user_id=pal3')).body).toEqual([]);
+    // The limit is the creator's: pal3 may still connect to maker.
+    expect((await open('pal3', 'maker')).status).toBe(201);
+  });
+});
+
+describe.runIf(postgresConfigured() && redisConfigured())('people limits across two instances (PostgreSQL + Redis)', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let a: ChatifyServer;
+  let b: ChatifyServer;
+  // Counters live in Redis for up to an hour: names of this run's own.
+  const run = Math.random().toString(36).slice(2, 8);
+  const user = (name: string) => `${name}_${run}`;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    const env = {
+      DATABASE_URL: database.url,
+      REDIS_URL: TEST_REDIS_URL!,
+      RATE_LIMIT_USER_READ_RECEIPTS_PER_MINUTE: '2',
+      RATE_LIMIT_USER_CONNECTIONS_PER_HOUR: '2',
+    };
+    a = await ChatifyServer.start(env);
+    b = await ChatifyServer.start(env);
+  });
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+    await database?.drop();
+  });
+
+  it('shares the read-receipt and new-connection counters', async () => {
+    expect((await a.get('/ready')).body).toMatchObject({ store: 'postgres', coordination: 'redis' });
+    const created = await a.post('/api/v1/connections', { user1_id: user('ada'), user2_id: user('bea') });
+    expect(created.status).toBe(201);
+    // Re-opened on the other instance: not new, not counted; one more new one, then the limit, wherever.
+    expect((await b.post('/api/v1/connections', { user1_id: user('ada'), user2_id: user('bea') })).status).toBe(200);
+    expect((await b.post('/api/v1/connections', { user1_id: user('ada'), user2_id: user('cid') })).status).toBe(201);
+    expect((await a.post('/api/v1/connections', { user1_id: user('ada'), user2_id: user('dan') })).status).toBe(429);
+
+    const id = created.body.id;
+    for (let i = 1; i <= 3; i++) await a.post(`/api/v1/connections/${id}/messages`, { sender_id: user('bea'), content: `m${i}` });
+    const read = (server: ChatifyServer, upTo: number) => server.post(`/api/v1/connections/${id}/read`, { user_id: user('ada'), up_to: upTo });
+    expect((await read(a, 1)).status).toBe(200);
+    expect((await read(b, 2)).status).toBe(200);
+    expect((await read(a, 3)).status).toBe(429);
+  });
+
+  it('relays at most one typing signal a second per user and connection over sockets on both instances', async () => {
+    const id = (await a.post('/api/v1/connections', { user1_id: user('dot'), user2_id: user('eve') })).body.id;
+    const eve = await LiveClient.connect(b.baseUrl, { user_id: user('eve') });
+    const dot = await Promise.all([a, b, a, b].map((server) => LiveClient.connect(server.baseUrl, { user_id: user('dot') })));
+    try {
+      const elapsed = await floodTyping(dot, id, 2200);
+      // Through Redis in order: every relayed signal reaches eve before this message.
+      await a.post(`/api/v1/connections/${id}/messages`, { sender_id: user('dot'), content: 'done' });
+      await eve.next((f) => f.type === 'message');
+      const relayed = eve.frames.filter((f) => f.type === 'typing');
+      expect(relayed.length).toBeGreaterThanOrEqual(2);
+      expect(relayed.length).toBeLessThanOrEqual(Math.floor(elapsed / 1000) + 1);
+    } finally {
+      await Promise.all([eve, ...dot].map((client) => client.close()));
     }
   });
 });

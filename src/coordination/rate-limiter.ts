@@ -6,6 +6,8 @@ import { ChatError } from '../chat/errors.js';
 export interface RateLimiter {
   /** Counts one event for `key`; null if allowed, else the seconds until the next one is. */
   consume(key: string): Promise<number | null>;
+  /** Gives back one event counted for `key` that turned out not to count (best effort). */
+  refund(key: string): Promise<void>;
 }
 
 export interface RateLimit {
@@ -25,6 +27,9 @@ function wrap(limiter: RateLimiterAbstract): RateLimiter {
         if (outcome instanceof RateLimiterRes) return Math.max(1, Math.ceil(outcome.msBeforeNext / 1000));
         throw new ChatError('coordination_unavailable', 'Redis does not answer; please retry shortly.', { cause: outcome });
       }
+    },
+    async refund(key) {
+      await limiter.reward(key, 1).catch(() => undefined);
     },
   };
 }

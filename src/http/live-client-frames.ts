@@ -18,8 +18,6 @@ const ClientFrame = Type.Union([
 /** Frames a client may send: a burst of this many, refilled at FRAMES_PER_SECOND. Past it they are refused. */
 const FRAME_BURST = 20;
 const FRAMES_PER_SECOND = 5;
-/** Typing signals a socket may send per connection: one a second. */
-const TYPING_INTERVAL_MS = 1000;
 
 export interface FrameContext {
   userId: string;
@@ -27,6 +25,10 @@ export interface FrameContext {
   connections: ConnectionService;
   /** The people-message rate limit: seconds to wait, or null. */
   messageWait: (userId: string, ip: string) => Promise<number | null>;
+  /** The read-receipt rate limit: seconds to wait, or null. */
+  readReceiptWait: (userId: string) => Promise<number | null>;
+  /** Whether to relay a typing signal (one a second per user and connection, over all their sockets). */
+  typingAllowed: (userId: string, connectionId: string) => Promise<boolean>;
   reply: (frame: object) => void;
 }
 
@@ -44,7 +46,6 @@ export const errorFrame = (code: string, message: string, clientId?: string) => 
 export class ClientFrames {
   #budget = FRAME_BURST;
   #budgetAt = Date.now();
-  readonly #lastTyping = new Map<string, number>();
   /** Frames are answered in the order they came: two sends are stored in the order they were sent. */
   #queue: Promise<void> = Promise.resolve();
 
@@ -91,16 +92,16 @@ export class ClientFrames {
         const { message } = await connections.send(frame.connection_id, userId, frame.content, frame.client_id);
         return reply({ type: 'sent', ...(frame.client_id === undefined ? {} : { client_id: frame.client_id }), message: messageJson(message) });
       }
-      case 'read':
+      case 'read': {
+        const wait = await this.context.readReceiptWait(userId);
+        if (wait !== null) throw new ChatError('rate_limited', `Too many read receipts. Try again in ${wait} seconds.`);
         await connections.markRead(frame.connection_id, userId, frame.up_to);
         return;
-      case 'typing': {
-        const now = Date.now();
-        if (now - (this.#lastTyping.get(frame.connection_id) ?? 0) < TYPING_INTERVAL_MS) return;
-        if (this.#lastTyping.size > 1000) this.#lastTyping.clear(); // ids a client made up must not pile up
-        this.#lastTyping.set(frame.connection_id, now);
-        return connections.typing(frame.connection_id, userId);
       }
+      case 'typing':
+        // Dropped, not refused: a client sends these while a key is pressed and needs no answer.
+        if (!(await this.context.typingAllowed(userId, frame.connection_id))) return;
+        return connections.typing(frame.connection_id, userId);
     }
   }
 

@@ -15,7 +15,14 @@ export interface RateLimitConfig {
   /** Messages to other people (user-to-user chat) per user and per IP per minute. */
   userPeopleMessagesPerMinute: number;
   ipPeopleMessagesPerMinute: number;
+  /** Read receipts (HTTP and socket) per user per minute. */
+  userReadReceiptsPerMinute: number;
+  /** Connections a user may create per hour (re-opening an existing one does not count). */
+  userConnectionsPerHour: number;
 }
+
+/** Typing signals relayed per user and connection: one in this many seconds, across sockets and instances. */
+export const TYPING_INTERVAL_SECONDS = 1;
 
 type Hook = (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>;
 
@@ -37,6 +44,17 @@ export function rateLimitHooks(
   peopleMessages: Hook | undefined;
   /** The same limit for a message sent over a live socket: seconds to wait, or null to go ahead. */
   peopleMessageWait: (userId: string, ip: string) => Promise<number | null>;
+  /** Read receipts over HTTP; undefined when unlimited. */
+  readReceipts: Hook | undefined;
+  /** The same limit for a read receipt sent over a live socket: seconds to wait, or null. */
+  readReceiptWait: (userId: string) => Promise<number | null>;
+  /**
+   * New connections: `check` counts the request before it runs, `notCreated` gives the count back
+   * when it answered an existing connection (or failed). Undefined when unlimited.
+   */
+  newConnections: { check: Hook; notCreated: (request: FastifyRequest) => void } | undefined;
+  /** Whether to relay this typing signal: false for a second one within TYPING_INTERVAL_SECONDS. */
+  typingAllowed: (userId: string, connectionId: string) => Promise<boolean>;
   /** Counts tokens a reply used against its user's daily quota. */
   spendTokens: (userId: string, tokens: number) => void;
   /** A slot for one more open stream, released by the returned function; null (and a 429 sent) when full. */
@@ -56,6 +74,11 @@ export function rateLimitHooks(
   const ipSessions = make('ip-sessions', config.ipSessionsPerHour, 3600);
   const userPeopleMessages = make('user-people-messages', config.userPeopleMessagesPerMinute, 60);
   const ipPeopleMessages = make('ip-people-messages', config.ipPeopleMessagesPerMinute, 60);
+  const userReadReceipts = make('user-read-receipts', config.userReadReceiptsPerMinute, 60);
+  const userConnections = make('user-connections', config.userConnectionsPerHour, 3600);
+  const typing = limiter({ name: 'user-typing', points: 1, windowSeconds: TYPING_INTERVAL_SECONDS });
+  /** The key each connection request was counted under, to give back if it created nothing. */
+  const countedConnections = new WeakMap<FastifyRequest, string>();
 
   /** Counts the request against each limit; answers 429 (and returns the reply) at the first one over. */
   const check = async (reply: FastifyReply, what: string, checks: [RateLimiter | undefined, string | null][]) => {
@@ -120,6 +143,25 @@ export function rateLimitHooks(
       }
       return null;
     },
+    readReceipts: !userReadReceipts ? undefined : async (request, reply) =>
+      check(reply, 'read receipts', [[userReadReceipts, actingUser(request, 'user_id')]]),
+    readReceiptWait: async (userId) => (userReadReceipts ? userReadReceipts.consume(userId) : null),
+    newConnections: !userConnections ? undefined : {
+      check: async (request, reply) => {
+        const creator = connectionCreator(request);
+        if (creator === null) return undefined;
+        const limited = await check(reply, 'new connections', [[userConnections, creator]]);
+        if (!limited) countedConnections.set(request, creator);
+        return limited;
+      },
+      notCreated: (request) => {
+        const creator = countedConnections.get(request);
+        countedConnections.delete(request);
+        if (creator !== undefined) void userConnections.refund(creator);
+      },
+    },
+    // A user's id and a connection id as one key that no other pair can spell.
+    typingAllowed: async (userId, connectionId) => (await typing.consume(JSON.stringify([userId, connectionId]))) === null,
     peopleMessages: !ipPeopleMessages && !userPeopleMessages ? undefined : async (request, reply) =>
       check(reply, 'messages', [
         [ipPeopleMessages, request.ip],
@@ -140,6 +182,12 @@ export function rateLimitHooks(
       return sendError(reply, 429, 'token_quota_exceeded', `Today's token allowance is used up. It renews in ${wait} seconds.`);
     },
   };
+}
+
+/** The user creating a connection: the signed-in one (either of the two), else user1_id. */
+function connectionCreator(request: FastifyRequest): string | null {
+  const named = (request.body as Record<string, unknown> | undefined)?.['user1_id'];
+  return request.caller.userId ?? (typeof named === 'string' ? named : null);
 }
 
 /** The user a write acts for: the signed-in one, or the one the body names (null if neither, or a mismatch). */

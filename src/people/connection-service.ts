@@ -125,12 +125,17 @@ export class ConnectionService {
     return consecutiveMessages(messages, page.after, this.deps.now().getTime()).messages;
   }
 
-  /** Moves `userId`'s read position up to `upTo` and tells both users' sockets. */
+  /**
+   * Moves `userId`'s read position up to `upTo` and tells both users' sockets. A receipt that moves
+   * nothing (a repeat, or an older one arriving late) writes nothing and tells no one.
+   */
   async markRead(id: string, userId: string, upTo: number): Promise<{ connection: Connection; readUpTo: number; unreadCount: number }> {
     const connection = await this.get(id, userId);
     if (upTo > connection.lastSeq) {
       throw new ChatError('invalid_read_position', `up_to is past the newest message (${connection.lastSeq}).`);
     }
+    const current = readUpToOf(connection, userId);
+    if (upTo <= current) return { connection, readUpTo: current, unreadCount: unreadCountOf(connection, userId) };
     const updated = await this.deps.store.markRead(id, userId, upTo);
     if (!updated) throw connectionNotFound();
     const readUpTo = readUpToOf(updated, userId);

@@ -29,13 +29,18 @@ export class LiveClient {
     const socket = new WebSocket(url, { headers });
     const client = new LiveClient(socket);
     const ready = client.next((frame) => frame.type === 'ready');
-    await new Promise<void>((resolve, reject) => {
-      socket.once('open', () => resolve());
-      socket.once('unexpected-response', (_request, response) =>
-        reject(Object.assign(new Error(`upgrade refused: ${response.statusCode}`), { status: response.statusCode })),
-      );
-      socket.once('error', reject);
-    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        socket.once('open', () => resolve());
+        socket.once('unexpected-response', (_request, response) =>
+          reject(Object.assign(new Error(`upgrade refused: ${response.statusCode}`), { status: response.statusCode })),
+        );
+        socket.once('error', reject);
+      });
+    } catch (error) {
+      ready.catch(() => undefined); // never coming: the refusal is the answer
+      throw error;
+    }
     await ready;
     return client;
   }
@@ -81,4 +86,24 @@ export class LiveClient {
     this.socket.close();
     await closed;
   }
+}
+
+/**
+ * Sends a typing signal for `connectionId` from every socket, each every `everyMs`, for `forMs`
+ * (within the per-socket frame budget); resolves once the server has handled them all (a pong on
+ * each socket, as frames are answered in order), with how long that took in ms.
+ */
+export async function floodTyping(sockets: LiveClient[], connectionId: string, forMs: number, everyMs = 100): Promise<number> {
+  const started = Date.now();
+  while (Date.now() - started < forMs) {
+    for (const socket of sockets) socket.send({ type: 'typing', connection_id: connectionId });
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+  const pongs = sockets.map((socket) => {
+    const earlier = new Set(socket.frames);
+    return socket.next((f) => f.type === 'pong' && !earlier.has(f));
+  });
+  for (const socket of sockets) socket.send({ type: 'ping' });
+  await Promise.all(pongs);
+  return Date.now() - started;
 }

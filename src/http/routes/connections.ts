@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { Type } from 'typebox';
 import { ChatError } from '../../chat/errors.js';
 import type { ConnectionService } from '../../people/connection-service.js';
@@ -26,6 +26,10 @@ export interface ConnectionRoutesOptions {
   connections: ConnectionService;
   /** Abuse limit on messages (429 with Retry-After); undefined when off. */
   limitMessages?: preHandlerAsyncHookHandler | undefined;
+  /** Abuse limit on read receipts; undefined when off. */
+  limitReadReceipts?: preHandlerAsyncHookHandler | undefined;
+  /** Abuse limit on new connections, given back when a request creates none; undefined when off. */
+  limitNewConnections?: { check: preHandlerAsyncHookHandler; notCreated: (request: FastifyRequest) => void } | undefined;
 }
 
 const tags = ['people'];
@@ -49,26 +53,37 @@ function cursorFrom(cursor: string): ConnectionCursor {
 }
 
 /** User-to-user chat: connections between two people and the messages they send each other. */
-export const connectionRoutes: FastifyPluginAsyncTypebox<ConnectionRoutesOptions> = async (app, { connections, limitMessages }) => {
+export const connectionRoutes: FastifyPluginAsyncTypebox<ConnectionRoutesOptions> = async (
+  app,
+  { connections, limitMessages, limitReadReceipts, limitNewConnections },
+) => {
   app.post('/connections', {
     schema: {
       tags,
       summary: 'Connect two users',
       description:
-        'Answers 201 with a new connection, or 200 with the active one the two users already have (in either order).',
+        'Answers 201 with a new connection, or 200 with the active one the two users already have (in either order). ' +
+        'Only new connections count against the per-user hourly limit.',
       body: CreateConnectionBody,
-      response: { 200: ConnectionRef, 201: ConnectionRef, ...errors(400, 401, 403, 413, 422) },
+      response: { 200: ConnectionRef, 201: ConnectionRef, ...errors(400, 401, 403, 413, 422, 429) },
     },
+    preHandler: limitNewConnections?.check,
     handler: async (request, reply) => {
       const signedIn = request.caller.userId;
       const { user1_id: named1, user2_id: user2 } = request.body;
       const user1 = named1 ?? signedIn;
-      if (user1 === undefined) throw new ChatError('user_required', 'user1_id is required.');
-      if (signedIn !== undefined && user1 !== signedIn && user2 !== signedIn) {
-        throw new ChatError('user_mismatch', 'One of the two users must be the signed-in user.');
+      let result: Awaited<ReturnType<ConnectionService['create']>> | undefined;
+      try {
+        if (user1 === undefined) throw new ChatError('user_required', 'user1_id is required.');
+        if (signedIn !== undefined && user1 !== signedIn && user2 !== signedIn) {
+          throw new ChatError('user_mismatch', 'One of the two users must be the signed-in user.');
+        }
+        result = await connections.create(user1, user2);
+      } finally {
+        // Re-opening the connection two users already have (or a refusal) is not a new one.
+        if (!result?.created) limitNewConnections?.notCreated(request);
       }
-      const { connection, created } = await connections.create(user1, user2);
-      return reply.code(created ? 201 : 200).send(connectionJson(connection));
+      return reply.code(result.created ? 201 : 200).send(connectionJson(result.connection));
     },
   });
 
@@ -149,8 +164,12 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<ConnectionRoutesOptions
       summary: 'Mark messages read up to a seq (a read receipt)',
       params: ConnectionParams,
       body: ReadBody,
-      response: { 200: ReadReply, ...errors(400, 401, 403, 404, 422) },
+      description:
+        'A receipt at or below the current read position changes nothing and tells no one (200 with the current ' +
+        'position). Receipts count against a per-user limit per minute.',
+      response: { 200: ReadReply, ...errors(400, 401, 403, 404, 422, 429) },
     },
+    preHandler: limitReadReceipts,
     handler: async (request) => {
       const userId = userOf(request, request.body.user_id);
       const result = await connections.markRead(request.params.id, userId, request.body.up_to);

@@ -20,6 +20,10 @@ export interface LiveRoutesOptions {
   heartbeatMs?: number | undefined;
   /** The people-message rate limit, for messages sent over the socket: seconds to wait, or null. */
   messageWait: (userId: string, ip: string) => Promise<number | null>;
+  /** The read-receipt rate limit, for receipts sent over the socket: seconds to wait, or null. */
+  readReceiptWait: (userId: string) => Promise<number | null>;
+  /** Whether to relay a typing signal: one a second per user and connection, over all sockets. */
+  typingAllowed: (userId: string, connectionId: string) => Promise<boolean>;
   /** Counts open sockets (a metrics gauge). */
   openSockets?: { inc(): void; dec(): void };
 }
@@ -46,7 +50,7 @@ const LIVE_DESCRIPTION = `A WebSocket that receives, as JSON text frames, what h
 \`{"type":"ready","user_id"}\` once it is caught up and listening. Messages arrive once each, in seq order per connection.
 Send \`{"type":"send","connection_id","content","client_id"}\` to send a message (answered \`{"type":"sent","client_id","message"}\`
 once stored; \`client_id\` works as an Idempotency-Key), \`{"type":"read","connection_id","up_to"}\` for a read receipt,
-\`{"type":"typing","connection_id"}\` while typing and \`{"type":"ping"}\` to get \`{"type":"pong"}\`.
+\`{"type":"typing","connection_id"}\` while typing (one a second per user and connection is relayed, the rest dropped) and \`{"type":"ping"}\` to get \`{"type":"pong"}\`.
 After a drop, reconnect with \`after\` set to the last seq seen per connection: exactly the missed messages come first.`;
 
 /** Frames a socket buffers before it counts as too slow; it is closed and can resume with `after`. */
@@ -131,6 +135,8 @@ export const liveRoutes: FastifyPluginAsyncTypebox<LiveRoutesOptions> = async (a
         ip: request.ip,
         connections,
         messageWait: options.messageWait,
+        readReceiptWait: options.readReceiptWait,
+        typingAllowed: options.typingAllowed,
         reply: (frame) => socket.readyState === socket.OPEN && socket.send(JSON.stringify(frame)),
       });
       // A socket outlives the request that opened it: it closes when the sign-in ends.
