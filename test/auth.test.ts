@@ -71,7 +71,7 @@ describe('AUTH_MODE=jwt: users kept apart', () => {
     for (const headers of [{}, bearer('not.a.token'), bearer(expired), bearer(forged), { authorization: 'Basic YWxpY2U6eA==' }]) {
       const res = await server.request('GET', path, undefined, headers);
       expect(res.status).toBe(401);
-      expect(res.body).toEqual({ success: false, error: { code: 'unauthorized', message: expect.any(String) } });
+      expect(res.body).toEqual({ success: false, error: { code: 'unauthorized', message: expect.any(String) }, detail: res.body.error.message });
       expect(res.headers.get('www-authenticate')).toBe('Bearer');
     }
     expect((await server.get('/health')).status).toBe(200);

@@ -12,8 +12,8 @@ import { ChatifyServer, dumpDatabase } from './support/chatify-server.js';
  * invalid UTF-8, SQL-looking and path-looking strings, broken HTTP), sent to the chatbot and
  * personality routes and to the user-to-user chat routes (connections, push subscriptions, the live
  * WebSocket). Each must be answered with a 4xx and the documented body
- * `{success:false, error:{code, message}}`, must leave the store byte-for-byte as it was, must never
- * reach the model, and the server must stay healthy.
+ * `{success:false, error:{code, message}, detail}` (detail: the message again), must leave the store
+ * byte-for-byte as it was, must never reach the model, and the server must stay healthy.
  */
 
 const S = '/api/v1/chatbot/session';
@@ -560,11 +560,14 @@ describe('bad-input battery: every bad request gets a 4xx with the error shape a
     expect(answer.body).toEqual({
       success: false,
       error: { code: c.code ?? expect.stringMatching(/^[a-z]+(_[a-z]+)*$/), message: expect.any(String) },
+      detail: expect.any(String),
     });
     const { code, message } = (answer.body as { error: { code: string; message: string } }).error;
     expect(code).toMatch(/^[a-z]+(_[a-z]+)*$/);
     expect(message.trim()).not.toBe('');
-    expect(Object.keys(answer.body as object).sort()).toEqual(['error', 'success']);
+    // FastAPI's `detail`, for clients written for the original service: the same words.
+    expect((answer.body as { detail: string }).detail).toBe(message);
+    expect(Object.keys(answer.body as object).sort()).toEqual(['detail', 'error', 'success']);
     expect(Object.keys((answer.body as { error: object }).error).sort()).toEqual(['code', 'message']);
 
     // The server stays healthy, the model was never asked, the store is exactly as it was.
