@@ -71,7 +71,7 @@ describe('AUTH_MODE=jwt: users kept apart', () => {
     for (const headers of [{}, bearer('not.a.token'), bearer(expired), bearer(forged), { authorization: 'Basic YWxpY2U6eA==' }]) {
       const res = await server.request('GET', path, undefined, headers);
       expect(res.status).toBe(401);
-      expect(res.body).toEqual({ success: false, error: { code: 'unauthorized', message: expect.any(String) } });
+      expect(res.body).toEqual({ success: false, error: { code: 'unauthorized', message: expect.any(String) }, detail: res.body.error.message });
       expect(res.headers.get('www-authenticate')).toBe('Bearer');
     }
     expect((await server.get('/health')).status).toBe(200);
@@ -79,8 +79,10 @@ describe('AUTH_MODE=jwt: users kept apart', () => {
 
   it('needs the admin key for personality and rules changes', async () => {
     const writes = [
-      ['POST', '/api/v1/personalities', { name: 'Admin Only', personalityPrompt: 'x' }],
+      ['POST', '/api/v1/personalities', { name: 'Admin Only', personalityPrompt: 'You answer admins.' }],
+      ['POST', '/api/v1/personalities', { name: 'Sneaky Default', personalityPrompt: 'You stay forever.', isDefault: true }],
       ['PUT', '/api/v1/personalities/friendly-assistant', { description: 'changed' }],
+      ['PUT', '/api/v1/personalities/friendly-assistant', { isDefault: false }],
       ['DELETE', '/api/v1/personalities/friendly-assistant', undefined],
       ['PUT', '/api/v1/settings/universal-rules', { rules: 'x' }],
     ] as const;
@@ -95,6 +97,14 @@ describe('AUTH_MODE=jwt: users kept apart', () => {
     const ok = await server.request('PUT', '/api/v1/settings/universal-rules', { rules: 'Be kind.' }, { 'x-admin-key': ADMIN });
     expect(ok.status).toBe(200);
     expect((await server.request('GET', '/api/v1/personalities', undefined, bearer(alice))).status).toBe(200);
+    // Nothing the refused writes asked for happened: no new personality, the shipped one still a default.
+    expect((await server.request('GET', '/api/v1/personalities/sneaky-default', undefined, bearer(alice))).status).toBe(404);
+    expect((await server.request('GET', '/api/v1/personalities/friendly-assistant', undefined, bearer(alice))).body.isDefault).toBe(true);
+    // With the key, isDefault is set like any other field.
+    const admin = { 'x-admin-key': ADMIN };
+    const made = await server.request('POST', '/api/v1/personalities', { name: 'Admin Default', personalityPrompt: 'You stay forever.', isDefault: true }, admin);
+    expect([made.status, made.body.isDefault]).toEqual([201, true]);
+    expect((await server.request('DELETE', '/api/v1/personalities/admin-default', undefined, admin)).status).toBe(409);
   });
 });
 
@@ -150,6 +160,7 @@ describe('AUTH_MODE=apikey: trusted servers', () => {
     expect((await server.request('POST', '/api/v1/chatbot/session', body)).status).toBe(401);
     // Without ADMIN_API_KEY, changes to personalities are off when sign-in is on.
     expect((await server.request('PUT', '/api/v1/settings/universal-rules', { rules: 'x' }, { 'x-api-key': 'key-one' })).status).toBe(403);
+    expect((await server.request('PUT', '/api/v1/personalities/friendly-assistant', { isDefault: false }, { 'x-api-key': 'key-one' })).status).toBe(403);
   });
 
   it('refuses to start without keys, or jwt without a secret', async () => {

@@ -12,8 +12,8 @@ import { ChatifyServer, dumpDatabase } from './support/chatify-server.js';
  * invalid UTF-8, SQL-looking and path-looking strings, broken HTTP), sent to the chatbot and
  * personality routes and to the user-to-user chat routes (connections, push subscriptions, the live
  * WebSocket). Each must be answered with a 4xx and the documented body
- * `{success:false, error:{code, message}}`, must leave the store byte-for-byte as it was, must never
- * reach the model, and the server must stay healthy.
+ * `{success:false, error:{code, message}, detail}` (detail: the message again), must leave the store
+ * byte-for-byte as it was, must never reach the model, and the server must stay healthy.
  */
 
 const S = '/api/v1/chatbot/session';
@@ -118,12 +118,18 @@ const cases: BadCase[] = [
   { name: 'personality create: maxTokens is fractional', method: 'POST', path: P, json: { ...validPersonality, maxTokens: 1.5 }, status: 422, code: 'validation_error' },
   { name: 'personality create: tags is a string', method: 'POST', path: P, json: { ...validPersonality, tags: 'a,b' }, status: 422, code: 'validation_error' },
   { name: 'personality create: personalityPrompt missing', method: 'POST', path: P, json: { name: 'No Prompt' }, status: 422, code: 'validation_error' },
-  { name: 'personality create: blank name', method: 'POST', path: P, json: { name: '   ', personalityPrompt: 'p' }, status: 422 },
+  { name: 'personality create: blank name', method: 'POST', path: P, json: { name: '   ', personalityPrompt: 'You are nameless.' }, status: 422 },
   { name: 'personality update: isPublic is a string', method: 'PUT', path: custom, json: { isPublic: 'yes' }, status: 422, code: 'validation_error' },
   { name: 'personality update: maxTokens far above the maximum', method: 'PUT', path: custom, json: { maxTokens: 1e9 }, status: 422, code: 'validation_error' },
   { name: 'personality update: temperature -1', method: 'PUT', path: custom, json: { temperature: -1 }, status: 422, code: 'validation_error' },
   { name: 'personality update: empty object', method: 'PUT', path: custom, json: {}, status: 422 },
-  { name: 'personality update (shipped): only id and isDefault, which are not editable', method: 'PUT', path: `${P}/friendly-assistant`, json: { id: 'hijacked', isDefault: false }, status: 422 },
+  { name: 'personality update (shipped): only id and usageCount, which are not editable', method: 'PUT', path: `${P}/friendly-assistant`, json: { id: 'hijacked', usageCount: 5 }, status: 422 },
+  { name: 'personality create: maxTokens is text that is no number', method: 'POST', path: P, json: { ...validPersonality, maxTokens: 'fifty' }, status: 422, code: 'validation_error' },
+  { name: 'personality create: maxTokens is an empty string', method: 'POST', path: P, json: { ...validPersonality, maxTokens: '' }, status: 422, code: 'validation_error' },
+  { name: 'personality create: temperature as text above the maximum', method: 'POST', path: P, json: { ...validPersonality, temperature: '2.5' }, status: 422, code: 'validation_error' },
+  { name: 'personality update: isDefault as text', method: 'PUT', path: custom, json: { isDefault: 'true' }, status: 422, code: 'validation_error' },
+  { name: 'personality update: name as a number', method: 'PUT', path: custom, json: { name: 12345 }, status: 422, code: 'validation_error' },
+  { name: 'personality create: a 9-character prompt', method: 'POST', path: P, json: { name: 'Terse', personalityPrompt: 'Be brief.' }, status: 422, code: 'validation_error' },
   { name: 'rules: enabled is the string "true"', method: 'PUT', path: RULES, json: { enabled: 'true' }, status: 422, code: 'validation_error' },
   { name: 'rules: rules is a number', method: 'PUT', path: RULES, json: { rules: 123 }, status: 422, code: 'validation_error' },
   { name: 'rules: empty object', method: 'PUT', path: RULES, json: {}, status: 422 },
@@ -159,7 +165,7 @@ const cases: BadCase[] = [
     code: 'payload_too_large',
   },
   { name: 'message: one character over MAX_MESSAGE_LENGTH', method: 'POST', path: msg, json: { message: 'm'.repeat(MAX_MESSAGE + 1) }, status: 422, code: 'message_too_long' },
-  { name: 'personality create: 101-character name', method: 'POST', path: P, json: { name: 'n'.repeat(101), personalityPrompt: 'p' }, status: 422, code: 'validation_error' },
+  { name: 'personality create: 101-character name', method: 'POST', path: P, json: { name: 'n'.repeat(101), personalityPrompt: 'You are long-named.' }, status: 422, code: 'validation_error' },
   { name: 'personality create: 21 tags', method: 'POST', path: P, json: { ...validPersonality, tags: Array.from({ length: 21 }, (_, i) => `t${i}`) }, status: 422, code: 'validation_error' },
   { name: 'rules: 20,001 characters', method: 'PUT', path: RULES, json: { rules: 'r'.repeat(20_001) }, status: 422, code: 'validation_error' },
   { name: 'message: 40,000-deep nesting hiding a constructor.prototype', method: 'POST', path: msg, text: deepJson(40_000), status: 400, code: 'invalid_json' },
@@ -179,7 +185,7 @@ const cases: BadCase[] = [
   { name: 'personality delete: 300-character id', method: 'DELETE', path: `${P}/${'p'.repeat(300)}`, status: 404 },
   { name: 'personality update: %00 id', method: 'PUT', path: `${P}/%00`, json: { description: 'x' }, status: 404 },
   { name: 'personality delete: a shipped personality', method: 'DELETE', path: `${P}/friendly-assistant`, status: 409, code: 'personality_protected' },
-  { name: 'personality create: a name whose id exists', method: 'POST', path: P, json: { name: 'Battery  Tester!', personalityPrompt: 'again' }, status: 409, code: 'personality_exists' },
+  { name: 'personality create: a name whose id exists', method: 'POST', path: P, json: { name: 'Battery  Tester!', personalityPrompt: 'You test batteries again.' }, status: 409, code: 'personality_exists' },
   { name: 'PATCH is no route', method: 'PATCH', path: `${P}/friendly-assistant`, json: { description: 'x' }, status: 404, code: 'not_found' },
 
   // ── __proto__ and constructor keys ────────────────────────────────────────────────────────────
@@ -200,19 +206,19 @@ const cases: BadCase[] = [
   { name: 'message (stream): NUL', method: 'POST', path: stream, json: { message: 'a\u0000b' }, status: 422, code: 'invalid_text' },
   { name: 'message (stream): lone low surrogate', method: 'POST', path: stream, text: '{"message":"\\udc00 alone"}', status: 422, code: 'invalid_text' },
   { name: 'create: user_id with a newline', method: 'POST', path: S, json: { user_id: 'u1\nadmin' }, status: 422, code: 'validation_error' },
-  { name: 'personality create: NUL in the name', method: 'POST', path: P, json: { name: 'Evil\u0000Name', personalityPrompt: 'p' }, status: 422, code: 'validation_error' },
+  { name: 'personality create: NUL in the name', method: 'POST', path: P, json: { name: 'Evil\u0000Name', personalityPrompt: 'You are evil.' }, status: 422, code: 'validation_error' },
   { name: 'rules: clear-screen escape', method: 'PUT', path: RULES, json: { rules: '\u001b[2J' }, status: 422, code: 'validation_error' },
   { name: 'message: invalid UTF-8 bytes FF FE', method: 'POST', path: msg, bytes: bytes('{"message":"bad ', [0xff, 0xfe], ' bytes"}'), status: '4xx' },
   { name: 'message: overlong UTF-8 encoding of "/" (C0 AF)', method: 'POST', path: msg, bytes: bytes('{"message":"a', [0xc0, 0xaf], 'b"}'), status: '4xx' },
   { name: 'message (stream): UTF-8-encoded surrogate (ED A0 80)', method: 'POST', path: stream, bytes: bytes('{"message":"s', [0xed, 0xa0, 0x80], '"}'), status: '4xx' },
   { name: 'message: truncated UTF-8 sequence at the end of the text (E2 82)', method: 'POST', path: msg, bytes: bytes('{"message":"euro ', [0xe2, 0x82], '"}'), status: '4xx' },
   { name: 'create: invalid UTF-8 in user_id', method: 'POST', path: S, bytes: bytes('{"user_id":"u', [0xff], '"}'), status: '4xx' },
-  { name: 'personality create: invalid UTF-8 in the name', method: 'POST', path: P, bytes: bytes('{"name":"Bad ', [0xff], ' Name","personalityPrompt":"p"}'), status: '4xx' },
+  { name: 'personality create: invalid UTF-8 in the name', method: 'POST', path: P, bytes: bytes('{"name":"Bad ', [0xff], ' Name","personalityPrompt":"You are bad."}'), status: '4xx' },
   { name: 'personality update: invalid UTF-8 in the description', method: 'PUT', path: custom, bytes: bytes('{"description":"d', [0xc3, 0x28], '"}'), status: '4xx' },
   { name: 'rules: invalid UTF-8 in the rules', method: 'PUT', path: RULES, bytes: bytes('{"rules":"r', [0xc3, 0x28], '"}'), status: '4xx' },
   { name: 'rules: lone high surrogate escape', method: 'PUT', path: RULES, text: '{"rules":"half \\ud800"}', status: '4xx' },
   { name: 'personality update: lone low surrogate escape in the description', method: 'PUT', path: custom, text: '{"description":"\\udfff"}', status: '4xx' },
-  { name: 'personality create: lone surrogate escape in the prompt', method: 'POST', path: P, text: '{"name":"Surrogate","personalityPrompt":"p \\ud83d"}', status: '4xx' },
+  { name: 'personality create: lone surrogate escape in the prompt', method: 'POST', path: P, text: '{"name":"Surrogate","personalityPrompt":"You are half \\ud83d"}', status: '4xx' },
   {
     name: 'raw: NUL byte in a header value',
     method: 'POST',
@@ -560,11 +566,14 @@ describe('bad-input battery: every bad request gets a 4xx with the error shape a
     expect(answer.body).toEqual({
       success: false,
       error: { code: c.code ?? expect.stringMatching(/^[a-z]+(_[a-z]+)*$/), message: expect.any(String) },
+      detail: expect.any(String),
     });
     const { code, message } = (answer.body as { error: { code: string; message: string } }).error;
     expect(code).toMatch(/^[a-z]+(_[a-z]+)*$/);
     expect(message.trim()).not.toBe('');
-    expect(Object.keys(answer.body as object).sort()).toEqual(['error', 'success']);
+    // FastAPI's `detail`, for clients written for the original service: the same words.
+    expect((answer.body as { detail: string }).detail).toBe(message);
+    expect(Object.keys(answer.body as object).sort()).toEqual(['detail', 'error', 'success']);
     expect(Object.keys((answer.body as { error: object }).error).sort()).toEqual(['code', 'message']);
 
     // The server stays healthy, the model was never asked, the store is exactly as it was.

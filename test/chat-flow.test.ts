@@ -105,7 +105,7 @@ forEachStore(() => describe("the seed's chat flow", () => {
 
     const late = await server.send(id, 'Still there?');
     expect(late.status).toBe(409);
-    expect(late.body).toEqual({ success: false, error: { code: 'session_ended', message: expect.any(String) } });
+    expect(late.body).toEqual({ success: false, error: { code: 'session_ended', message: expect.any(String) }, detail: late.body.error.message });
     expect((await server.del(`/api/v1/chatbot/session/${id}`)).status).toBe(409);
     expect(model.requests).toHaveLength(2);
   });

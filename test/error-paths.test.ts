@@ -2,7 +2,14 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FakeOpenAi } from './support/fake-openai.js';
 import { ChatifyServer, dumpDatabase } from './support/chatify-server.js';
 
-const errorBody = (code: string) => ({ success: false, error: { code, message: expect.any(String) } });
+const errorBody = (code: string) => ({ success: false, error: { code, message: expect.any(String) }, detail: expect.any(String) });
+
+/** The body of every error: our `error`, and FastAPI's `detail` holding the same message. */
+function expectErrorBody(body: unknown, code: string): void {
+  expect(body).toEqual(errorBody(code));
+  const { error, detail } = body as { error: { message: string }; detail: string };
+  expect(detail).toBe(error.message);
+}
 
 describe('every error path answers clearly and leaves the store unchanged', () => {
   let model: FakeOpenAi;
@@ -35,6 +42,7 @@ describe('every error path answers clearly and leaves the store unchanged', () =
     const before = dumpDatabase(server.databasePath);
     const res = await call();
     expect({ status: res.status, body: res.body }).toEqual({ status, body: errorBody(code) });
+    expect((res.body as { detail: string }).detail).toBe((res.body as { error: { message: string } }).error.message);
     expect(dumpDatabase(server.databasePath)).toBe(before);
     expect((await server.get('/health')).status).toBe(200);
   }
@@ -140,7 +148,7 @@ describe('every error path answers clearly and leaves the store unchanged', () =
       socket.on('close', () => resolve(text));
     });
     expect(answer).toMatch(/^HTTP\/1.1 400/);
-    expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toEqual(errorBody('bad_request'));
+    expectErrorBody(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)), 'bad_request');
   });
 
   it('allows the configured origins to call every method from a browser', async () => {
@@ -167,5 +175,60 @@ describe('every error path answers clearly and leaves the store unchanged', () =
 
   it('answers unknown routes with the error shape', async () => {
     await expectRefused(() => server.get('/api/v1/nothing-here'), 404, 'not_found');
+  });
+});
+
+describe('every error body carries detail, the same message where FastAPI clients read it', () => {
+  let server: ChatifyServer;
+  const ADMIN = 'detail-admin-key';
+  beforeAll(async () => {
+    server = await ChatifyServer.start({ ADMIN_API_KEY: ADMIN, RATE_LIMIT_USER_SESSIONS_PER_HOUR: '1' });
+  });
+  afterAll(() => server.close());
+
+  const session = '/api/v1/chatbot/session';
+  const admin = { 'x-admin-key': ADMIN };
+
+  /** A raw HTTP request the server cannot parse: clientErrorHandler answers on the socket. */
+  async function brokenHttp(): Promise<{ status: number; body: unknown }> {
+    const { connect } = await import('node:net');
+    const url = new URL(server.baseUrl);
+    const answer = await new Promise<string>((resolve) => {
+      const socket = connect(Number(url.port), url.hostname, () => socket.write('GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n'));
+      let text = '';
+      socket.on('data', (chunk) => (text += chunk.toString()));
+      socket.on('close', () => resolve(text));
+    });
+    return { status: Number(answer.split(' ')[1]), body: JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) };
+  }
+
+  it('on 400, 401, 403, 404, 409, 413, 422, 426, 429 and 431, from every place that answers errors', async () => {
+    expect((await server.post(session, { user_id: 'user_detail' })).status).toBe(200);
+    const cases: [string, () => Promise<{ status: number; body: unknown }>, number, string][] = [
+      ['domain error (ChatError)', () => server.get(`${session}/3f2b6c1e-8a4d-4c7e-9b1a-2d3e4f5a6b7c`), 404, 'session_not_found'],
+      ['domain conflict', () => server.request('DELETE', '/api/v1/personalities/friendly-assistant', undefined, admin), 409, 'personality_protected'],
+      ['schema validation', () => server.post(session, { user_id: 42 }), 422, 'validation_error'],
+      ['rate limit', () => server.post(session, { user_id: 'user_detail' }), 429, 'rate_limited'],
+      ['body too large', () => server.post(session, { user_id: 'u1', pad: 'x'.repeat(300_000) }), 413, 'payload_too_large'],
+      ['invalid JSON', () => server.request('POST', session, '{"user_id":', { 'content-type': 'application/json' }), 400, 'invalid_json'],
+      ['admin key missing', () => server.post('/api/v1/personalities', { name: 'Nope', personalityPrompt: 'You are not allowed.' }), 401, 'admin_key_required'],
+      ['admin key wrong', () => server.request('PUT', '/api/v1/settings/universal-rules', { rules: 'x' }, { 'x-admin-key': 'guess' }), 403, 'forbidden'],
+      ['no such route (not-found handler)', () => server.get('/api/v1/nothing-here'), 404, 'not_found'],
+      ['undecodable URL (router error)', () => server.get(`${session}/%E0%A4%A`), 404, 'session_not_found'],
+      ['WebSocket route without upgrade', () => server.get('/api/v1/ws?user_id=user_detail'), 426, 'upgrade_required'],
+      ['broken HTTP (raw socket reply)', brokenHttp, 400, 'bad_request'],
+      ['header overflow (raw socket reply)', () => server.get(`${session}/${'c'.repeat(20_000)}`), 431, 'bad_request'],
+    ];
+    for (const [name, call, status, code] of cases) {
+      const res = await call();
+      expect([name, res.status], JSON.stringify(res.body)).toEqual([name, status]);
+      expectErrorBody(res.body, code);
+    }
+  });
+
+  it('is part of the documented error schema', async () => {
+    const spec = (await server.get('/openapi.json')).body;
+    expect(spec.components.schemas.Error.properties.detail).toMatchObject({ type: 'string' });
+    expect(spec.components.schemas.Error.required).toContain('detail');
   });
 });

@@ -1,6 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { useModelAndServer } from './support/model-and-server.js';
-import { dumpDatabase } from './support/chatify-server.js';
+import { ChatifyServer, dumpDatabase } from './support/chatify-server.js';
+import { forEachStore } from './support/stores.js';
 
 const base = '/api/v1/personalities';
 
@@ -50,7 +51,6 @@ describe('personality templates', () => {
       maxTokens: 80,
       tags: ['fun'],
       usageCount: 999,
-      isDefault: true,
       sneaky: 'ignored',
     });
     expect(created.status).toBe(201);
@@ -72,7 +72,7 @@ describe('personality templates', () => {
     expect((await ctx.server.get(`${base}/pirate-captain`)).body).toEqual(created.body);
     expect((await ctx.server.get(`${base}/pirate-captain/`)).status).toBe(200);
 
-    const duplicate = await ctx.server.post(base, { name: 'pirate captain', personalityPrompt: 'Another.' });
+    const duplicate = await ctx.server.post(base, { name: 'pirate captain', personalityPrompt: 'Another pirate.' });
     expect(duplicate.status).toBe(409);
     expect(duplicate.body.error.code).toBe('personality_exists');
 
@@ -105,21 +105,40 @@ describe('personality templates', () => {
   });
 
   it('refuses bad personality writes and changes nothing', async () => {
+    const prompt = 'You are hot-headed.';
     const cases: [string, string, unknown, number, string][] = [
       ['POST', base, { name: 'No Prompt' }, 422, 'validation_error'],
-      ['POST', base, { name: '   ', personalityPrompt: 'x' }, 422, 'invalid_name'],
+      ['POST', base, { name: '   ', personalityPrompt: prompt }, 422, 'invalid_name'],
       ['PUT', `${base}/friendly-assistant`, { bogus: 1 }, 422, 'nothing_to_change'],
       ['PUT', '/api/v1/settings/universal-rules', { bogus: 1 }, 422, 'nothing_to_change'],
-      ['POST', base, { name: 'Hot', personalityPrompt: 'x', temperature: 5 }, 422, 'validation_error'],
-      ['POST', base, { name: 'Hot', personalityPrompt: 'x', maxTokens: '50' }, 422, 'validation_error'],
-      ['POST', base, { name: 'Hot', personalityPrompt: 'x', tags: 'fun' }, 422, 'validation_error'],
-      ['POST', base, { name: 'Friendly Assistant', personalityPrompt: 'x' }, 409, 'personality_exists'],
+      ['POST', base, { name: 'Hot', personalityPrompt: prompt, temperature: 5 }, 422, 'validation_error'],
+      ['POST', base, { name: 'Hot', personalityPrompt: prompt, tags: 'fun' }, 422, 'validation_error'],
+      ['POST', base, { name: 'Friendly Assistant', personalityPrompt: prompt }, 409, 'personality_exists'],
       ['PUT', `${base}/friendly-assistant`, {}, 422, 'validation_error'],
       ['PUT', `${base}/friendly-assistant`, { temperature: -1 }, 422, 'validation_error'],
       ['PUT', `${base}/nobody`, { description: 'x' }, 404, 'personality_not_found'],
       ['DELETE', `${base}/friendly-assistant`, undefined, 409, 'personality_protected'],
       ['DELETE', `${base}/nobody`, undefined, 404, 'personality_not_found'],
       ['GET', `${base}/nobody`, undefined, 404, 'personality_not_found'],
+      // Text that is no number stays an error; a number in text is still held to the bounds.
+      ['POST', base, { name: 'Hot', personalityPrompt: prompt, maxTokens: 'fifty' }, 422, 'validation_error'],
+      ['POST', base, { name: 'Hot', personalityPrompt: prompt, maxTokens: '' }, 422, 'validation_error'],
+      ['POST', base, { name: 'Hot', personalityPrompt: prompt, maxTokens: '0x10' }, 422, 'validation_error'],
+      ['POST', base, { name: 'Hot', personalityPrompt: prompt, maxTokens: '20.5' }, 422, 'validation_error'],
+      ['POST', base, { name: 'Hot', personalityPrompt: prompt, temperature: '1.3abc' }, 422, 'validation_error'],
+      ['POST', base, { name: 'Hot', personalityPrompt: prompt, temperature: ' 1.3' }, 422, 'validation_error'],
+      ['POST', base, { name: 'Hot', personalityPrompt: prompt, temperature: 'Infinity' }, 422, 'validation_error'],
+      ['POST', base, { name: 'Hot', personalityPrompt: prompt, temperature: '2.5' }, 422, 'validation_error'],
+      ['PUT', `${base}/friendly-assistant`, { presencePenalty: '-3' }, 422, 'validation_error'],
+      ['PUT', `${base}/friendly-assistant`, { frequencyPenalty: 'NaN' }, 422, 'validation_error'],
+      // Numbers as text are for number fields only: no other field is coerced.
+      ['POST', base, { name: 'Hot', personalityPrompt: prompt, isPublic: 'true' }, 422, 'validation_error'],
+      ['PUT', `${base}/friendly-assistant`, { isDefault: 'false' }, 422, 'validation_error'],
+      ['PUT', `${base}/friendly-assistant`, { title: 42 }, 422, 'validation_error'],
+      ['PUT', '/api/v1/settings/universal-rules', { rules: 5 }, 422, 'validation_error'],
+      // The prompt needs 10 characters, as in the original service.
+      ['POST', base, { name: 'Terse', personalityPrompt: 'Too short' }, 422, 'validation_error'],
+      ['PUT', `${base}/friendly-assistant`, { personalityPrompt: 'Be nice.' }, 422, 'validation_error'],
     ];
     for (const [method, path, body, status, code] of cases) {
       const before = dumpDatabase(ctx.server.databasePath);
@@ -166,5 +185,143 @@ describe('universal rules', () => {
       expect(res.status).toBe(422);
     }
     expect((await ctx.server.get(rulesPath)).body.version).toBe(3);
+  });
+});
+
+describe('isDefault: a default personality cannot be deleted', () => {
+  const ctx = useModelAndServer({ env: { DEFAULT_TEMPLATE_ID: 'house-voice' } });
+
+  it('is stored as sent on create and update, and protects the personality while set', async () => {
+    const created = await ctx.server.post(base, { name: 'Keeper', personalityPrompt: 'You keep things.', isDefault: true });
+    expect(created.status).toBe(201);
+    expect(created.body.isDefault).toBe(true);
+    expect((await ctx.server.get(`${base}/keeper`)).body.isDefault).toBe(true);
+
+    const refused = await ctx.server.del(`${base}/keeper`);
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.code).toBe('personality_protected');
+    expect(refused.body.detail).toBe(refused.body.error.message);
+    expect((await ctx.server.get(`${base}/keeper`)).status).toBe(200);
+
+    const cleared = await ctx.server.put(`${base}/keeper`, { isDefault: false });
+    expect(cleared.status).toBe(200);
+    expect(cleared.body.isDefault).toBe(false);
+    expect((await ctx.server.get(`${base}/keeper`)).body.isDefault).toBe(false);
+    expect((await ctx.server.del(`${base}/keeper`)).status).toBe(200);
+
+    // Set on an existing one, it protects that one too.
+    await ctx.server.post(base, { name: 'Later', personalityPrompt: 'You come later.' });
+    expect((await ctx.server.put(`${base}/later`, { isDefault: true })).body.isDefault).toBe(true);
+    expect((await ctx.server.del(`${base}/later`)).status).toBe(409);
+  });
+
+  it('and the personality of sessions that name none (DEFAULT_TEMPLATE_ID) cannot be deleted either', async () => {
+    const created = await ctx.server.post(base, { name: 'House Voice', personalityPrompt: 'You speak for the house.' });
+    expect([created.status, created.body.isDefault]).toEqual([201, false]);
+    expect((await ctx.server.get('/api/v1/chatbot/personalities')).body.default).toBe('house-voice');
+    const refused = await ctx.server.del(`${base}/house-voice`);
+    expect([refused.status, refused.body.error.code]).toEqual([409, 'personality_protected']);
+    expect(refused.body.error.message).toContain('DEFAULT_TEMPLATE_ID');
+    const session = await ctx.server.createSession('user_house');
+    expect((await ctx.server.send(session, 'hello')).status).toBe(200);
+  });
+});
+
+/**
+ * The original React front end's Personalities page, replayed request for request: its slider and
+ * number field send text ("1.3", "200"), its tag field sends ["fun", ""] for "fun, ", it always
+ * sends isDefault, it posts to the list URL with a trailing slash, and it shows `detail` on errors.
+ */
+forEachStore((store) => {
+  describe("the original front end's Personalities page", () => {
+    const origin = 'http://localhost:5173';
+    const frontEnd = (server: ChatifyServer, method: string, path: string, body?: unknown) =>
+      server.request(method, `/api/v1${path}`, body, { origin, 'content-type': 'application/json' });
+    let server: ChatifyServer;
+    afterAll(() => server?.close());
+
+    it('creates, edits with the slider moved, and deletes a personality; default ones stay', async () => {
+      server = await ChatifyServer.start();
+      expect((await server.get('/ready')).body.store).toBe(store);
+
+      // Create: the form as the page sends it, slider at 1.3, 200 typed into Max Tokens.
+      const created = await frontEnd(server, 'POST', '/personalities/', {
+        name: 'Pirate',
+        title: 'Pirate Captain',
+        description: 'Talks like a pirate.',
+        category: 'entertainment',
+        personalityPrompt: 'You are a pirate captain.',
+        welcomeMessage: 'Ahoy!',
+        model: 'gpt-4o-mini',
+        temperature: '1.3',
+        maxTokens: '200',
+        tags: ['fun', ''],
+        isPublic: true,
+        isDefault: false,
+      });
+      expect(created.status).toBe(201);
+      expect(created.headers.get('access-control-allow-origin')).toBe(origin);
+      expect(created.body).toMatchObject({ id: 'pirate', temperature: 1.3, maxTokens: 200, tags: ['fun'], isDefault: false });
+
+      const listed = (await frontEnd(server, 'GET', '/personalities/')).body.find((p: { id: string }) => p.id === 'pirate');
+      expect(listed).toMatchObject({ title: 'Pirate Captain', temperature: 1.3, maxTokens: 200, tags: ['fun'], isDefault: false });
+      expect(typeof listed.temperature).toBe('number');
+      expect(typeof listed.maxTokens).toBe('number');
+
+      // Edit: the page fills the form from the listed object and sends all of it, slider now at 0.4.
+      const edited = await frontEnd(server, 'PUT', '/personalities/pirate', {
+        ...listed,
+        id: undefined,
+        usageCount: undefined,
+        createdAt: undefined,
+        updatedAt: undefined,
+        temperature: '0.4',
+        maxTokens: '120',
+        tags: ['fun', 'sea', ''],
+      });
+      expect(edited.status).toBe(200);
+      expect(edited.body).toMatchObject({ id: 'pirate', temperature: 0.4, maxTokens: 120, tags: ['fun', 'sea'] });
+      const read = (await frontEnd(server, 'GET', '/personalities/pirate')).body;
+      expect(read).toEqual(edited.body);
+      expect([typeof read.temperature, typeof read.maxTokens]).toEqual(['number', 'number']);
+
+      // A second one ticked "Default (cannot be deleted)": it stays, across a restart too.
+      const keeper = await frontEnd(server, 'POST', '/personalities/', {
+        name: 'Keeper',
+        title: 'Keeper',
+        description: 'Always there.',
+        personalityPrompt: 'You keep the ship in order.',
+        temperature: '0.9',
+        maxTokens: '150',
+        tags: [],
+        isPublic: true,
+        isDefault: true,
+      });
+      expect([keeper.status, keeper.body.isDefault]).toEqual([201, true]);
+      const databasePath = server.databasePath;
+      await server.close();
+      server = await ChatifyServer.start({}, { databasePath });
+      expect((await server.get('/ready')).body.store).toBe(store);
+      expect((await frontEnd(server, 'GET', '/personalities/keeper')).body).toMatchObject({ isDefault: true, temperature: 0.9, maxTokens: 150 });
+      const refused = await frontEnd(server, 'DELETE', '/personalities/keeper');
+      expect(refused.status).toBe(409);
+      // The page shows `err.response.data.detail`.
+      expect(refused.body.detail).toBe(refused.body.error.message);
+      expect(refused.body.detail).toContain('cannot be deleted');
+
+      // Delete: the page's axios call, then the list it reloads.
+      const deleted = await frontEnd(server, 'DELETE', '/personalities/pirate');
+      expect(deleted.status).toBe(200);
+      expect(deleted.body.success).toBe(true);
+      const ids = (await frontEnd(server, 'GET', '/personalities/')).body.map((p: { id: string }) => p.id);
+      expect(ids).toContain('keeper');
+      expect(ids).not.toContain('pirate');
+
+      // A prompt under 10 characters is refused as the original refused it, with a detail to show.
+      const short = await frontEnd(server, 'POST', '/personalities/', { name: 'Short', personalityPrompt: 'Be brief', isDefault: false });
+      expect(short.status).toBe(422);
+      expect(short.body.detail).toMatch(/personalityPrompt/);
+      expect((await frontEnd(server, 'GET', '/personalities/short')).status).toBe(404);
+    });
   });
 });

@@ -31,7 +31,11 @@ describe('abuse limits', () => {
     const calls = model.requests.length;
     const refused = await server.send(id, 'one too many');
     expect(refused.status).toBe(429);
-    expect(refused.body).toEqual({ success: false, error: { code: 'rate_limited', message: expect.stringContaining('messages') } });
+    expect(refused.body).toEqual({
+      success: false,
+      error: { code: 'rate_limited', message: expect.stringContaining('messages') },
+      detail: refused.body.error.message,
+    });
     const wait = Number(refused.headers.get('retry-after'));
     expect(wait).toBeGreaterThan(0);
     expect(wait).toBeLessThanOrEqual(60);

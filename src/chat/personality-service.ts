@@ -91,9 +91,9 @@ export class PersonalityService {
       welcomeMessage: '',
       tags: [],
       isPublic: true,
-      ...input,
-      id,
       isDefault: false,
+      ...withoutBlankTags(input),
+      id,
       usageCount: 0,
       createdAt: now,
       updatedAt: now,
@@ -108,16 +108,20 @@ export class PersonalityService {
   async update(id: string, changes: Partial<PersonalityInput>): Promise<Personality> {
     assertSomething(changes);
     const current = await this.get(id);
-    const updated: Personality = { ...current, ...changes, id, updatedAt: this.#now() };
+    const updated: Personality = { ...current, ...withoutBlankTags(changes), id, updatedAt: this.#now() };
     if (!(await this.deps.store.replacePersonality(updated))) throw notFound(id);
     this.#changed();
     return updated;
   }
 
+  /** Default personalities stay, and so does the one sessions get when they name none. */
   async remove(id: string): Promise<void> {
     const current = await this.get(id);
     if (current.isDefault) {
-      throw new ChatError('personality_protected', `"${id}" ships with Chatify and cannot be deleted; edit it instead.`);
+      throw new ChatError('personality_protected', `"${id}" is a default personality and cannot be deleted; edit it, or clear isDefault first.`);
+    }
+    if (id === this.deps.defaultPersonalityId) {
+      throw new ChatError('personality_protected', `"${id}" is the server's default personality (DEFAULT_TEMPLATE_ID) and cannot be deleted.`);
     }
     if (!(await this.deps.store.deletePersonality(id))) throw notFound(id);
     this.#changed();
@@ -213,6 +217,11 @@ function assertSomething(changes: object): void {
   if (Object.keys(changes).length === 0) {
     throw new ChatError('nothing_to_change', 'The request names no field that can be changed.');
   }
+}
+
+/** A form's "fun, " sends ["fun", ""]: an empty tag means nothing, so it is not kept. */
+function withoutBlankTags<T extends { tags?: string[] | undefined }>(input: T): T {
+  return input.tags ? { ...input, tags: input.tags.filter((tag) => tag.trim() !== '') } : input;
 }
 
 function notFound(id: string): ChatError {

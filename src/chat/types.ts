@@ -61,7 +61,7 @@ export interface Personality extends ModelSettings {
   welcomeMessage: string;
   tags: string[];
   isPublic: boolean;
-  /** Shipped with Chatify; cannot be deleted. */
+  /** Cannot be deleted while set; the shipped personalities start with it, clients may set and clear it. */
   isDefault: boolean;
   usageCount: number;
   createdAt: string;
@@ -69,7 +69,7 @@ export interface Personality extends ModelSettings {
 }
 
 /** Fields a client may set on a personality. */
-export type PersonalityInput = Omit<Personality, 'id' | 'isDefault' | 'usageCount' | 'createdAt' | 'updatedAt'>;
+export type PersonalityInput = Omit<Personality, 'id' | 'usageCount' | 'createdAt' | 'updatedAt'>;
 
 export interface UniversalRules {
   rules: string;

@@ -46,8 +46,16 @@ const FRAMEWORK_ERRORS: Record<string, { status: number; code: string; message: 
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'invalid_request', message: 'Content-Length does not match the body.' },
 };
 
+/**
+ * `detail` repeats the message where FastAPI puts it, so clients written for the original service
+ * (which show `response.data.detail`) show ours.
+ */
+export function errorBody(code: string, message: string) {
+  return { success: false as const, error: { code, message }, detail: message };
+}
+
 export function sendError(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
-  return reply.code(status).type('application/json').send({ success: false, error: { code, message } });
+  return reply.code(status).type('application/json').send(errorBody(code, message));
 }
 
 /** The `{code, message}` of a failure inside a stream, where the status is already sent. */
@@ -124,10 +132,7 @@ export function frameworkErrors(error: FastifyError, request: FastifyRequest, re
 export function clientErrorHandler(error: Error & { code?: string }, socket: Socket): void {
   if (!socket.writable) return;
   const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-  const body = JSON.stringify({
-    success: false,
-    error: { code: 'bad_request', message: 'The request could not be parsed as HTTP.' },
-  });
+  const body = JSON.stringify(errorBody('bad_request', 'The request could not be parsed as HTTP.'));
   socket.end(
     `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
       `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,

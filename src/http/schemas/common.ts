@@ -27,6 +27,7 @@ export const ErrorBody = Type.Object(
       code: Type.String({ description: 'snake_case, stable: program against it' }),
       message: Type.String({ description: 'What happened and what to do, for people' }),
     }),
+    detail: Type.String({ description: 'The same as error.message, where FastAPI clients look for it' }),
   },
   { $id: 'Error', description: 'Every error, whatever the status' },
 );

@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import { NUMERIC_STRINGS } from '../validation.js';
 import { Text, Timestamp } from './common.js';
 
 /** What a client may set on a personality; bounds keep one template from swallowing a context window. */
@@ -7,16 +8,21 @@ const editable = {
   title: Text(200),
   description: Text(1000),
   category: Text(50),
-  personalityPrompt: Text(20_000, { minLength: 1, description: 'The system prompt of this personality' }),
+  // At least 10 characters, as the original service validated.
+  personalityPrompt: Text(20_000, { minLength: 10, description: 'The system prompt of this personality, at least 10 characters' }),
   welcomeMessage: Text(2000),
   model: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,99}$', description: 'The model name the server knows' }),
   temperature: Type.Number({ minimum: 0, maximum: 2 }),
   maxTokens: Type.Integer({ minimum: 1, maximum: 128_000 }),
   presencePenalty: Type.Number({ minimum: -2, maximum: 2 }),
   frequencyPenalty: Type.Number({ minimum: -2, maximum: 2 }),
-  tags: Type.Array(Text(40, { minLength: 1 }), { maxItems: 20 }),
+  tags: Type.Array(Text(40), { maxItems: 20, description: 'Empty or blank tags are dropped' }),
   isPublic: Type.Boolean(),
+  isDefault: Type.Boolean({ description: 'A default personality cannot be deleted (the shipped ones start as defaults)' }),
 };
+
+/** Browser forms send numbers as text: "1.3" counts as 1.3 in these bodies, and "hot" is still refused. */
+const NUMBERS_AS_TEXT = 'Number fields also take a string holding a number ("1.3"), stored as that number.';
 
 export const PersonalityParams = Type.Object({ id: Type.String() });
 
@@ -24,20 +30,24 @@ const { name, personalityPrompt, ...optional } = editable;
 
 export const CreatePersonalityBody = Type.Object(
   { name, personalityPrompt, ...Type.Partial(Type.Object(optional)).properties },
-  { additionalProperties: false, description: 'The id is made from the name; unset fields take defaults' },
+  {
+    additionalProperties: false,
+    [NUMERIC_STRINGS]: true,
+    description: `The id is made from the name; unset fields take defaults. ${NUMBERS_AS_TEXT}`,
+  },
 );
 
 export const UpdatePersonalityBody = Type.Partial(Type.Object(editable), {
   additionalProperties: false,
   minProperties: 1,
-  description: 'Only the given fields change',
+  [NUMERIC_STRINGS]: true,
+  description: `Only the given fields change. ${NUMBERS_AS_TEXT}`,
 });
 
 export const Personality = Type.Object(
   {
     id: Type.String(),
     ...editable,
-    isDefault: Type.Boolean({ description: 'Shipped with Chatify; cannot be deleted' }),
     usageCount: Type.Integer({ description: 'Sessions started with it' }),
     createdAt: Timestamp,
     updatedAt: Timestamp,

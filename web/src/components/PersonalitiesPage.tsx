@@ -82,7 +82,7 @@ export function PersonalitiesPage() {
                 <h3>{p.name}</h3>
                 <p className="muted">
                   {p.category} · {p.model} · temperature {p.temperature} · {p.maxTokens} tokens
-                  {p.isDefault ? ' · built in' : ''}
+                  {p.isDefault ? ' · default (cannot be deleted)' : ''}
                 </p>
                 <p>{p.description}</p>
                 <div className="actions">

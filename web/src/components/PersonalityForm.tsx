@@ -58,6 +58,7 @@ function validate(v: Values): Errors {
   if (v.name.trim() === '') errors.name = 'Give the personality a name.';
   else if (!/[A-Za-z0-9]/.test(v.name)) errors.name = 'The name needs at least one letter or digit.';
   if (v.personalityPrompt.trim() === '') errors.personalityPrompt = 'Describe how this personality behaves.';
+  else if ([...v.personalityPrompt].length < 10) errors.personalityPrompt = 'Use at least 10 characters.';
   for (const [field, rule] of Object.entries(NUMBER_RULES) as [Field, { min: number; max: number; integer?: boolean }][]) {
     const n = Number(v[field]);
     if (v[field].trim() === '' || Number.isNaN(n) || n < rule.min || n > rule.max || (rule.integer && !Number.isInteger(n))) {
