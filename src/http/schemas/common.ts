@@ -24,6 +24,12 @@ export const TemplateId = Type.String({
   examples: ['friendly-assistant'],
 });
 
+/**
+ * The largest sequence number any store holds: they are 32-bit integers in the SQL stores, and one
+ * limit for every store keeps behaviour the same whichever answers. Larger ones are refused (422).
+ */
+export const MAX_SEQ = 2_147_483_647;
+
 export const Timestamp = Type.String({ format: 'date-time', description: 'ISO 8601, UTC' });
 
 export const ErrorBody = Type.Object(
