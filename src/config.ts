@@ -57,6 +57,7 @@ const EnvSchema = Type.Object({
   JWT_JWKS_URL: Type.Optional(Type.String()),
   JWT_ISSUER: Type.Optional(Type.String()),
   JWT_AUDIENCE: Type.Optional(Type.String()),
+  JWT_REQUIRE_EXP: Type.Boolean({ default: true }),
   ADMIN_API_KEY: Type.Optional(Type.String()),
   RATE_LIMIT_USER_MESSAGES_PER_MINUTE: Type.Integer({ minimum: 0, default: 30 }),
   RATE_LIMIT_IP_MESSAGES_PER_MINUTE: Type.Integer({ minimum: 0, default: 300 }),
@@ -287,6 +288,7 @@ function authConfig(raw: Env): AuthConfig {
     jwksUrl: blankToUndefined(raw.JWT_JWKS_URL),
     issuer: blankToUndefined(raw.JWT_ISSUER),
     audience: blankToUndefined(raw.JWT_AUDIENCE),
+    requireExp: raw.JWT_REQUIRE_EXP,
   };
   if (raw.AUTH_MODE === 'apikey' && apiKeys.length === 0) throw new Error('AUTH_MODE=apikey needs API_KEYS (comma-separated).');
   if (raw.AUTH_MODE === 'jwt' && !jwt.secret && !jwt.jwksUrl) {

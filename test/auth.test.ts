@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { exportJWK, generateKeyPair, SignJWT, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeOpenAi } from './support/fake-openai.js';
 import { ChatifyServer } from './support/chatify-server.js';
@@ -11,6 +11,10 @@ const key = new TextEncoder().encode(SECRET);
 const token = (sub: string, expiresIn = '1h', secret = key) =>
   new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuedAt().setExpirationTime(expiresIn).sign(secret);
 const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
+/** A token with any claims at all, as a client could forge them with the right secret. */
+const rawToken = (claims: Record<string, unknown>) =>
+  new SignJWT(claims as JWTPayload).setProtectedHeader({ alg: 'HS256' }).setIssuedAt().sign(key);
+const inAnHour = () => Math.floor(Date.now() / 1000) + 3600;
 
 describe('AUTH_MODE=jwt: users kept apart', () => {
   let model: FakeOpenAi;
@@ -77,6 +81,22 @@ describe('AUTH_MODE=jwt: users kept apart', () => {
     expect((await server.get('/health')).status).toBe(200);
   });
 
+  it('answers 401 to a token whose sub is not a user id, and to a token without exp', async () => {
+    const subjects: unknown[] = [['alice'], 42, { id: 'alice' }, true, '', 'alice smith', '../alice', 'a'.repeat(129)];
+    for (const sub of subjects) {
+      const res = await server.request('POST', '/api/v1/chatbot/session', {}, bearer(await rawToken({ sub, exp: inAnHour() })));
+      expect({ sub, status: res.status, code: res.body.error?.code }).toEqual({ sub, status: 401, code: 'unauthorized' });
+    }
+    const forever = await server.request('POST', '/api/v1/chatbot/session', {}, bearer(await rawToken({ sub: 'alice' })));
+    expect(forever.status).toBe(401);
+    expect(forever.body.error).toEqual({ code: 'unauthorized', message: expect.stringContaining('"exp"') });
+    // The same claims with a valid subject and an expiry are accepted.
+    const good = await server.request('POST', '/api/v1/chatbot/session', {}, bearer(await rawToken({ sub: 'auth0|alice.2', exp: inAnHour() })));
+    expect(good.status).toBe(200);
+    const listed = await server.request('GET', '/api/v1/chatbot/sessions', undefined, bearer(await token('auth0|alice.2')));
+    expect(listed.body.sessions.map((s: any) => [s.session_id, s.user_id])).toEqual([[good.body.session_id, 'auth0|alice.2']]);
+  });
+
   it('needs the admin key for personality and rules changes', async () => {
     const writes = [
       ['POST', '/api/v1/personalities', { name: 'Admin Only', personalityPrompt: 'You answer admins.' }],
@@ -105,6 +125,22 @@ describe('AUTH_MODE=jwt: users kept apart', () => {
     const made = await server.request('POST', '/api/v1/personalities', { name: 'Admin Default', personalityPrompt: 'You stay forever.', isDefault: true }, admin);
     expect([made.status, made.body.isDefault]).toEqual([201, true]);
     expect((await server.request('DELETE', '/api/v1/personalities/admin-default', undefined, admin)).status).toBe(409);
+  });
+});
+
+describe('AUTH_MODE=jwt with JWT_REQUIRE_EXP=false', () => {
+  let server: ChatifyServer;
+  beforeAll(async () => {
+    server = await ChatifyServer.start({ AUTH_MODE: 'jwt', JWT_SECRET: SECRET, JWT_REQUIRE_EXP: 'false' });
+  });
+  afterAll(() => server.close());
+
+  it('accepts a token without exp, but still checks its subject and an exp it has', async () => {
+    const forever = await server.request('GET', '/api/v1/chatbot/sessions', undefined, bearer(await rawToken({ sub: 'alice' })));
+    expect(forever.status).toBe(200);
+    expect((await server.request('GET', '/api/v1/chatbot/sessions', undefined, bearer(await rawToken({ sub: ['alice'] })))).status).toBe(401);
+    const expired = await rawToken({ sub: 'alice', exp: Math.floor(Date.now() / 1000) - 60 });
+    expect((await server.request('GET', '/api/v1/chatbot/sessions', undefined, bearer(expired))).status).toBe(401);
   });
 });
 

@@ -73,6 +73,35 @@ describe('Idempotency-Key on the message call', () => {
     expect(retry[1]!.data).toEqual(first.at(-1)!.data);
   });
 
+  it('refuses a new keyed stream to an ended session before streaming, but replays one answered before it ended', async () => {
+    const id = await ctx.server.createSession('user_idem_ended');
+    const stream = (message: string, key: string) =>
+      fetch(`${ctx.server.baseUrl}/api/v1/chatbot/session/${id}/message`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'text/event-stream', 'idempotency-key': key },
+        body: JSON.stringify({ message }),
+      });
+    const answered = await readEvents(await stream('before the end', 'key-before-end'));
+    expect((await ctx.server.del(`/api/v1/chatbot/session/${id}`)).status).toBe(200);
+    const calls = ctx.model.requests.length;
+
+    const fresh = await stream('after the end', 'key-after-end');
+    expect(fresh.status).toBe(409);
+    expect(fresh.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(await fresh.json()).toMatchObject({ success: false, error: { code: 'session_ended' } });
+    const reused = await stream('other text', 'key-before-end');
+    expect(reused.status).toBe(422);
+    expect(await reused.json()).toMatchObject({ error: { code: 'idempotency_key_reused' } });
+
+    const retry = await stream('before the end', 'key-before-end');
+    expect(retry.status).toBe(200);
+    const replayed = await readEvents(retry);
+    expect(replayed.map((e) => e.event)).toEqual(['delta', 'done']);
+    expect(replayed[1]!.data).toEqual(answered.at(-1)!.data);
+    expect(ctx.model.requests.length).toBe(calls);
+    expect((await ctx.server.get(`/api/v1/chatbot/session/${id}`)).body).toMatchObject({ status: 'ended', message_count: 1 });
+  });
+
   it('refuses a key reused for a different message, and malformed keys', async () => {
     const id = await ctx.server.createSession('user_idem');
     await send(id, 'original', 'key-reuse');

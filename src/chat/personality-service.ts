@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DEFAULT_MODEL_SETTINGS, SHIPPED_PERSONALITIES } from './default-personalities.js';
 import { ChatError } from './errors.js';
+import { hasVisibleCharacter } from './message-text.js';
 import { composeSystemPrompt, slugify } from './prompt.js';
 import { localChangeFeed, type ChangeFeed } from './change-feed.js';
 import type { Store } from './store.js';
@@ -79,7 +80,7 @@ export class PersonalityService {
   }
 
   async create(input: NewPersonality): Promise<Personality> {
-    if (input.name.trim() === '') throw new ChatError('invalid_name', 'The name cannot be blank.');
+    checkName(input.name);
     // Names in scripts without a Latin slug ("日本語") still get a stable, readable-enough id.
     const id = slugify(input.name) || `personality-${randomUUID().slice(0, 8)}`;
     const now = this.#now();
@@ -107,6 +108,7 @@ export class PersonalityService {
   /** Merges the given fields into the stored personality. */
   async update(id: string, changes: Partial<PersonalityInput>): Promise<Personality> {
     assertSomething(changes);
+    if (changes.name !== undefined) checkName(changes.name);
     const current = await this.get(id);
     const updated: Personality = { ...current, ...withoutBlankTags(changes), id, updatedAt: this.#now() };
     if (!(await this.deps.store.replacePersonality(updated))) throw notFound(id);
@@ -222,6 +224,11 @@ function assertSomething(changes: object): void {
 /** A form's "fun, " sends ["fun", ""]: an empty tag means nothing, so it is not kept. */
 function withoutBlankTags<T extends { tags?: string[] | undefined }>(input: T): T {
   return input.tags ? { ...input, tags: input.tags.filter((tag) => tag.trim() !== '') } : input;
+}
+
+/** A name people pick a personality by must show something, on create and on update alike. */
+function checkName(name: string): void {
+  if (!hasVisibleCharacter(name)) throw new ChatError('invalid_name', 'The name cannot be blank (it has no visible character).');
 }
 
 function notFound(id: string): ChatError {

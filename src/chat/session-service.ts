@@ -42,6 +42,8 @@ interface ActiveSession {
   recent: ContextMessage[];
 }
 
+/** Which keyed send is which in `#keyed`: keys are the client's, so they are scoped by session. */
+const keyedSend = (sessionId: string, key: string) => `${sessionId}\n${key}`;
 
 /**
  * Conversations between a user and a personality: the seed's create / send / end, plus reading.
@@ -109,7 +111,7 @@ export class ChatService {
     assertSessionId(sessionId);
     const receivedAt = this.#now();
     const sentAt = performance.now();
-    const keyed = options.idempotencyKey === undefined ? undefined : `${sessionId}\n${options.idempotencyKey}`;
+    const keyed = options.idempotencyKey === undefined ? undefined : keyedSend(sessionId, options.idempotencyKey);
     const running = keyed === undefined ? undefined : this.#keyed.get(keyed);
     if (running) return this.#joinRunning(sessionId, text, options.caller ?? {}, running);
     const exchange = this.#lock.run(sessionId, () => this.#exchange(sessionId, text, receivedAt, sentAt, options));
@@ -155,8 +157,11 @@ export class ChatService {
     assertSessionId(sessionId);
     const session = visibleTo(caller, await this.#current(sessionId));
     if (!session) throw sessionNotFound();
-    // A keyed retry may replay an answer the session stored before it ended.
-    if (session.status !== 'active' && idempotencyKey === undefined) throw sessionEnded();
+    if (session.status === 'active') return;
+    // A keyed retry may replay an answer the session stored before it ended (or one still under way);
+    // any other keyed send to an ended session is refused here, before a stream starts.
+    if (idempotencyKey !== undefined && this.#keyed.has(keyedSend(sessionId, idempotencyKey))) return;
+    if (idempotencyKey === undefined || !(await this.#replay(sessionId, text, idempotencyKey, caller))) throw sessionEnded();
   }
 
   async getSession(sessionId: string, page: { limit: number; before?: number | undefined }, caller: Caller = {}): Promise<SessionView> {

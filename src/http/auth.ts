@@ -4,12 +4,20 @@ import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload, t
 import { ChatError } from '../chat/errors.js';
 import type { Caller } from '../chat/session-service.js';
 import { sendError } from './error-handler.js';
+import { isUserId } from './schemas/common.js';
 
 export interface AuthConfig {
   /** none: local use, the client's user_id is trusted; apikey: trusted servers; jwt: end users' tokens. */
   mode: 'none' | 'apikey' | 'jwt';
   apiKeys: string[];
-  jwt: { secret?: string | undefined; jwksUrl?: string | undefined; issuer?: string | undefined; audience?: string | undefined };
+  jwt: {
+    secret?: string | undefined;
+    jwksUrl?: string | undefined;
+    issuer?: string | undefined;
+    audience?: string | undefined;
+    /** A token without `exp` would be valid forever: refused unless this is false. */
+    requireExp?: boolean | undefined;
+  };
   /** Needed for personality and universal-rules writes (always, unless mode is none and it is unset). */
   adminApiKey?: string | undefined;
 }
@@ -70,11 +78,13 @@ export function registerAuth(api: FastifyInstance, config: AuthConfig): void {
     if (!token) return unauthorized(reply, 'Sign in first: send Authorization: Bearer <token>.');
     try {
       const { payload } = await verifyJwt!(token);
-      if (!payload.sub) return unauthorized(reply, 'The token names no user (no "sub" claim).');
+      // The subject becomes user_id everywhere: it must be one the API would accept in a body.
+      if (!isUserId(payload.sub)) return unauthorized(reply, 'The token names no valid user ("sub" must be a user id).');
       request.caller = { userId: payload.sub, expiresAt: payload.exp === undefined ? undefined : payload.exp * 1000 };
     } catch (error) {
-      const expired = error instanceof joseErrors.JWTExpired;
-      return unauthorized(reply, expired ? 'The token has expired; sign in again.' : 'The token is not valid.');
+      if (error instanceof joseErrors.JWTExpired) return unauthorized(reply, 'The token has expired; sign in again.');
+      const noExpiry = error instanceof joseErrors.JWTClaimValidationFailed && error.claim === 'exp' && error.reason === 'missing';
+      return unauthorized(reply, noExpiry ? 'The token has no expiry ("exp" claim); sign in again.' : 'The token is not valid.');
     }
   });
 }
@@ -103,6 +113,7 @@ type VerifyToken = (token: string) => Promise<{ payload: JWTPayload }>;
 function jwtVerifier(config: AuthConfig): VerifyToken | undefined {
   if (config.mode !== 'jwt') return undefined;
   const claims = {
+    ...(config.jwt.requireExp !== false ? { requiredClaims: ['exp'] } : {}),
     ...(config.jwt.issuer ? { issuer: config.jwt.issuer } : {}),
     ...(config.jwt.audience ? { audience: config.jwt.audience } : {}),
   };

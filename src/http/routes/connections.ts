@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { Type } from 'typebox';
 import { ChatError } from '../../chat/errors.js';
+import { isUuid } from '../../chat/session-rules.js';
 import type { ConnectionService } from '../../people/connection-service.js';
 import type { ConnectionCursor } from '../../people/connection-store.js';
 import { userOf, viewerOf } from '../auth.js';
@@ -40,10 +41,18 @@ const MessageRef = Type.Ref('ConnectionMessage');
 const cursorOf = (connection: { lastActivity: string; id: string }) =>
   Buffer.from(JSON.stringify([connection.lastActivity, connection.id])).toString('base64url');
 
+/**
+ * What cursorOf writes and no more: an instant as toISOString() gives it, in years 1 to 9999 (any
+ * other date text compares differently in each store, or does not fit PostgreSQL's timestamptz), and
+ * a connection id.
+ */
+const CURSOR_INSTANT = /^(?!0000)\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const isCursorInstant = (text: string) => CURSOR_INSTANT.test(text) && new Date(text).toISOString() === text;
+
 function cursorFrom(cursor: string): ConnectionCursor {
   try {
     const [lastActivity, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
-    if (typeof lastActivity === 'string' && !Number.isNaN(Date.parse(lastActivity)) && typeof id === 'string' && id.length <= 64) {
+    if (typeof lastActivity === 'string' && isCursorInstant(lastActivity) && typeof id === 'string' && isUuid(id)) {
       return { lastActivity, id };
     }
   } catch {

@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { Timestamp, TemplateId, UserId } from './common.js';
+import { MAX_SEQ, Timestamp, TemplateId, UserId } from './common.js';
 
 export const SessionParams = Type.Object({ id: Type.String({ description: 'The session id (a UUID)' }) });
 
@@ -67,7 +67,7 @@ export const HistoryMessage = Type.Object({
 
 export const HistoryQuery = Type.Object({
   limit: Type.Integer({ minimum: 1, maximum: 500, default: 100, description: 'Newest messages to return' }),
-  before: Type.Optional(Type.Integer({ minimum: 1, description: 'Only messages with seq below this (from next_before)' })),
+  before: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_SEQ, description: 'Only messages with seq below this (from next_before)' })),
 });
 
 export const SessionDetail = Type.Object({
@@ -81,7 +81,8 @@ export const SessionDetail = Type.Object({
 export const SessionListQuery = Type.Object({
   user_id: Type.Optional(UserId),
   limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
-  cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,19}$', description: 'next_cursor of the previous page' })),
+  // At most 18 digits: every such number fits the 64-bit integer the SQL stores page by.
+  cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,18}$', description: 'next_cursor of the previous page' })),
 });
 
 export const SessionList = Type.Object({

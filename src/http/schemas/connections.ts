@@ -1,10 +1,7 @@
 import { Type, type Static } from 'typebox';
 import type { Connection as ConnectionData, ConnectionMessage as MessageData, ConnectionSummary } from '../../people/types.js';
 import { readUpToOf, unreadCountOf } from '../../people/types.js';
-import { Timestamp, UserId } from './common.js';
-
-/** Sequence numbers are 32-bit in the SQL stores. */
-const MAX_SEQ = 2_147_483_647;
+import { MAX_SEQ, Timestamp, UserId } from './common.js';
 
 export const ConnectionParams = Type.Object({ id: Type.String({ description: 'The connection id (a UUID)' }) });
 
