@@ -73,7 +73,7 @@ describe('text with no visible character', () => {
     server = await ChatifyServer.start(ChatifyServer.modelEnv(model.url));
     sessionId = await server.createSession('ink_user');
     connectionId = (await server.post('/api/v1/connections', { user1_id: 'ink_amy', user2_id: 'ink_ben' })).body.id;
-    const created = await server.post('/api/v1/personalities', { name: 'Ink Test', personalityPrompt: 'Be brief.' });
+    const created = await server.post('/api/v1/personalities', { name: 'Ink Test', personalityPrompt: 'Be brief, please.' });
     expect(created.status).toBe(201);
     personalityId = created.body.id;
   });
@@ -120,7 +120,7 @@ describe('text with no visible character', () => {
   it('is refused with 422 as a personality name, on create and on update alike, and nothing changes', async () => {
     const before = (await server.get('/api/v1/personalities')).body;
     for (const [what, text] of INVISIBLE) {
-      const created = await server.post('/api/v1/personalities', { name: text, personalityPrompt: 'x' });
+      const created = await server.post('/api/v1/personalities', { name: text, personalityPrompt: 'Be brief, please.' });
       expect([what, created.status, created.body.error?.code]).toEqual([what, 422, 'invalid_name']);
       const updated = await server.request('PUT', `/api/v1/personalities/${personalityId}`, { name: text });
       expect([what, updated.status, updated.body.error?.code]).toEqual([what, 422, 'invalid_name']);
@@ -140,7 +140,7 @@ describe('text with no visible character', () => {
       expect([what, sent.type, sent.message?.content]).toEqual([what, 'sent', text]);
       const updated = await server.request('PUT', `/api/v1/personalities/${personalityId}`, { name: text });
       expect([what, updated.status, updated.body.name]).toEqual([what, 200, text]);
-      const created = await server.post('/api/v1/personalities', { name: text, personalityPrompt: 'x' });
+      const created = await server.post('/api/v1/personalities', { name: text, personalityPrompt: 'Be brief, please.' });
       expect([what, created.status, created.body.name]).toEqual([what, 201, text]);
     }
     const history = (await server.get(`/api/v1/chatbot/session/${sessionId}?limit=100`)).body.conversation_history;
