@@ -35,8 +35,9 @@ function storeUnavailable(cause?: unknown): ChatError {
  * The thread can die (out of memory, a native error). Batches it held then fail with
  * store_unavailable: SQLite committed each of them whole or not at all, and which one is unknown, so
  * none is acknowledged (a client retrying with its Idempotency-Key gets the stored answer if it did
- * land). Writes fail at once until a new thread, started after a backoff that grows while threads keep
- * dying quickly, has opened the database; `ready()` says whether one has.
+ * land). Writes fail at once while no thread runs; a new one is started after a backoff that grows
+ * while threads keep dying quickly, and writes made while it starts wait for it. `ready()` says
+ * whether a thread has opened the database.
  */
 export class ThreadWriter extends BatchingWriter {
   readonly events = new EventEmitter<WriterThreadEvents>();
@@ -127,6 +128,15 @@ export class ThreadWriter extends BatchingWriter {
     });
   }
 
+  /** A thread that cannot even be created counts as one that died at once. */
+  #restart(): void {
+    try {
+      this.#start();
+    } catch (error) {
+      this.#stopped(error instanceof Error ? error : new Error(String(error)), -1);
+    }
+  }
+
   #receive(reply: Exclude<WriterReply, { type: 'ready' }>): void {
     if (reply.type === 'committed') {
       for (const { id, outcomes } of reply.batches) this.#settle(id)?.resolve(outcomes);
@@ -158,7 +168,7 @@ export class ThreadWriter extends BatchingWriter {
     // A thread that keeps dying at once (say the file became unusable) is not restarted in a tight loop.
     const quick = Date.now() - this.#startedAt < STABLE_AFTER_MS;
     this.#restartDelayMs = quick ? Math.min(MAX_RESTART_DELAY_MS, this.#restartDelayMs * 2 || FIRST_RESTART_DELAY_MS) : FIRST_RESTART_DELAY_MS;
-    this.#restartTimer = setTimeout(() => this.#start(), this.#restartDelayMs);
+    this.#restartTimer = setTimeout(() => this.#restart(), this.#restartDelayMs);
     this.events.emit('down', { error, exitCode, restartInMs: this.#restartDelayMs });
   }
 }
