@@ -172,3 +172,16 @@ export class ThreadWriter extends BatchingWriter {
     this.events.emit('down', { error, exitCode, restartInMs: this.#restartDelayMs });
   }
 }
+
+/** Tells the log when the writer thread stops and when a new one is back. */
+export function logWriterThread(writer: ThreadWriter, log: { error(details: object, message: string): void; info(message: string): void }): void {
+  let down = false;
+  writer.events.on('down', ({ error, exitCode, restartInMs }) => {
+    down = true;
+    log.error({ err: error, exitCode, restartInMs }, 'the SQLite writer thread stopped; writes answer 503 until a new one is up');
+  });
+  writer.events.on('up', () => {
+    if (down) log.info('the SQLite writer thread is back');
+    down = false;
+  });
+}
