@@ -40,6 +40,8 @@ import { createLlm } from './llm/create-llm.js';
 import { MeteredLlm } from './llm/metered-llm.js';
 import { Metrics } from './metrics.js';
 import { openStore } from './store/open-store.js';
+import { SqliteStore } from './store/sqlite/sqlite-store.js';
+import { logWriterThread } from './store/sqlite/thread-writer.js';
 
 /** Replaceable parts, for tests and embedding; each defaults to what the config names. */
 export interface AppDeps {
@@ -125,6 +127,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
     onConstructorPoisoning: 'error',
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  const writerThread = store instanceof SqliteStore ? store.writerThread : null;
+  if (writerThread) logWriterThread(writerThread, app.log);
   const notifier = await createNotifier(config.notify, config.firebase, store, app.log, deps.notifiers);
   const connections = new ConnectionService(
     { store, hub: coordination.live, notifier, now, newId: randomUUID, log: app.log },

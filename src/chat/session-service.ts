@@ -236,7 +236,12 @@ export class ChatService {
     };
     // The count the context was built on fences the write: a stale view never lands.
     const basis = active.session.messageCount;
-    const stored = await this.deps.store.appendExchange(sessionId, [question, answer], answer.createdAt, basis);
+    const stored = await this.deps.store.appendExchange(sessionId, [question, answer], answer.createdAt, basis).catch((error: unknown) => {
+      // The write may have landed before the store failed (a retry with the same key then replays it):
+      // memory no longer knows the session's state, so the next send reads it from the store.
+      this.#active.delete(sessionId);
+      throw error;
+    });
     const storedAt = performance.now();
     if (!stored) {
       this.#active.delete(sessionId);

@@ -11,7 +11,8 @@ import { openConnection } from './connection.js';
 import { SqliteConnectionQueries } from './connection-queries.js';
 import { migrate } from './migrations.js';
 import { appendedMessages } from '../appended-messages.js';
-import { InlineWriter, ThreadWriter } from './writer.js';
+import { ThreadWriter } from './thread-writer.js';
+import { InlineWriter } from './writer.js';
 import type { AppendedExchange } from './writes.js';
 
 export interface SqliteOptions {
@@ -26,7 +27,8 @@ const RULES_KEY = 'universal_rules';
 /**
  * The default store: one SQLite file in WAL mode. Reads run on this thread with statements prepared
  * once; writes go to a writer thread that commits them in groups (see writer.ts), so the event loop
- * never waits for the disk. Appending a message costs the same at any history length.
+ * never waits for the disk; should that thread die, it is restarted (thread-writer.ts). Appending a
+ * message costs the same at any history length.
  */
 export class SqliteStore implements Store, ConnectionStore {
   readonly kind = 'sqlite';
@@ -45,8 +47,15 @@ export class SqliteStore implements Store, ConnectionStore {
     this.#writer = inMemory ? new InlineWriter(this.#db) : new ThreadWriter(options.path, options.synchronous);
   }
 
+  /** Resolves when reads answer and writes can be made (the writer thread is up). */
   async ping(): Promise<void> {
     this.#sql.ping.get();
+    if (this.#writer instanceof ThreadWriter) await this.#writer.ready();
+  }
+
+  /** The writer thread's keeper for a file database: its events tell when the thread stops and is back. */
+  get writerThread(): ThreadWriter | null {
+    return this.#writer instanceof ThreadWriter ? this.#writer : null;
   }
 
   async close(): Promise<void> {

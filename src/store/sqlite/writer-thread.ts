@@ -8,6 +8,7 @@ import { commitBatch, prepareWrites, type WriteOp } from './writes.js';
 
 export type WriterRequest = { type: 'batch'; id: number; ops: WriteOp[] } | { type: 'close' };
 export type WriterReply =
+  | { type: 'ready' }
   | { type: 'committed'; batches: { id: number; outcomes: ReturnType<typeof commitBatch> }[] }
   | { type: 'failed'; ids: number[]; error: string }
   | { type: 'closed' };
@@ -16,6 +17,8 @@ const { path, synchronous } = workerData as { path: string; synchronous: Synchro
 const db = openConnection(path, synchronous);
 const sql = prepareWrites(db);
 const port = parentPort!;
+// The database is open (a file that cannot be opened ends the thread here): writes can be made.
+port.postMessage({ type: 'ready' } satisfies WriterReply);
 
 /** Batches that arrived while the last transaction was committing: they share the next one. */
 let waiting: { id: number; ops: WriteOp[] }[] = [];

@@ -1,8 +1,4 @@
-import { Worker } from 'node:worker_threads';
 import type { Database } from 'better-sqlite3';
-import { threadModuleUrl } from '../../thread-module-url.js';
-import type { Synchronous } from './connection.js';
-import type { WriterReply, WriterRequest } from './writer-thread.js';
 import { commitBatch, prepareWrites, type WriteOp, type WriteOutcome } from './writes.js';
 
 interface Pending {
@@ -19,7 +15,7 @@ interface Pending {
  * next commit never waits for this thread to come round. A write's promise settles only once its
  * batch is on disk.
  */
-abstract class BatchingWriter {
+export abstract class BatchingWriter {
   #queue: Pending[] = [];
   #scheduled = false;
   /** Batches handed over and not yet settled. */
@@ -59,59 +55,6 @@ abstract class BatchingWriter {
       this.#inFlight.add(settled);
       void settled.finally(() => this.#inFlight.delete(settled));
     }
-  }
-}
-
-/** Commits on a worker thread: the event loop never blocks on the disk. */
-export class ThreadWriter extends BatchingWriter {
-  readonly #worker: Worker;
-  readonly #waiting = new Map<number, { resolve: (o: WriteOutcome[]) => void; reject: (e: unknown) => void }>();
-  #nextId = 1;
-
-  constructor(path: string, synchronous: Synchronous) {
-    super();
-    this.#worker = new Worker(threadModuleUrl(import.meta.url, 'writer-thread'), {
-      workerData: { path, synchronous },
-      // The thread only shuttles batches to SQLite: a small heap keeps the process's memory down.
-      resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 128 },
-    });
-    this.#worker.on('message', (reply: WriterReply) => {
-      if (reply.type === 'committed') {
-        for (const { id, outcomes } of reply.batches) this.#settle(id)?.resolve(outcomes);
-      } else if (reply.type === 'failed') {
-        const error = new Error(`SQLite commit failed: ${reply.error}`);
-        for (const id of reply.ids) this.#settle(id)?.reject(error);
-      }
-    });
-    this.#worker.on('error', (error) => {
-      for (const waiting of this.#waiting.values()) waiting.reject(error);
-      this.#waiting.clear();
-    });
-  }
-
-  /** The callbacks of a batch the thread has answered, no longer waiting. */
-  #settle(id: number) {
-    const waiting = this.#waiting.get(id);
-    this.#waiting.delete(id);
-    return waiting;
-  }
-
-  protected commit(ops: WriteOp[]): Promise<WriteOutcome[]> {
-    const id = this.#nextId++;
-    return new Promise((resolve, reject) => {
-      this.#waiting.set(id, { resolve, reject });
-      this.#worker.postMessage({ type: 'batch', id, ops } satisfies WriterRequest);
-    });
-  }
-
-  async close(): Promise<void> {
-    await this.flushed();
-    const closed = new Promise<void>((resolve) =>
-      this.#worker.on('message', (reply: WriterReply) => reply.type === 'closed' && resolve()),
-    );
-    this.#worker.postMessage({ type: 'close' } satisfies WriterRequest);
-    await closed;
-    await this.#worker.terminate();
   }
 }
 
