@@ -80,7 +80,8 @@ export class OpenAiLlm implements Llm {
 
   /**
    * The SDK's timeout covers the wait for the answer to start; a stream that then goes silent is
-   * cut off once no piece has arrived for `timeoutMs`.
+   * cut off once no piece has arrived for `timeoutMs`. A reply is whole only once the model said
+   * why it stopped (finish_reason): a body that just ends is a reply cut short.
    */
   async #stream(
     body: ChatCompletionCreateParamsNonStreaming,
@@ -101,6 +102,7 @@ export class OpenAiLlm implements Llm {
       );
       let text = '';
       let usage: Completion['usage'] = null;
+      let finished = false;
       expectMore();
       for await (const chunk of stream) {
         expectMore();
@@ -109,13 +111,19 @@ export class OpenAiLlm implements Llm {
           text += piece;
           onDelta(piece);
         }
+        if (chunk.choices[0]?.finish_reason) finished = true;
         if (chunk.usage) usage = usageOf(chunk.usage);
       }
       // The SDK ends an aborted stream quietly: a cut-off reply must not pass for a whole one.
       if (combined.aborted) throw new OpenAI.APIUserAbortError();
+      if (!finished) throw new LlmError('unavailable', 'the model’s reply broke off before it was finished');
       return { text, usage };
     } catch (error) {
       if (stall.signal.aborted) throw new LlmError('timeout', 'the model stopped sending its reply', { cause: error });
+      // The connection dropped mid-reply (the SDK's own errors and unparsable data are mapped below).
+      if (!(error instanceof OpenAI.OpenAIError || error instanceof LlmError || error instanceof SyntaxError)) {
+        throw new LlmError('unavailable', 'the model’s reply broke off before it was finished', { cause: error });
+      }
       throw error;
     } finally {
       clearTimeout(idle);
