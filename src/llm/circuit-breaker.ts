@@ -47,8 +47,8 @@ export class CircuitBreakerLlm implements Llm {
       this.#failures = 0;
       return completion;
     } catch (error) {
-      // A reply the model refused as empty says nothing about its health.
-      if (!(error instanceof LlmError && error.failure === 'bad_response')) {
+      // An empty reply, or a request the provider refused as such, says nothing about its health.
+      if (!(error instanceof LlmError && (error.failure === 'bad_response' || error.failure === 'refused'))) {
         this.#failures += 1;
         if (this.#failures >= this.options.failures) this.#openUntil = this.#now() + this.options.resetMs;
       }

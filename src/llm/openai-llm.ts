@@ -46,7 +46,8 @@ export class OpenAiLlm implements Llm {
       return await this.#completeWith(model, { ...request, onDelta });
     } catch (error) {
       const fallback = this.options.fallbackModel;
-      const worthAnotherModel = error instanceof LlmError && error.failure !== 'bad_response';
+      // An empty reply or a refused request is the request's own doing: another model would not help.
+      const worthAnotherModel = error instanceof LlmError && error.failure !== 'bad_response' && error.failure !== 'refused';
       if (!fallback || fallback === model || streamed || !worthAnotherModel) throw error;
       return this.#completeWith(fallback, { ...request, onDelta });
     }
@@ -131,6 +132,11 @@ export class OpenAiLlm implements Llm {
   }
 }
 
+/** Statuses with which a provider refuses the request itself (content filter, context too long, unknown model or parameter). */
+const REFUSAL_STATUSES = new Set([400, 404, 413, 422]);
+/** The provider's reason goes to the client: on one line, and at most this long. */
+const MAX_REASON_LENGTH = 300;
+
 function usageOf(usage: CompletionUsage | null | undefined): Completion['usage'] {
   return usage ? { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens } : null;
 }
@@ -149,8 +155,19 @@ function toLlmError(error: unknown): LlmError {
   if (error instanceof OpenAI.RateLimitError) {
     return new LlmError('rate_limited', 'the model server is rate limiting requests', { cause: error });
   }
+  if (error instanceof OpenAI.APIError && error.status !== undefined && REFUSAL_STATUSES.has(error.status)) {
+    return new LlmError('refused', reasonOf(error), { cause: error });
+  }
   if (error instanceof OpenAI.APIError) {
     return new LlmError('unavailable', `the model server answered ${error.status ?? 'an error'}`, { cause: error });
   }
   return new LlmError('bad_response', 'the model server sent an unexpected answer', { cause: error });
+}
+
+/** The provider's own words for a refusal (OpenAI's `{"error": {"message"}}`), on one line and bounded. */
+function reasonOf(error: InstanceType<typeof OpenAI.APIError>): string {
+  const said = (error.error as { message?: unknown } | undefined)?.message;
+  const line = typeof said === 'string' ? said.replace(/\s+/g, ' ').trim() : '';
+  if (line === '') return `the model server answered ${error.status} without a reason`;
+  return line.length > MAX_REASON_LENGTH ? `${line.slice(0, MAX_REASON_LENGTH - 1)}…` : line;
 }
