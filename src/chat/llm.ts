@@ -53,6 +53,8 @@ export interface Llm {
   readonly provider: string;
   /** The whole reply; streamed piece by piece to `request.onDelta` when that is set. */
   complete(request: CompletionRequest): Promise<Completion>;
+  /** The error a call made now would fail with at once, without being tried (an open circuit). */
+  unavailableNow?(): LlmError | undefined;
   /** Lets go of what the adapter holds (a thread, connections); calls under way fail. */
   close?(): Promise<void>;
 }

@@ -157,6 +157,11 @@ export class ChatService {
     if (!session) throw sessionNotFound();
     // A keyed retry may replay an answer the session stored before it ended.
     if (session.status !== 'active' && idempotencyKey === undefined) throw sessionEnded();
+    // A model that would refuse the call at once (an open circuit) is reported before a stream starts.
+    const paused = this.deps.llm.unavailableNow?.();
+    if (paused && (idempotencyKey === undefined || !(await this.deps.store.findExchange(sessionId, idempotencyKey)))) {
+      throw toChatError(paused);
+    }
   }
 
   async getSession(sessionId: string, page: { limit: number; before?: number | undefined }, caller: Caller = {}): Promise<SessionView> {

@@ -34,13 +34,18 @@ export class CircuitBreakerLlm implements Llm {
     await this.inner.close?.();
   }
 
-  async complete(request: CompletionRequest): Promise<Completion> {
+  unavailableNow(): LlmError | undefined {
     const open = this.#failures >= this.options.failures;
-    if (open && (this.#now() < this.#openUntil || this.#trialRunning)) {
-      throw new LlmError('circuit_open', 'the model failed repeatedly; calls are paused for a moment', {
-        retryAfterMs: Math.max(0, this.#openUntil - this.#now()),
-      });
-    }
+    if (!open || (this.#now() >= this.#openUntil && !this.#trialRunning)) return undefined;
+    return new LlmError('circuit_open', 'the model failed repeatedly; calls are paused for a moment', {
+      retryAfterMs: Math.max(0, this.#openUntil - this.#now()),
+    });
+  }
+
+  async complete(request: CompletionRequest): Promise<Completion> {
+    const paused = this.unavailableNow();
+    if (paused) throw paused;
+    const open = this.#failures >= this.options.failures;
     if (open) this.#trialRunning = true;
     try {
       const completion = await this.inner.complete(request);
