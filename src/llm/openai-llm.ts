@@ -1,6 +1,7 @@
 import OpenAI from 'openai';
 import type { CompletionUsage } from 'openai/resources/completions';
 import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
+import { CallDeadline } from './call-deadline.js';
 import { createModelFetch } from './http-fetch.js';
 import { LlmError, type Completion, type CompletionRequest, type Llm } from '../chat/llm.js';
 
@@ -8,8 +9,13 @@ export interface OpenAiLlmOptions {
   apiKey: string;
   /** Any OpenAI-compatible server: OpenAI, Ollama, vLLM, llama.cpp's server... */
   baseURL?: string | undefined;
-  /** Per attempt, in milliseconds. */
+  /** Per attempt, in milliseconds; an attempt never outlives `deadlineMs`. */
   timeoutMs: number;
+  /**
+   * For the whole call (every attempt, the backoff between them, the fallback model), in
+   * milliseconds, until a streamed reply begins. Unset: only the per-attempt timeout applies.
+   */
+  deadlineMs?: number | undefined;
   /** The SDK retries connection errors, 408, 409, 429 and 5xx with backoff, honouring retry-after. */
   maxRetries: number;
   /** When set, used instead of each personality's model (servers that only host their own models). */
@@ -34,26 +40,36 @@ export class OpenAiLlm implements Llm {
   }
 
   async complete(request: CompletionRequest): Promise<Completion> {
+    const deadline = new CallDeadline(this.options.deadlineMs, request.signal);
+    try {
+      return await deadline.race(this.#completeWithFallback(request, deadline));
+    } finally {
+      deadline.dispose();
+    }
+  }
+
+  async #completeWithFallback(request: CompletionRequest, deadline: CallDeadline): Promise<Completion> {
     const model = this.options.modelOverride ?? request.model;
     let streamed = false;
     const onDelta = request.onDelta
       ? (text: string) => {
+          if (!streamed) deadline.lift();
           streamed = true;
           request.onDelta!(text);
         }
       : undefined;
     try {
-      return await this.#completeWith(model, { ...request, onDelta });
+      return await this.#completeWith(model, { ...request, onDelta }, deadline);
     } catch (error) {
       const fallback = this.options.fallbackModel;
       // An empty reply or a refused request is the request's own doing: another model would not help.
       const worthAnotherModel = error instanceof LlmError && error.failure !== 'bad_response' && error.failure !== 'refused';
-      if (!fallback || fallback === model || streamed || !worthAnotherModel) throw error;
-      return this.#completeWith(fallback, { ...request, onDelta });
+      if (!fallback || fallback === model || streamed || !worthAnotherModel || deadline.signal.aborted) throw error;
+      return this.#completeWith(fallback, { ...request, onDelta }, deadline);
     }
   }
 
-  async #completeWith(model: string, request: CompletionRequest): Promise<Completion> {
+  async #completeWith(model: string, request: CompletionRequest, deadline: CallDeadline): Promise<Completion> {
     const body = {
       model,
       messages: request.messages.map(({ role, content }) => ({ role, content })),
@@ -63,9 +79,8 @@ export class OpenAiLlm implements Llm {
       frequency_penalty: request.frequencyPenalty,
     };
     try {
-      const completion = request.onDelta
-        ? await this.#stream(body, request.onDelta, request.signal)
-        : await this.#once(body, request.signal);
+      const attempt = { signal: deadline.signal, timeout: deadline.attemptTimeout(this.options.timeoutMs) };
+      const completion = request.onDelta ? await this.#stream(body, request.onDelta, attempt) : await this.#once(body, attempt);
       if (completion.text.trim() === '') throw new LlmError('bad_response', 'the model returned an empty reply');
       return completion;
     } catch (error) {
@@ -73,8 +88,8 @@ export class OpenAiLlm implements Llm {
     }
   }
 
-  async #once(body: ChatCompletionCreateParamsNonStreaming, signal: AbortSignal | undefined): Promise<Completion> {
-    const response = await this.#client.chat.completions.create(body, { signal });
+  async #once(body: ChatCompletionCreateParamsNonStreaming, attempt: Attempt): Promise<Completion> {
+    const response = await this.#client.chat.completions.create(body, attempt);
     const text = response.choices[0]?.message?.content;
     return { text: typeof text === 'string' ? text : '', usage: usageOf(response.usage) };
   }
@@ -84,13 +99,9 @@ export class OpenAiLlm implements Llm {
    * cut off once no piece has arrived for `timeoutMs`. A reply is whole only once the model said
    * why it stopped (finish_reason): a body that just ends is a reply cut short.
    */
-  async #stream(
-    body: ChatCompletionCreateParamsNonStreaming,
-    onDelta: (text: string) => void,
-    signal: AbortSignal | undefined,
-  ): Promise<Completion> {
+  async #stream(body: ChatCompletionCreateParamsNonStreaming, onDelta: (text: string) => void, attempt: Attempt): Promise<Completion> {
     const stall = new AbortController();
-    const combined = signal ? AbortSignal.any([signal, stall.signal]) : stall.signal;
+    const combined = AbortSignal.any([attempt.signal, stall.signal]);
     let idle: NodeJS.Timeout | undefined;
     const expectMore = () => {
       clearTimeout(idle);
@@ -99,7 +110,7 @@ export class OpenAiLlm implements Llm {
     try {
       const stream = await this.#client.chat.completions.create(
         { ...body, stream: true, stream_options: { include_usage: true } },
-        { signal: combined },
+        { signal: combined, timeout: attempt.timeout },
       );
       let text = '';
       let usage: Completion['usage'] = null;
@@ -130,6 +141,11 @@ export class OpenAiLlm implements Llm {
       clearTimeout(idle);
     }
   }
+}
+
+interface Attempt {
+  signal: AbortSignal;
+  timeout: number;
 }
 
 /** Statuses with which a provider refuses the request itself (content filter, context too long, unknown model or parameter). */
