@@ -35,6 +35,7 @@ const EnvSchema = Type.Object({
   LLM_MODEL: Type.Optional(Type.String()),
   LLM_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 30_000 }),
   LLM_MAX_RETRIES: Type.Integer({ minimum: 0, maximum: 10, default: 2 }),
+  LLM_DEADLINE_MS: Type.Integer({ minimum: 100, default: 60_000 }),
   LLM_FALLBACK_MODEL: Type.Optional(Type.String()),
   LLM_THREAD: Type.Boolean({ default: true }),
   LLM_BREAKER_FAILURES: Type.Integer({ minimum: 1, default: 5 }),
@@ -93,6 +94,8 @@ export type LlmConfig =
       model: string | undefined;
       timeoutMs: number;
       maxRetries: number;
+      /** For a whole model call, retries and fallback included (until a streamed reply begins). */
+      deadlineMs: number;
       fallbackModel: string | undefined;
       breaker: { failures: number; resetMs: number };
       /** Run the SDK on a thread of its own, off the event loop that answers clients. */
@@ -205,6 +208,7 @@ export function loadConfig(env?: Record<string, string | undefined>): Config {
             model: blankToUndefined(raw.LLM_MODEL),
             timeoutMs: raw.LLM_TIMEOUT_MS,
             maxRetries: raw.LLM_MAX_RETRIES,
+            deadlineMs: raw.LLM_DEADLINE_MS,
             fallbackModel: blankToUndefined(raw.LLM_FALLBACK_MODEL),
             breaker: { failures: raw.LLM_BREAKER_FAILURES, resetMs: raw.LLM_BREAKER_RESET_MS },
             thread: raw.LLM_THREAD,

@@ -31,7 +31,8 @@ export type ChatErrorCode =
   | 'coordination_unavailable'
   | 'provider_unavailable'
   | 'provider_error'
-  | 'provider_timeout';
+  | 'provider_timeout'
+  | 'model_refused';
 
 export class ChatError extends Error {
   override readonly name = 'ChatError';

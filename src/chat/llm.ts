@@ -24,7 +24,12 @@ export interface Completion {
   usage: TokenUsage | null;
 }
 
-export type LlmFailure = 'timeout' | 'rate_limited' | 'unavailable' | 'bad_response' | 'circuit_open';
+/**
+ * `refused`: the provider turned the request itself down (400, 404, 413, 422: a content filter, a
+ * context too long, an unknown model or parameter). Its message is the provider's reason. Trying
+ * again, or another model, would not help, and it says nothing about the provider's health.
+ */
+export type LlmFailure = 'timeout' | 'rate_limited' | 'unavailable' | 'bad_response' | 'circuit_open' | 'refused';
 
 /** Raised by every Llm implementation, so the domain never sees an SDK's own errors. */
 export class LlmError extends Error {
@@ -48,6 +53,8 @@ export interface Llm {
   readonly provider: string;
   /** The whole reply; streamed piece by piece to `request.onDelta` when that is set. */
   complete(request: CompletionRequest): Promise<Completion>;
+  /** The error a call made now would fail with at once, without being tried (an open circuit). */
+  unavailableNow?(): LlmError | undefined;
   /** Lets go of what the adapter holds (a thread, connections); calls under way fail. */
   close?(): Promise<void>;
 }

@@ -44,6 +44,9 @@ export function toChatError(error: unknown): ChatError {
   if (error instanceof LlmError && error.failure === 'timeout') {
     return new ChatError('provider_timeout', 'The model did not answer in time. Please try again.', { cause: error });
   }
+  if (error instanceof LlmError && error.failure === 'refused') {
+    return new ChatError('model_refused', `The model refused this request: ${error.message}`, { cause: error });
+  }
   const detail = error instanceof LlmError ? error.message : 'unexpected failure';
   return new ChatError('provider_error', `The model service failed (${detail}). Please try again.`, { cause: error });
 }

@@ -157,11 +157,19 @@ export class ChatService {
     assertSessionId(sessionId);
     const session = visibleTo(caller, await this.#current(sessionId));
     if (!session) throw sessionNotFound();
-    if (session.status === 'active') return;
-    // A keyed retry may replay an answer the session stored before it ended (or one still under way);
-    // any other keyed send to an ended session is refused here, before a stream starts.
+    // A keyed send already under way answers as that send does, whatever happened since.
     if (idempotencyKey !== undefined && this.#keyed.has(keyedSend(sessionId, idempotencyKey))) return;
-    if (idempotencyKey === undefined || !(await this.#replay(sessionId, text, idempotencyKey, caller))) throw sessionEnded();
+    if (session.status !== 'active') {
+      // A keyed retry may replay an answer the session stored before it ended; any other send to an
+      // ended session is refused here, before a stream starts.
+      if (idempotencyKey === undefined || !(await this.#replay(sessionId, text, idempotencyKey, caller))) throw sessionEnded();
+      return;
+    }
+    // A model that would refuse the call at once (an open circuit) is reported before a stream starts.
+    const paused = this.deps.llm.unavailableNow?.();
+    if (paused && (idempotencyKey === undefined || !(await this.deps.store.findExchange(sessionId, idempotencyKey)))) {
+      throw toChatError(paused);
+    }
   }
 
   async getSession(sessionId: string, page: { limit: number; before?: number | undefined }, caller: Caller = {}): Promise<SessionView> {

@@ -32,6 +32,7 @@ const STATUS_OF: Record<ChatErrorCode, number> = {
   provider_unavailable: 503,
   provider_error: 502,
   provider_timeout: 504,
+  model_refused: 422,
 };
 
 /** Fastify's own errors that are the client's doing, as our codes. */

@@ -34,21 +34,26 @@ export class CircuitBreakerLlm implements Llm {
     await this.inner.close?.();
   }
 
-  async complete(request: CompletionRequest): Promise<Completion> {
+  unavailableNow(): LlmError | undefined {
     const open = this.#failures >= this.options.failures;
-    if (open && (this.#now() < this.#openUntil || this.#trialRunning)) {
-      throw new LlmError('circuit_open', 'the model failed repeatedly; calls are paused for a moment', {
-        retryAfterMs: Math.max(0, this.#openUntil - this.#now()),
-      });
-    }
+    if (!open || (this.#now() >= this.#openUntil && !this.#trialRunning)) return undefined;
+    return new LlmError('circuit_open', 'the model failed repeatedly; calls are paused for a moment', {
+      retryAfterMs: Math.max(0, this.#openUntil - this.#now()),
+    });
+  }
+
+  async complete(request: CompletionRequest): Promise<Completion> {
+    const paused = this.unavailableNow();
+    if (paused) throw paused;
+    const open = this.#failures >= this.options.failures;
     if (open) this.#trialRunning = true;
     try {
       const completion = await this.inner.complete(request);
       this.#failures = 0;
       return completion;
     } catch (error) {
-      // A reply the model refused as empty says nothing about its health.
-      if (!(error instanceof LlmError && error.failure === 'bad_response')) {
+      // An empty reply, or a request the provider refused as such, says nothing about its health.
+      if (!(error instanceof LlmError && (error.failure === 'bad_response' || error.failure === 'refused'))) {
         this.#failures += 1;
         if (this.#failures >= this.options.failures) this.#openUntil = this.#now() + this.options.resetMs;
       }

@@ -12,6 +12,7 @@ export async function createLlm(config: LlmConfig): Promise<Llm> {
     baseURL: config.baseURL,
     timeoutMs: config.timeoutMs,
     maxRetries: config.maxRetries,
+    deadlineMs: config.deadlineMs,
     modelOverride: config.model,
     fallbackModel: config.fallbackModel,
   };

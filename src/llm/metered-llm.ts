@@ -17,6 +17,10 @@ export class MeteredLlm implements Llm {
     await this.inner.close?.();
   }
 
+  unavailableNow(): LlmError | undefined {
+    return this.inner.unavailableNow?.();
+  }
+
   async complete(request: CompletionRequest): Promise<Completion> {
     const started = performance.now();
     const seconds = () => (performance.now() - started) / 1000;

@@ -1,6 +1,7 @@
 import OpenAI from 'openai';
 import type { CompletionUsage } from 'openai/resources/completions';
 import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
+import { CallDeadline } from './call-deadline.js';
 import { createModelFetch } from './http-fetch.js';
 import { LlmError, type Completion, type CompletionRequest, type Llm } from '../chat/llm.js';
 
@@ -8,8 +9,13 @@ export interface OpenAiLlmOptions {
   apiKey: string;
   /** Any OpenAI-compatible server: OpenAI, Ollama, vLLM, llama.cpp's server... */
   baseURL?: string | undefined;
-  /** Per attempt, in milliseconds. */
+  /** Per attempt, in milliseconds; an attempt never outlives `deadlineMs`. */
   timeoutMs: number;
+  /**
+   * For the whole call (every attempt, the backoff between them, the fallback model), in
+   * milliseconds, until a streamed reply begins. Unset: only the per-attempt timeout applies.
+   */
+  deadlineMs?: number | undefined;
   /** The SDK retries connection errors, 408, 409, 429 and 5xx with backoff, honouring retry-after. */
   maxRetries: number;
   /** When set, used instead of each personality's model (servers that only host their own models). */
@@ -34,25 +40,36 @@ export class OpenAiLlm implements Llm {
   }
 
   async complete(request: CompletionRequest): Promise<Completion> {
+    const deadline = new CallDeadline(this.options.deadlineMs, request.signal);
+    try {
+      return await deadline.race(this.#completeWithFallback(request, deadline));
+    } finally {
+      deadline.dispose();
+    }
+  }
+
+  async #completeWithFallback(request: CompletionRequest, deadline: CallDeadline): Promise<Completion> {
     const model = this.options.modelOverride ?? request.model;
     let streamed = false;
     const onDelta = request.onDelta
       ? (text: string) => {
+          if (!streamed) deadline.lift();
           streamed = true;
           request.onDelta!(text);
         }
       : undefined;
     try {
-      return await this.#completeWith(model, { ...request, onDelta });
+      return await this.#completeWith(model, { ...request, onDelta }, deadline);
     } catch (error) {
       const fallback = this.options.fallbackModel;
-      const worthAnotherModel = error instanceof LlmError && error.failure !== 'bad_response';
-      if (!fallback || fallback === model || streamed || !worthAnotherModel) throw error;
-      return this.#completeWith(fallback, { ...request, onDelta });
+      // An empty reply or a refused request is the request's own doing: another model would not help.
+      const worthAnotherModel = error instanceof LlmError && error.failure !== 'bad_response' && error.failure !== 'refused';
+      if (!fallback || fallback === model || streamed || !worthAnotherModel || deadline.signal.aborted) throw error;
+      return this.#completeWith(fallback, { ...request, onDelta }, deadline);
     }
   }
 
-  async #completeWith(model: string, request: CompletionRequest): Promise<Completion> {
+  async #completeWith(model: string, request: CompletionRequest, deadline: CallDeadline): Promise<Completion> {
     const body = {
       model,
       messages: request.messages.map(({ role, content }) => ({ role, content })),
@@ -62,9 +79,8 @@ export class OpenAiLlm implements Llm {
       frequency_penalty: request.frequencyPenalty,
     };
     try {
-      const completion = request.onDelta
-        ? await this.#stream(body, request.onDelta, request.signal)
-        : await this.#once(body, request.signal);
+      const attempt = { signal: deadline.signal, timeout: deadline.attemptTimeout(this.options.timeoutMs) };
+      const completion = request.onDelta ? await this.#stream(body, request.onDelta, attempt) : await this.#once(body, attempt);
       if (completion.text.trim() === '') throw new LlmError('bad_response', 'the model returned an empty reply');
       return completion;
     } catch (error) {
@@ -72,23 +88,20 @@ export class OpenAiLlm implements Llm {
     }
   }
 
-  async #once(body: ChatCompletionCreateParamsNonStreaming, signal: AbortSignal | undefined): Promise<Completion> {
-    const response = await this.#client.chat.completions.create(body, { signal });
+  async #once(body: ChatCompletionCreateParamsNonStreaming, attempt: Attempt): Promise<Completion> {
+    const response = await this.#client.chat.completions.create(body, attempt);
     const text = response.choices[0]?.message?.content;
     return { text: typeof text === 'string' ? text : '', usage: usageOf(response.usage) };
   }
 
   /**
    * The SDK's timeout covers the wait for the answer to start; a stream that then goes silent is
-   * cut off once no piece has arrived for `timeoutMs`.
+   * cut off once no piece has arrived for `timeoutMs`. A reply is whole only once the model said
+   * why it stopped (finish_reason): a body that just ends is a reply cut short.
    */
-  async #stream(
-    body: ChatCompletionCreateParamsNonStreaming,
-    onDelta: (text: string) => void,
-    signal: AbortSignal | undefined,
-  ): Promise<Completion> {
+  async #stream(body: ChatCompletionCreateParamsNonStreaming, onDelta: (text: string) => void, attempt: Attempt): Promise<Completion> {
     const stall = new AbortController();
-    const combined = signal ? AbortSignal.any([signal, stall.signal]) : stall.signal;
+    const combined = AbortSignal.any([attempt.signal, stall.signal]);
     let idle: NodeJS.Timeout | undefined;
     const expectMore = () => {
       clearTimeout(idle);
@@ -97,10 +110,11 @@ export class OpenAiLlm implements Llm {
     try {
       const stream = await this.#client.chat.completions.create(
         { ...body, stream: true, stream_options: { include_usage: true } },
-        { signal: combined },
+        { signal: combined, timeout: attempt.timeout },
       );
       let text = '';
       let usage: Completion['usage'] = null;
+      let finished = false;
       expectMore();
       for await (const chunk of stream) {
         expectMore();
@@ -109,19 +123,35 @@ export class OpenAiLlm implements Llm {
           text += piece;
           onDelta(piece);
         }
+        if (chunk.choices[0]?.finish_reason) finished = true;
         if (chunk.usage) usage = usageOf(chunk.usage);
       }
       // The SDK ends an aborted stream quietly: a cut-off reply must not pass for a whole one.
       if (combined.aborted) throw new OpenAI.APIUserAbortError();
+      if (!finished) throw new LlmError('unavailable', 'the model’s reply broke off before it was finished');
       return { text, usage };
     } catch (error) {
       if (stall.signal.aborted) throw new LlmError('timeout', 'the model stopped sending its reply', { cause: error });
+      // The connection dropped mid-reply (the SDK's own errors and unparsable data are mapped below).
+      if (!(error instanceof OpenAI.OpenAIError || error instanceof LlmError || error instanceof SyntaxError)) {
+        throw new LlmError('unavailable', 'the model’s reply broke off before it was finished', { cause: error });
+      }
       throw error;
     } finally {
       clearTimeout(idle);
     }
   }
 }
+
+interface Attempt {
+  signal: AbortSignal;
+  timeout: number;
+}
+
+/** Statuses with which a provider refuses the request itself (content filter, context too long, unknown model or parameter). */
+const REFUSAL_STATUSES = new Set([400, 404, 413, 422]);
+/** The provider's reason goes to the client: on one line, and at most this long. */
+const MAX_REASON_LENGTH = 300;
 
 function usageOf(usage: CompletionUsage | null | undefined): Completion['usage'] {
   return usage ? { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens } : null;
@@ -141,8 +171,19 @@ function toLlmError(error: unknown): LlmError {
   if (error instanceof OpenAI.RateLimitError) {
     return new LlmError('rate_limited', 'the model server is rate limiting requests', { cause: error });
   }
+  if (error instanceof OpenAI.APIError && error.status !== undefined && REFUSAL_STATUSES.has(error.status)) {
+    return new LlmError('refused', reasonOf(error), { cause: error });
+  }
   if (error instanceof OpenAI.APIError) {
     return new LlmError('unavailable', `the model server answered ${error.status ?? 'an error'}`, { cause: error });
   }
   return new LlmError('bad_response', 'the model server sent an unexpected answer', { cause: error });
+}
+
+/** The provider's own words for a refusal (OpenAI's `{"error": {"message"}}`), on one line and bounded. */
+function reasonOf(error: InstanceType<typeof OpenAI.APIError>): string {
+  const said = (error.error as { message?: unknown } | undefined)?.message;
+  const line = typeof said === 'string' ? said.replace(/\s+/g, ' ').trim() : '';
+  if (line === '') return `the model server answered ${error.status} without a reason`;
+  return line.length > MAX_REASON_LENGTH ? `${line.slice(0, MAX_REASON_LENGTH - 1)}…` : line;
 }

@@ -27,7 +27,17 @@ export type Fault =
   | { status: number; retryAfterSeconds?: number; body?: string }
   | { hang: true }
   /** Starts answering (headers, and for streams this many tokens), then goes silent. */
-  | { stallAfterTokens: number };
+  | { stallAfterTokens: number }
+  /**
+   * Streams this many tokens, then ends the body cleanly but early: no finish_reason, no [DONE]
+   * (`cut`: drops the connection instead).
+   */
+  | { endAfterTokens: number; cut?: boolean };
+
+/** An error answer in OpenAI's shape, as a provider refusing the request itself sends it. */
+export function providerError(status: number, message: string, code: string | null = null): Fault {
+  return { status, body: JSON.stringify({ error: { message, type: 'invalid_request_error', param: null, code } }) };
+}
 
 export interface FakeOpenAiOptions {
   /** The reply text for a request; by default echoes the last user message. */
@@ -111,6 +121,16 @@ export class FakeOpenAi {
         res.write(`data: ${JSON.stringify({ id: 'x', object: 'chat.completion.chunk', created: now(), model: body.model, choices: [{ index: 0, delta: { content: token }, finish_reason: null }] })}\n\n`);
       }
       return; // and never finish
+    }
+    if (fault && 'endAfterTokens' in fault) {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const base = { id: 'x', object: 'chat.completion.chunk', created: now(), model: body.model };
+      for (const token of tokens(this.reply(body, this.#answered)).slice(0, fault.endAfterTokens)) {
+        res.write(`data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: { content: token }, finish_reason: null }] })}\n\n`);
+      }
+      if (fault.cut) res.write('', () => res.destroy());
+      else res.end();
+      return;
     }
     if (fault) {
       const headers: Record<string, string> = { 'content-type': 'application/json' };

@@ -49,7 +49,11 @@ before it. A failed model call stores nothing: the conversation stays as it was 
 
 The stored reply is exactly the concatenation of the deltas. A client that disconnects mid-stream loses nothing:
 the reply is completed and stored, and reading the session shows it whole. Unknown or ended sessions and bad
-input are refused before the stream starts, with the usual status and JSON error body.
+input are refused before the stream starts, with the usual status and JSON error body, and so is a send while
+the model is paused after repeated failures (503 \`provider_unavailable\` with \`Retry-After\`).
+
+A request the model server refuses as such (a content filter, a context too long, an unknown model) is answered
+422 \`model_refused\` (in a stream: its \`error\` event) with the server's reason; it is not retried.
 
 A JSON answer carries a \`Server-Timing\` header: \`prepare\` (queueing behind earlier sends, loading the session,
 building the context), \`model\` (the model call), \`store\` (the durable write) and \`total\`, in milliseconds.`;
