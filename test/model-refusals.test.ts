@@ -49,10 +49,8 @@ for (const thread of ['true', 'false']) {
         const attempts = model.attempts;
         const res = await server.send(a, `refused ${i}`);
         expect(res.status, JSON.stringify(res.body)).toBe(422);
-        expect(res.body).toEqual({
-          success: false,
-          error: { code: 'model_refused', message: `The model refused this request: ${refusal.message}` },
-        });
+        const reason = `The model refused this request: ${refusal.message}`;
+        expect(res.body).toEqual({ success: false, error: { code: 'model_refused', message: reason }, detail: reason });
         // Not retried, and no fallback model asked.
         expect(model.attempts - attempts).toBe(1);
       }
