@@ -1,12 +1,12 @@
 import { cert, applicationDefault, deleteApp, initializeApp, type App } from 'firebase-admin/app';
 import { ConnectionStoreDelegate } from '../connection-store-delegate.js';
-import { getDatabase, type Database, type Query } from 'firebase-admin/database';
+import { getDatabase, type Database, type Query, type Reference } from 'firebase-admin/database';
 import { randomUUID } from 'node:crypto';
 import type { Store } from '../../chat/store.js';
 import { exchangeUsage } from '../exchange-usage.js';
 import { appendedMessages } from '../appended-messages.js';
 import type { NewMessage, Page, Personality, Session, StoredMessage, UniversalRules } from '../../chat/types.js';
-import { messageKey, TimedDatabase, userKey, validKey } from './firebase-access.js';
+import { messageKey, TimedDatabase, userKey, validKey, type TransactionResult } from './firebase-access.js';
 import { FirebaseConnections } from './firebase-connections.js';
 import { SESSION_FIELDS, toMessage, toSession, withoutOrder, type MessageNode, type SessionNode } from './session-nodes.js';
 
@@ -103,10 +103,8 @@ export class FirebaseStore extends ConnectionStoreDelegate implements Store {
 
   async endSession(id: string, endedAt: string): Promise<boolean> {
     if (!validKey(id) || (await this.#read(this.db.ref(`userSessions/${id}/user_id`))) == null) return false;
-    const result = await this.#write(
-      this.db.ref(`userSessions/${id}/status`).transaction((status: string | null) =>
-        status === 'active' || status === null ? 'ended' : undefined,
-      ),
+    const result = await this.#transact(this.db.ref(`userSessions/${id}/status`), (status: string | null) =>
+      status === 'active' || status === null ? 'ended' : undefined,
     );
     if (!result.committed) return false;
     await this.#write(this.db.ref(`userSessions/${id}`).update({ ended_at: endedAt, last_activity: endedAt }));
@@ -119,20 +117,16 @@ export class FirebaseStore extends ConnectionStoreDelegate implements Store {
     if ((await this.#read(ref.child('status'))) !== 'active') return null;
     // An idempotency key is taken once per session, atomically, before anything is written.
     for (const key of messages.map((m) => m.idempotencyKey).filter((k): k is string => !!k)) {
-      const taken = await this.#write(
-        this.db.ref(`idempotencyKeys/${sessionId}/${userKey(key)}`).transaction((used: unknown) => (used === null ? true : undefined)),
-      );
+      const taken = await this.#transact(this.db.ref(`idempotencyKeys/${sessionId}/${userKey(key)}`), (used: unknown) => (used === null ? true : undefined));
       if (!taken.committed) throw new Error(`idempotency key "${key}" was already used in this session`);
     }
     // The count is the one value writers race on: a transaction hands each exchange its own number
     // (and refuses a stale expected count); the messages then take the sequence numbers it implies.
-    const counted = await this.#write(
-      ref.child('message_count').transaction((count: number | null) => {
-        const current = count ?? expectedMessageCount ?? 0;
-        if (expectedMessageCount !== undefined && current !== expectedMessageCount) return undefined;
-        return current + 1;
-      }),
-    );
+    const counted = await this.#transact(ref.child('message_count'), (count: number | null) => {
+      const current = count ?? expectedMessageCount ?? 0;
+      if (expectedMessageCount !== undefined && current !== expectedMessageCount) return undefined;
+      return current + 1;
+    });
     if (!counted.committed) return null;
     const messageCount = counted.snapshot.val() as number;
     const first = (messageCount - 1) * messages.length + 1;
@@ -151,7 +145,7 @@ export class FirebaseStore extends ConnectionStoreDelegate implements Store {
     await this.#write(ref.update(update));
     const usage = exchangeUsage(messages);
     for (const [field, amount] of [['prompt_tokens', usage.promptTokens], ['completion_tokens', usage.completionTokens]] as const) {
-      if (amount > 0) await this.#write(ref.child(field).transaction((n: number | null) => (n ?? 0) + amount));
+      if (amount > 0) await this.#transact(ref.child(field), (n: number | null) => (n ?? 0) + amount);
     }
     return { messages: stored, messageCount };
   }
@@ -212,11 +206,9 @@ export class FirebaseStore extends ConnectionStoreDelegate implements Store {
   }
 
   async insertPersonality(p: Personality): Promise<boolean> {
-    const order = await this.#write(this.db.ref('counters/templates').transaction((n: number | null) => (n ?? 0) + 1));
-    const result = await this.#write(
-      this.db.ref(`templates/${p.id}`).transaction((current: unknown) =>
-        current === null ? { ...p, _order: order.snapshot.val() as number } : undefined,
-      ),
+    const order = await this.#transact(this.db.ref('counters/templates'), (n: number | null) => (n ?? 0) + 1);
+    const result = await this.#transact(this.db.ref(`templates/${p.id}`), (current: unknown) =>
+      current === null ? { ...p, _order: order.snapshot.val() as number } : undefined,
     );
     return result.committed;
   }
@@ -237,7 +229,7 @@ export class FirebaseStore extends ConnectionStoreDelegate implements Store {
   }
 
   async incrementPersonalityUsage(id: string): Promise<void> {
-    await this.#write(this.db.ref(`templates/${id}/usageCount`).transaction((n: number | null) => (n ?? 0) + 1));
+    await this.#transact(this.db.ref(`templates/${id}/usageCount`), (n: number | null) => (n ?? 0) + 1);
   }
 
   async getUniversalRules(): Promise<UniversalRules | null> {
@@ -251,6 +243,10 @@ export class FirebaseStore extends ConnectionStoreDelegate implements Store {
 
   #read(query: Query): Promise<unknown> {
     return this.#timed.read(query);
+  }
+
+  #transact<T>(ref: Reference, update: (current: T) => unknown): Promise<TransactionResult> {
+    return this.#timed.transaction(ref, update);
   }
 
   #write<T>(operation: Promise<T>): Promise<T> {
