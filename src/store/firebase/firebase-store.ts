@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { Store } from '../../chat/store.js';
 import { exchangeUsage } from '../exchange-usage.js';
 import { appendedMessages } from '../appended-messages.js';
+import { pushKeyCursor } from '../session-cursors.js';
 import type { NewMessage, Page, Personality, Session, StoredMessage, UniversalRules } from '../../chat/types.js';
 import { messageKey, TimedDatabase, userKey, validKey, type TransactionResult } from './firebase-access.js';
 import { FirebaseConnections } from './firebase-connections.js';
@@ -86,7 +87,7 @@ export class FirebaseStore extends ConnectionStoreDelegate implements Store {
 
   async listSessions(userId: string, page: { limit: number; cursor?: string | undefined }): Promise<Page<Session>> {
     let query = this.db.ref(`userSessionIndex/${userKey(userId)}`).orderByKey();
-    if (page.cursor !== undefined) query = query.endAt(page.cursor);
+    if (page.cursor !== undefined) query = query.endAt(pushKeyCursor(page.cursor));
     const index = ((await this.#read(query.limitToLast(page.limit + 2))) ?? {}) as Record<string, string>;
     const keys = Object.keys(index)
       .filter((key) => key !== page.cursor)
