@@ -1,26 +1,34 @@
-import { afterAll, beforeAll, describe } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import { useStoreEnv } from './chatify-server.js';
+import { ChatifyServer, useStoreEnv, type StoreKind } from './chatify-server.js';
 import { FirebaseServer } from './firebase.js';
 import { createTestDatabase, postgresConfigured } from './postgres.js';
 
 /**
  * Runs the same HTTP-level tests once per store: SQLite, Firebase (firebase-server), and
- * PostgreSQL where a test server is configured; each run on a database of its own.
+ * PostgreSQL where a test server is configured; each run on a database of its own. Every server a
+ * run starts must answer from that run's store (ChatifyServer.start checks), and each run says so
+ * in a test of its own.
  */
 export function forEachStore(tests: () => void): void {
-  describe('on SQLite', tests);
+  describe('on SQLite', () => {
+    beforeAll(() => useStoreEnv({}, 'sqlite'));
+    afterAll(() => useStoreEnv({}));
+    answersFrom('sqlite');
+    tests();
+  });
   describe.runIf(postgresConfigured())('on PostgreSQL', () => {
     let drop: (() => Promise<void>) | undefined;
     beforeAll(async () => {
       const database = await createTestDatabase();
       drop = database.drop;
-      useStoreEnv({ DATABASE_URL: database.url });
+      useStoreEnv({ DATABASE_URL: database.url }, 'postgres');
     });
     afterAll(async () => {
       useStoreEnv({});
       await drop?.();
     });
+    answersFrom('postgres');
     tests();
   });
   describe('on Firebase Realtime Database', () => {
@@ -28,12 +36,26 @@ export function forEachStore(tests: () => void): void {
     beforeAll(async () => {
       server = await FirebaseServer.start();
       process.env['FIREBASE_DATABASE_EMULATOR_HOST'] = server.host;
-      useStoreEnv({ FIREBASE_DATABASE_URL: server.databaseUrl(`chatify-${randomUUID().slice(0, 8)}`) });
+      useStoreEnv({ FIREBASE_DATABASE_URL: server.databaseUrl(`chatify-${randomUUID().slice(0, 8)}`) }, 'firebase');
     });
     afterAll(() => {
       useStoreEnv({});
       server?.stop();
     });
+    answersFrom('firebase');
     tests();
+  });
+}
+
+/** The run's servers answer from its store: what /ready reports. */
+function answersFrom(kind: StoreKind): void {
+  it(`answers from ${kind}`, async () => {
+    const server = await ChatifyServer.start();
+    try {
+      expect(server.chatify.store.kind).toBe(kind);
+      expect((await server.get('/ready')).body).toMatchObject({ status: 'ready', store: kind });
+    } finally {
+      await server.close();
+    }
   });
 }
