@@ -6,6 +6,7 @@ import { FirebaseStore } from '../../src/store/firebase/firebase-store.js';
 import { FirebaseServer } from '../support/firebase.js';
 import { connectionContract } from './connection-contract.js';
 import { newSession, personality, storeContract } from './store-contract.js';
+import type { NewMessage } from '../../src/chat/types.js';
 
 let server: FirebaseServer;
 const namespace = `chatify-${randomUUID().slice(0, 8)}`;
@@ -53,3 +54,27 @@ describe('Firebase layout', () => {
     await store.close();
   });
 });
+
+describe('Firebase idempotency keys', () => {
+  const exchange = (content: string, key: string, tokens = 3): NewMessage[] => [
+    { role: 'user', content, tokens, createdAt: '2026-01-01T00:00:01.000Z', idempotencyKey: key },
+    { role: 'assistant', content: `Reply to: ${content}`, tokens: 4, createdAt: '2026-01-01T00:00:02.000Z' },
+  ];
+
+  it('gives a key back when the write of its append fails, so a retry with it is stored', async () => {
+    const store = FirebaseStore.open({ databaseUrl: server.databaseUrl(`keys-${randomUUID().slice(0, 8)}`), timeoutMs: 5000 });
+    try {
+      const session = newSession();
+      await store.createSession(session);
+      // A value the database refuses: the write fails after the key was reserved and the count taken.
+      await expect(store.appendExchange(session.id, exchange('hello', 'key-1', Number.NaN), '2026-01-01T00:00:02.000Z')).rejects.toThrow();
+      expect(await store.findExchange(session.id, 'key-1')).toBeNull();
+      const retried = await store.appendExchange(session.id, exchange('hello', 'key-1'), '2026-01-01T00:00:02.000Z');
+      expect(retried?.messages.map((m) => m.content)).toEqual(['hello', 'Reply to: hello']);
+      expect((await store.findExchange(session.id, 'key-1'))?.messages.map((m) => m.content)).toEqual(['hello', 'Reply to: hello']);
+    } finally {
+      await store.close();
+    }
+  });
+});
+

@@ -9,7 +9,8 @@ import { pushKeyCursor } from '../session-cursors.js';
 import type { NewMessage, Page, Personality, Session, StoredMessage, UniversalRules } from '../../chat/types.js';
 import { messageKey, TimedDatabase, userKey, validKey, type TransactionResult } from './firebase-access.js';
 import { FirebaseConnections } from './firebase-connections.js';
-import { SESSION_FIELDS, toMessage, toSession, withoutOrder, type MessageNode, type SessionNode } from './session-nodes.js';
+import { IdempotencyKeys } from './idempotency-keys.js';
+import { SESSION_FIELDS, toMessage, toMessageNode, toSession, withoutOrder, type MessageNode, type SessionNode } from './session-nodes.js';
 
 export interface FirebaseOptions {
   /** e.g. https://my-project-default-rtdb.firebaseio.com */
@@ -26,13 +27,14 @@ export interface FirebaseOptions {
  * userSessions/{id}/conversation_history (never a rewrite of the session). Small nodes of our
  * own: userSessionIndex/{user}/{pushKey} lists a user's sessions newest first without downloading
  * histories, counters/templates keeps the order personalities were added in, and
- * idempotencyKeys/{session}/{key} reserves each idempotency key once. User-to-user chat has its
- * own nodes, described in firebase-connections.ts.
+ * idempotencyKeys/{session}/{key} reserves each idempotency key once (see idempotency-keys.ts).
+ * User-to-user chat has its own nodes, described in firebase-connections.ts.
  */
 export class FirebaseStore extends ConnectionStoreDelegate implements Store {
   readonly kind = 'firebase';
   readonly #timed: TimedDatabase;
   protected readonly connections: FirebaseConnections;
+  readonly #keys: IdempotencyKeys;
 
   private constructor(
     private readonly app: App,
@@ -42,6 +44,7 @@ export class FirebaseStore extends ConnectionStoreDelegate implements Store {
     super();
     this.#timed = new TimedDatabase(db, timeoutMs);
     this.connections = new FirebaseConnections(this.#timed);
+    this.#keys = new IdempotencyKeys(this.#timed);
   }
 
   static open(options: FirebaseOptions): FirebaseStore {
@@ -116,34 +119,36 @@ export class FirebaseStore extends ConnectionStoreDelegate implements Store {
     if (!validKey(sessionId)) return null;
     const ref = this.db.ref(`userSessions/${sessionId}`);
     if ((await this.#read(ref.child('status'))) !== 'active') return null;
-    // An idempotency key is taken once per session, atomically, before anything is written.
-    for (const key of messages.map((m) => m.idempotencyKey).filter((k): k is string => !!k)) {
-      const taken = await this.#transact(this.db.ref(`idempotencyKeys/${sessionId}/${userKey(key)}`), (used: unknown) => (used === null ? true : undefined));
-      if (!taken.committed) throw new Error(`idempotency key "${key}" was already used in this session`);
+    const keys = messages.map((m) => m.idempotencyKey).filter((k): k is string => !!k);
+    const reserved = await this.#keys.reserve(sessionId, keys);
+    let stored: StoredMessage[];
+    let messageCount: number;
+    try {
+      // The count is the one value writers race on: a transaction hands each exchange its own number
+      // (and refuses a stale expected count); the messages then take the sequence numbers it implies.
+      const counted = await this.#transact(ref.child('message_count'), (count: number | null) => {
+        const current = count ?? expectedMessageCount ?? 0;
+        if (expectedMessageCount !== undefined && current !== expectedMessageCount) return undefined;
+        return current + 1;
+      });
+      if (!counted.committed) {
+        await this.#keys.release(reserved);
+        return null;
+      }
+      messageCount = counted.snapshot.val() as number;
+      stored = appendedMessages(messages, (messageCount - 1) * messages.length + 1);
+      const base = `userSessions/${sessionId}`;
+      const update: Record<string, unknown> = { [`${base}/last_activity`]: lastActivity };
+      for (const m of stored) {
+        update[`${base}/conversation_history/${messageKey(m.seq)}`] = toMessageNode(m);
+        if (m.idempotencyKey) update[this.#keys.path(sessionId, m.idempotencyKey)] = m.seq;
+      }
+      await this.#write(this.db.ref().update(update));
+    } catch (error) {
+      // Nothing of this exchange is stored (a counted number without messages is a hole readers skip).
+      await this.#keys.release(reserved).catch(() => undefined);
+      throw error;
     }
-    // The count is the one value writers race on: a transaction hands each exchange its own number
-    // (and refuses a stale expected count); the messages then take the sequence numbers it implies.
-    const counted = await this.#transact(ref.child('message_count'), (count: number | null) => {
-      const current = count ?? expectedMessageCount ?? 0;
-      if (expectedMessageCount !== undefined && current !== expectedMessageCount) return undefined;
-      return current + 1;
-    });
-    if (!counted.committed) return null;
-    const messageCount = counted.snapshot.val() as number;
-    const first = (messageCount - 1) * messages.length + 1;
-    const stored = appendedMessages(messages, first);
-    const update: Record<string, unknown> = { last_activity: lastActivity };
-    for (const m of stored) {
-      update[`conversation_history/${messageKey(m.seq)}`] = {
-        role: m.role,
-        content: m.content,
-        tokens: m.tokens,
-        timestamp: m.createdAt,
-        ...(m.idempotencyKey ? { idempotency_key: m.idempotencyKey } : {}),
-        ...(m.usage ? { prompt_tokens: m.usage.promptTokens, completion_tokens: m.usage.completionTokens } : {}),
-      } satisfies MessageNode;
-    }
-    await this.#write(ref.update(update));
     const usage = exchangeUsage(messages);
     for (const [field, amount] of [['prompt_tokens', usage.promptTokens], ['completion_tokens', usage.completionTokens]] as const) {
       if (amount > 0) await this.#transact(ref.child(field), (n: number | null) => (n ?? 0) + amount);
@@ -153,11 +158,21 @@ export class FirebaseStore extends ConnectionStoreDelegate implements Store {
 
   async findExchange(sessionId: string, idempotencyKey: string) {
     if (!validKey(sessionId)) return null;
+    const held = await this.#keys.held(sessionId, idempotencyKey);
+    if (held === null) return null;
     const history = this.db.ref(`userSessions/${sessionId}/conversation_history`);
-    const found = ((await this.#read(history.orderByChild('idempotency_key').equalTo(idempotencyKey).limitToFirst(1))) ?? {}) as Record<
-      string,
-      MessageNode
-    >;
+    let found: Record<string, MessageNode>;
+    if (typeof held === 'number') {
+      const question = (await this.#read(history.child(messageKey(held)))) as MessageNode | null;
+      found = question ? { [messageKey(held)]: question } : {};
+    } else {
+      // Reserved only: its append is under way, or stored it before keys held their seq. The query
+      // is served by the .indexOn in database.rules.json.
+      found = ((await this.#read(history.orderByChild('idempotency_key').equalTo(idempotencyKey).limitToFirst(1))) ?? {}) as Record<
+        string,
+        MessageNode
+      >;
+    }
     const key = Object.keys(found)[0];
     if (!key) return null;
     const replyKey = messageKey(Number(key) + 1);
