@@ -160,6 +160,23 @@ forEachStore(() => describe("the seed's chat flow", () => {
     expect(third.body.next_cursor).toBeNull();
   });
 
+  it('refuses a session-list cursor that is not one this store hands out, with a 422', async () => {
+    await server.createSession('user_cursors');
+    // Each store's own shape passes the schema; the other store's shape is refused by the store.
+    const foreign = server.chatify.store.kind === 'firebase' ? '12' : '-Nq8xYzAbCdEfGhIjKlM';
+    const bad: [string, string][] = [
+      ['abc', 'validation_error'],
+      ['1 OR 1=1', 'validation_error'],
+      ['-1', 'validation_error'],
+      [foreign, 'invalid_cursor'],
+      ...(server.chatify.store.kind === 'firebase' ? [] : [['9999999999999999999', 'invalid_cursor'] as [string, string]]),
+    ];
+    for (const [cursor, code] of bad) {
+      const res = await server.get(`/api/v1/chatbot/sessions?user_id=user_cursors&cursor=${encodeURIComponent(cursor)}`);
+      expect([res.status, res.body.error?.code], cursor).toEqual([422, code]);
+    }
+  });
+
   it('serves health, readiness, the OpenAPI document and its UI', async () => {
     expect((await server.get('/health')).body).toEqual({ status: 'ok' });
     expect((await server.get('/ready')).body).toEqual({

@@ -48,6 +48,31 @@ forEachStore(() => describe('concurrent sends to one session', () => {
     expect(read.body.message_count).toBe(20);
   });
 
+  it('answers the retry of a send another writer fenced out: its Idempotency-Key is free again', async () => {
+    const id = await server.createSession('user_fenced');
+    const send = () => server.request('POST', `/api/v1/chatbot/session/${id}/message`, { message: 'first try' }, { 'idempotency-key': 'fenced-1' });
+    const held = model.holdNext();
+    const fenced = send();
+    await held.arrived;
+    // While the model answers, another instance stores an exchange in the session (straight into the database).
+    const at = new Date().toISOString();
+    const elsewhere = await server.chatify.store.appendExchange(id, [
+      { role: 'user', content: 'meanwhile, elsewhere', tokens: 3, createdAt: at },
+      { role: 'assistant', content: 'noted', tokens: 1, createdAt: at },
+    ], at);
+    expect(elsewhere?.messageCount).toBe(1);
+    held.release();
+    const refused = await fenced;
+    expect([refused.status, refused.body.error?.code]).toEqual([409, 'session_conflict']);
+
+    const retry = await send();
+    expect([retry.status, retry.body.response, retry.body.message_count]).toEqual([200, 'Reply to: first try', 2]);
+    expect(retry.headers.get('idempotent-replayed')).toBeNull();
+    expect((await send()).headers.get('idempotent-replayed')).toBe('true');
+    const history = (await server.get(`/api/v1/chatbot/session/${id}`)).body.conversation_history;
+    expect(history.map((m: { content: string }) => m.content)).toEqual(['meanwhile, elsewhere', 'noted', 'first try', 'Reply to: first try']);
+  });
+
   it('ends a session only after the sends queued before the end', async () => {
     const id = await server.createSession('user_end_race');
     const sends = [1, 2, 3].map((i) => server.send(id, `before end ${i}`));

@@ -207,6 +207,20 @@ export function connectionContract(name: string, factory: ConnectionStoreFactory
       expect((await store.getConnection(connection.id))!.lastSeq).toBe(20);
     });
 
+    it('shows the connection to every reader while appends to it are under way', async () => {
+      const { connection, ann } = await connected();
+      const appends: Promise<unknown>[] = [];
+      const reads: Promise<Connection | null>[] = [];
+      for (let i = 0; i < 10; i++) {
+        appends.push(store.appendConnectionMessage(connection.id, text(ann, `r${i}`)));
+        reads.push(store.getConnection(connection.id));
+        await new Promise(setImmediate);
+        reads.push(store.getConnection(connection.id));
+      }
+      await Promise.all(appends);
+      expect((await Promise.all(reads)).map((c) => c?.id)).toEqual(reads.map(() => connection.id));
+    });
+
     it('reads messages in seq order: after a seq, before a seq, or the newest', async () => {
       const { connection, ann } = await connected();
       for (let i = 1; i <= 6; i++) await store.appendConnectionMessage(connection.id, text(ann, `m${i}`, i));

@@ -1,18 +1,33 @@
 import { randomUUID } from 'node:crypto';
 import { deleteApp, initializeApp } from 'firebase-admin/app';
-import { getDatabase } from 'firebase-admin/database';
+import { getDatabase, type Query } from 'firebase-admin/database';
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FirebaseStore } from '../../src/store/firebase/firebase-store.js';
 import { FirebaseServer } from '../support/firebase.js';
+import { TcpProxy } from '../support/tcp-proxy.js';
 import { connectionContract } from './connection-contract.js';
 import { newSession, personality, storeContract } from './store-contract.js';
+import type { NewMessage } from '../../src/chat/types.js';
 
 let server: FirebaseServer;
 const namespace = `chatify-${randomUUID().slice(0, 8)}`;
 
+/** Every orderByChild query the store makes in this file's tests: the node it searches, and the child. */
+const ordered: { path: string; child: string }[] = [];
+
 beforeAll(async () => {
   server = await FirebaseServer.start();
   process.env['FIREBASE_DATABASE_EMULATOR_HOST'] = server.host;
+  // Queries share one prototype across apps: record orderByChild on it for the rules test below.
+  const app = initializeApp({ databaseURL: server.databaseUrl(namespace) }, `spy-${randomUUID()}`);
+  const query = Object.getPrototypeOf(Object.getPrototypeOf(getDatabase(app).ref())) as { orderByChild(this: Query, child: string): Query };
+  const orderByChild = query.orderByChild;
+  query.orderByChild = function (this: Query, child: string) {
+    ordered.push({ path: decodeURIComponent(new URL(this.ref.toString()).pathname), child });
+    return orderByChild.call(this, child);
+  };
+  await deleteApp(app);
 });
 afterAll(() => server?.stop());
 
@@ -51,5 +66,117 @@ describe('Firebase layout', () => {
     expect((await store.listSessions('user.with.dots@example.com', { limit: 5 })).items.map((s) => s.id)).toEqual([session.id]);
     await deleteApp(app);
     await store.close();
+  });
+});
+
+describe('Firebase idempotency keys', () => {
+  const exchange = (content: string, key: string, tokens = 3): NewMessage[] => [
+    { role: 'user', content, tokens, createdAt: '2026-01-01T00:00:01.000Z', idempotencyKey: key },
+    { role: 'assistant', content: `Reply to: ${content}`, tokens: 4, createdAt: '2026-01-01T00:00:02.000Z' },
+  ];
+
+  it('gives a key back when the write of its append fails, so a retry with it is stored', async () => {
+    const store = FirebaseStore.open({ databaseUrl: server.databaseUrl(`keys-${randomUUID().slice(0, 8)}`), timeoutMs: 5000 });
+    try {
+      const session = newSession();
+      await store.createSession(session);
+      // A value the database refuses: the write fails after the key was reserved and the count taken.
+      await expect(store.appendExchange(session.id, exchange('hello', 'key-1', Number.NaN), '2026-01-01T00:00:02.000Z')).rejects.toThrow();
+      expect(await store.findExchange(session.id, 'key-1')).toBeNull();
+      const retried = await store.appendExchange(session.id, exchange('hello', 'key-1'), '2026-01-01T00:00:02.000Z');
+      expect(retried?.messages.map((m) => m.content)).toEqual(['hello', 'Reply to: hello']);
+      expect((await store.findExchange(session.id, 'key-1'))?.messages.map((m) => m.content)).toEqual(['hello', 'Reply to: hello']);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('Firebase reads and rules', () => {
+  const exchange = (i: number, content: string): NewMessage[] => [
+    { role: 'user', content, tokens: 3, createdAt: '2026-01-01T00:00:01.000Z', idempotencyKey: `key-${i}` },
+    { role: 'assistant', content: `Reply to: ${content}`, tokens: 4, createdAt: '2026-01-01T00:00:02.000Z' },
+  ];
+
+  it('finds a keyed exchange by path: a retry downloads that exchange, not the conversation', async () => {
+    const proxy = await TcpProxy.start({ host: '127.0.0.1', port: server.port });
+    // The emulator host is read when the store opens: this one talks through the proxy.
+    process.env['FIREBASE_DATABASE_EMULATOR_HOST'] = `127.0.0.1:${proxy.port}`;
+    const store = FirebaseStore.open({ databaseUrl: server.databaseUrl(`reads-${randomUUID().slice(0, 8)}`), timeoutMs: 5000 });
+    process.env['FIREBASE_DATABASE_EMULATOR_HOST'] = server.host;
+    try {
+      const session = newSession();
+      await store.createSession(session);
+      const page = 'x'.repeat(10_000);
+      for (let i = 1; i <= 12; i++) await store.appendExchange(session.id, exchange(i, `${i} ${page}`), '2026-01-01T00:00:02.000Z');
+      const before = proxy.received;
+      const found = await store.findExchange(session.id, 'key-7');
+      expect(found?.messages.map((m) => m.seq)).toEqual([13, 14]);
+      expect(found?.messageCount).toBe(7);
+      // The exchange is ~20 KB; the conversation ~240 KB.
+      expect(proxy.received - before).toBeLessThan(40_000);
+      expect(await store.findExchange(session.id, 'key-unknown')).toBeNull();
+    } finally {
+      await store.close();
+      await proxy.down();
+    }
+  });
+
+  it('finds an exchange whose key holds only a reservation by the indexed query (keys stored before they held a seq)', async () => {
+    const databaseUrl = server.databaseUrl(`legacy-${randomUUID().slice(0, 8)}`);
+    const store = FirebaseStore.open({ databaseUrl, timeoutMs: 5000 });
+    const app = initializeApp({ databaseURL: databaseUrl }, `raw-${randomUUID()}`);
+    try {
+      const session = newSession();
+      await store.createSession(session);
+      await store.appendExchange(session.id, exchange(1, 'one'), '2026-01-01T00:00:02.000Z');
+      await store.appendExchange(session.id, exchange(2, 'two'), '2026-01-01T00:00:02.000Z');
+      await getDatabase(app).ref(`idempotencyKeys/${session.id}/key-2`).set(true);
+      expect((await store.findExchange(session.id, 'key-2'))?.messages.map((m) => [m.seq, m.content])).toEqual([
+        [3, 'two'],
+        [4, 'Reply to: two'],
+      ]);
+      expect(ordered).toContainEqual({ path: `/userSessions/${session.id}/conversation_history`, child: 'idempotency_key' });
+    } finally {
+      await deleteApp(app);
+      await store.close();
+    }
+  });
+
+  describe('database.rules.json', () => {
+    type RuleNode = { [key: string]: RuleNode | boolean | string | string[] };
+    const rules = (JSON.parse(readFileSync(new URL('../../database.rules.json', import.meta.url), 'utf8')) as { rules: RuleNode }).rules;
+
+    /** The rule node that governs a path: named children first, else the `$wildcard` one. */
+    function ruleAt(path: string): RuleNode | undefined {
+      let node: RuleNode | undefined = rules;
+      for (const segment of path.split('/').filter(Boolean)) {
+        if (!node) return undefined;
+        const wildcard: string | undefined = Object.keys(node).find((key) => key.startsWith('$'));
+        node = (node[segment] ?? (wildcard ? node[wildcard] : undefined)) as RuleNode | undefined;
+      }
+      return node;
+    }
+
+    it('deny every client read and write (the server uses the Admin SDK)', () => {
+      expect([rules['.read'], rules['.write']]).toEqual([false, false]);
+      const grants = (node: RuleNode): unknown[] =>
+        Object.entries(node).flatMap(([key, value]) =>
+          key === '.read' || key === '.write' ? (node === rules ? [] : [key]) : typeof value === 'object' && !Array.isArray(value) ? grants(value) : [],
+        );
+      expect(grants(rules)).toEqual([]);
+    });
+
+    it("index every child the store's queries order by, at the node each query searches", () => {
+      // Every orderByChild in the store's source ran in this file's tests (the contract and the ones above)...
+      const sourceDir = new URL('../../src/store/firebase/', import.meta.url);
+      const inSource = readdirSync(sourceDir).flatMap((file) =>
+        [...readFileSync(new URL(file, sourceDir), 'utf8').matchAll(/orderByChild\(\s*'([^']+)'/g)].map((m) => m[1]!),
+      );
+      expect(inSource.length).toBeGreaterThan(0);
+      expect(new Set(ordered.map((q) => q.child))).toEqual(new Set(inSource));
+      // ...and each searched a node whose rules index that child.
+      for (const { path, child } of ordered) expect(ruleAt(path)?.['.indexOn'] ?? [], `.indexOn at ${path}`).toContain(child);
+    });
   });
 });

@@ -173,6 +173,21 @@ export function storeContract(name: string, factory: StoreFactory): void {
       expect(stored.filter((m) => m.role === 'user').map((m) => m.content)).toEqual(['first', 'current']);
     });
 
+    it('gives an idempotency key back when its append is fenced, so a retry with it is stored', async () => {
+      const session = newSession();
+      await store.createSession(session);
+      await store.appendExchange(session.id, exchange('elsewhere', 1), at(2), 0);
+      expect(await store.appendExchange(session.id, exchange('stale', 3, 'retry-me'), at(4), 0)).toBeNull();
+      expect(await store.findExchange(session.id, 'retry-me')).toBeNull();
+      const retried = await store.appendExchange(session.id, exchange('stale', 5, 'retry-me'), at(6), 1);
+      expect(retried?.messageCount).toBe(2);
+      expect((await store.findExchange(session.id, 'retry-me'))?.messages.map((m) => [m.seq, m.content])).toEqual([
+        [3, 'stale'],
+        [4, 'Reply to: stale'],
+      ]);
+      await expect(store.appendExchange(session.id, exchange('stale', 7, 'retry-me'), at(8), 2)).rejects.toThrow();
+    });
+
     it('pages messages: the newest first-page, older pages before a sequence number, oldest first', async () => {
       const session = newSession();
       await store.createSession(session);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import Database from 'better-sqlite3';
 import { buildApp, type AppDeps, type Chatify } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig, type Config } from '../../src/config.js';
 import { NO_RATE_LIMITS } from './limits.js';
 
 export { NO_RATE_LIMITS };
@@ -16,11 +16,23 @@ export interface ApiResponse<T = any> {
 }
 
 
-/** Extra environment for every server a test file starts: `useStore` points them at PostgreSQL. */
+/** The stores a server can run on, as `Store.kind` names them. */
+export type StoreKind = 'sqlite' | 'postgres' | 'firebase';
+
+/**
+ * Extra environment for every server a test file starts (forEachStore points them at PostgreSQL or
+ * Firebase), and the store they must then answer from: a server on any other store fails to start,
+ * so a suite can never silently fall back to SQLite.
+ */
 let storeEnv: Record<string, string> = {};
-export function useStoreEnv(env: Record<string, string>): void {
+let storeKind: StoreKind | undefined;
+export function useStoreEnv(env: Record<string, string>, kind?: StoreKind): void {
   storeEnv = env;
+  storeKind = kind;
 }
+
+/** Whether an environment names a store of its own (DATABASE_URL wins over FIREBASE_DATABASE_URL in config). */
+const namesStore = (env: Record<string, string>) => Boolean(env['DATABASE_URL'] || env['FIREBASE_DATABASE_URL']);
 
 /** A real Chatify server on a loopback port, with a real SQLite file (or the store useStoreEnv names). */
 export class ChatifyServer {
@@ -36,11 +48,22 @@ export class ChatifyServer {
    */
   static async start(env: Record<string, string> = {}, options: { databasePath?: string; deps?: AppDeps } = {}) {
     const databasePath = options.databasePath ?? join(tempDir(), 'chatify.db');
-    const config = loadConfig({ LOG_LEVEL: 'silent', DATABASE_URL: `sqlite:${databasePath}`, ...NO_RATE_LIMITS, ...storeEnv, ...env });
-    const chatify = await buildApp(config, options.deps);
+    const chatify = await buildApp(ChatifyServer.config(env, databasePath), options.deps);
+    const expected = namesStore(env) || options.deps?.store ? undefined : storeKind;
+    if (expected !== undefined && chatify.store.kind !== expected) {
+      await chatify.app.close();
+      throw new Error(`The server was to run on ${expected} but answers from ${chatify.store.kind}`);
+    }
     await chatify.app.listen({ port: 0, host: '127.0.0.1' });
     const { port } = chatify.app.server.address() as AddressInfo;
     return new ChatifyServer(chatify, `http://127.0.0.1:${port}`, databasePath);
+  }
+
+  /** The configuration a server gets: quiet test defaults, the suite's store, then `env`. */
+  static config(env: Record<string, string> = {}, databasePath = join(tempDir(), 'chatify.db')): Config {
+    // The SQLite file is only the default: it must not win over the store the suite or the test names.
+    const sqlite = namesStore(storeEnv) || namesStore(env) ? {} : { DATABASE_URL: `sqlite:${databasePath}` };
+    return loadConfig({ LOG_LEVEL: 'silent', ...sqlite, ...NO_RATE_LIMITS, ...storeEnv, ...env });
   }
 
   /** Environment for a server that talks to the given fake model. */

@@ -73,6 +73,7 @@ export class FakeOpenAi {
   readonly #recordTimings: boolean;
   readonly #recordRequests: boolean;
   #answered = 0;
+  readonly #holds: { arrive: () => void; released: Promise<void> }[] = [];
   readonly #server = createServer((req, res) => void this.#handle(req, res));
   #url = '';
 
@@ -94,6 +95,18 @@ export class FakeOpenAi {
   /** Base URL to give the SDK (OPENAI_BASE_URL). */
   get url(): string {
     return this.#url;
+  }
+
+  /**
+   * Holds the next request to be answered once it has arrived, until `release()`: `arrived`
+   * resolves then, so a test can act while a reply is known to be under way.
+   */
+  holdNext(): { arrived: Promise<void>; release: () => void } {
+    let arrive!: () => void;
+    let release!: () => void;
+    const arrived = new Promise<void>((resolve) => (arrive = resolve));
+    this.#holds.push({ arrive, released: new Promise<void>((resolve) => (release = resolve)) });
+    return { arrived, release };
   }
 
   async close(): Promise<void> {
@@ -141,6 +154,11 @@ export class FakeOpenAi {
 
     const index = this.#answered++;
     if (this.#recordRequests) this.requests.push(body);
+    const hold = this.#holds.shift();
+    if (hold) {
+      hold.arrive();
+      await hold.released;
+    }
     const text = this.reply(body, index);
     await sleep(typeof this.latencyMs === 'number' ? this.latencyMs : this.latencyMs(index));
     if (res.destroyed) return;

@@ -18,7 +18,11 @@ export class FirebaseServer {
   static async start(): Promise<FirebaseServer> {
     const port = await freePort();
     const child = spawn(BIN, ['-p', String(port), '-a', '127.0.0.1', '-n', `127.0.0.1:${port}`, '-s', 'owner'], { stdio: 'ignore' });
-    for (let i = 0; i < 100; i++) {
+    let exited = false;
+    child.once('exit', () => (exited = true));
+    // Loading it takes seconds on a busy machine (suites run in parallel): wait up to 20 s, unless it dies.
+    const deadline = Date.now() + 20_000;
+    while (!exited && Date.now() < deadline) {
       const open = await new Promise<boolean>((resolve) => {
         const socket = connect(port, '127.0.0.1', () => {
           socket.end();

@@ -4,6 +4,8 @@ import { freePort } from './server-process.js';
 /** A TCP proxy a test can cut and restore, to make a real server "briefly unreachable". */
 export class TcpProxy {
   #server: Server | undefined;
+  /** Bytes the target has sent to clients through the proxy: what they downloaded. */
+  received = 0;
   readonly #sockets = new Set<Socket>();
 
   private constructor(
@@ -25,6 +27,7 @@ export class TcpProxy {
         socket.on('close', () => this.#sockets.delete(socket));
         socket.on('error', () => undefined);
       }
+      upstream.on('data', (chunk: Buffer) => (this.received += chunk.length));
       client.pipe(upstream).pipe(client);
       client.on('close', () => upstream.destroy());
       upstream.on('close', () => client.destroy());

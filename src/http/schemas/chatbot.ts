@@ -81,8 +81,8 @@ export const SessionDetail = Type.Object({
 export const SessionListQuery = Type.Object({
   user_id: Type.Optional(UserId),
   limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
-  // At most 18 digits: every such number fits the 64-bit integer the SQL stores page by.
-  cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,18}$', description: 'next_cursor of the previous page' })),
+  // Each store's own shape: a seq (SQLite, PostgreSQL) or a push key (Firebase); the store checks it is its own.
+  cursor: Type.Optional(Type.String({ pattern: '^(?:[0-9]{1,19}|[-0-9A-Za-z_]{20})$', description: 'next_cursor of the previous page' })),
 });
 
 export const SessionList = Type.Object({

@@ -1,5 +1,8 @@
-import type { Database, Query } from 'firebase-admin/database';
+import type { Database, Query, Reference } from 'firebase-admin/database';
 import { ChatError } from '../../chat/errors.js';
+
+/** What a transaction answers: whether it committed, and the node's value then. */
+export type TransactionResult = Awaited<ReturnType<Reference['transaction']>>;
 
 /** Message keys are zero-padded sequence numbers, so key order is conversation order. */
 export const messageKey = (seq: number) => String(seq).padStart(10, '0');
@@ -22,6 +25,15 @@ export class TimedDatabase {
   async read(query: Query): Promise<unknown> {
     const snapshot = await this.within(query.once('value'));
     return snapshot.val();
+  }
+
+  /**
+   * A transaction that is never applied locally: by default the SDK shows its first, optimistic
+   * result (often computed on a value not yet fetched, e.g. null) to every reader on this instance
+   * until the server has answered, so a concurrent read could see a node vanish.
+   */
+  transaction<T>(ref: Reference, update: (current: T) => unknown): Promise<TransactionResult> {
+    return this.within(ref.transaction(update, undefined, false));
   }
 
   within<T>(operation: Promise<T>): Promise<T> {

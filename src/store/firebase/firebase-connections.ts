@@ -13,7 +13,7 @@ import {
   type MessageNode,
   type PushTargetNode,
 } from './connection-nodes.js';
-import { messageKey, userKey, validKey, type TimedDatabase } from './firebase-access.js';
+import { messageKey, userKey, validKey, type TimedDatabase, type TransactionResult } from './firebase-access.js';
 
 /** How often createConnection takes over a pair key left behind by an ended connection before giving up. */
 const PAIR_ATTEMPTS = 5;
@@ -46,7 +46,7 @@ export class FirebaseConnections implements ConnectionStore {
     const ref = this.#ref(`connections/${c.id}`);
     // Written before the pair is claimed, so a claim always names a connection that exists; nobody
     // finds this one until it is listed in userConnections below.
-    const placed = await this.#write(ref.transaction((current: unknown) => (current === null ? toNode(c) : undefined)));
+    const placed = await this.#transact(ref, (current: unknown) => (current === null ? toNode(c) : undefined));
     if (!placed.committed) throw new Error(`Connection ${c.id} already exists`);
     if (c.status === 'active') {
       const holder = await this.#claimPair(c);
@@ -67,9 +67,7 @@ export class FirebaseConnections implements ConnectionStore {
     for (let attempt = 0; attempt < PAIR_ATTEMPTS; attempt++) {
       // Never aborts: an abort would be decided on this client's optimistic view (another pending
       // claim here), while writing back what is there lets the server confirm who holds the pair.
-      const claimed = await this.#write(
-        ref.transaction((current: string | null) => (current === null || current === stale ? c.id : current)),
-      );
+      const claimed = await this.#transact(ref, (current: string | null) => (current === null || current === stale ? c.id : current));
       const holderId = claimed.snapshot.val() as string;
       if (holderId === c.id) return null;
       const holder = await this.getConnection(holderId);
@@ -116,20 +114,15 @@ export class FirebaseConnections implements ConnectionStore {
 
   async endConnection(id: string, endedAt: string): Promise<Connection | null> {
     if (!validKey(id)) return null;
-    const ended = await this.#write(
-      this.#ref(`connections/${id}`).transaction((node: ConnectionNode | null) => {
-        if (node === null) return null; // not seen yet: the server's value decides
-        return node.status === 'active' ? { ...node, status: 'ended', endedAt } : undefined;
-      }),
-    );
+    const ended = await this.#transact(this.#ref(`connections/${id}`), (node: ConnectionNode | null) => {
+      if (node === null) return null; // not seen yet: the server's value decides
+      return node.status === 'active' ? { ...node, status: 'ended', endedAt } : undefined;
+    });
     const node = ended.snapshot.val() as ConnectionNode | null;
     if (!ended.committed || node === null) return null;
     // A crash before this leaves the pair held by an ended connection; createConnection takes it over.
-    await this.#write(
-      this.#ref(`connectionPairs/${pairKey(node.user1Id, node.user2Id)}`).transaction((holder: string | null) =>
-        holder === id ? null : holder,
-      ),
-    );
+    const pair = this.#ref(`connectionPairs/${pairKey(node.user1Id, node.user2Id)}`);
+    await this.#transact(pair, (holder: string | null) => (holder === id ? null : holder));
     return toConnection(id, node);
   }
 
@@ -151,25 +144,23 @@ export class FirebaseConnections implements ConnectionStore {
       // this append runs the key holds its claim (a string), then the seq. The transaction never
       // aborts, so the server, not this client's optimistic view, says who holds the key.
       const claim = randomUUID();
-      const held = await this.#write(this.#ref(keyPath).transaction((current: KeyHolder | null) => current ?? claim));
+      const held = await this.#transact(this.#ref(keyPath), (current: KeyHolder | null) => current ?? claim);
       const holder = held.snapshot.val() as KeyHolder;
       if (holder !== claim) return this.#replay(connectionId, m, keyPath, holder);
     }
-    const taken = await this.#write(
-      this.#ref(`connections/${connectionId}`).transaction((node: ConnectionNode | null) => {
-        if (node === null) return null; // not seen yet: the server's value decides
-        if (node.status !== 'active') return undefined;
-        const seq = node.lastSeq + 1;
-        const readUpTo = (userId: string, current: number) => (userId === m.senderId ? seq : current);
-        return {
-          ...node,
-          lastSeq: seq,
-          lastActivity: m.timestamp,
-          user1ReadUpTo: readUpTo(node.user1Id, node.user1ReadUpTo),
-          user2ReadUpTo: readUpTo(node.user2Id, node.user2ReadUpTo),
-        };
-      }),
-    );
+    const taken = await this.#transact(this.#ref(`connections/${connectionId}`), (node: ConnectionNode | null) => {
+      if (node === null) return null; // not seen yet: the server's value decides
+      if (node.status !== 'active') return undefined;
+      const seq = node.lastSeq + 1;
+      const readUpTo = (userId: string, current: number) => (userId === m.senderId ? seq : current);
+      return {
+        ...node,
+        lastSeq: seq,
+        lastActivity: m.timestamp,
+        user1ReadUpTo: readUpTo(node.user1Id, node.user1ReadUpTo),
+        user2ReadUpTo: readUpTo(node.user2Id, node.user2ReadUpTo),
+      };
+    });
     const node = taken.snapshot.val() as ConnectionNode | null;
     if (!taken.committed || node === null) {
       if (keyPath !== null) await this.#write(this.#ref(keyPath).remove());
@@ -246,20 +237,18 @@ export class FirebaseConnections implements ConnectionStore {
 
   async markRead(connectionId: string, userId: string, upTo: number): Promise<Connection | null> {
     if (!validKey(connectionId)) return null;
-    const result = await this.#write(
-      this.#ref(`connections/${connectionId}`).transaction((node: ConnectionNode | null) => {
-        if (node === null) return null; // not seen yet: the server's value decides
-        const forward = (participant: string, current: number) =>
-          participant === userId ? Math.max(current, Math.min(upTo, node.lastSeq)) : current;
-        const moved = {
-          ...node,
-          user1ReadUpTo: forward(node.user1Id, node.user1ReadUpTo),
-          user2ReadUpTo: forward(node.user2Id, node.user2ReadUpTo),
-        };
-        // Nothing to write: not a participant, or not forward.
-        return moved.user1ReadUpTo === node.user1ReadUpTo && moved.user2ReadUpTo === node.user2ReadUpTo ? undefined : moved;
-      }),
-    );
+    const result = await this.#transact(this.#ref(`connections/${connectionId}`), (node: ConnectionNode | null) => {
+      if (node === null) return null; // not seen yet: the server's value decides
+      const forward = (participant: string, current: number) =>
+        participant === userId ? Math.max(current, Math.min(upTo, node.lastSeq)) : current;
+      const moved = {
+        ...node,
+        user1ReadUpTo: forward(node.user1Id, node.user1ReadUpTo),
+        user2ReadUpTo: forward(node.user2Id, node.user2ReadUpTo),
+      };
+      // Nothing to write: not a participant, or not forward.
+      return moved.user1ReadUpTo === node.user1ReadUpTo && moved.user2ReadUpTo === node.user2ReadUpTo ? undefined : moved;
+    });
     const node = result.snapshot.val() as ConnectionNode | null;
     if (node === null || (node.user1Id !== userId && node.user2Id !== userId)) return null;
     return toConnection(connectionId, node);
@@ -269,12 +258,10 @@ export class FirebaseConnections implements ConnectionStore {
     const node: PushTargetNode = { id: t.id, target: t.target, createdAt: t.createdAt };
     // The device's owner, swapped in one step: whoever had it before loses it.
     let previous: string | null = null;
-    await this.#write(
-      this.#ref(`pushTargetOwners/${userKey(t.id)}`).transaction((current: string | null) => {
-        previous = current;
-        return t.userId;
-      }),
-    );
+    await this.#transact(this.#ref(`pushTargetOwners/${userKey(t.id)}`), (current: string | null) => {
+      previous = current;
+      return t.userId;
+    });
     const updates: Record<string, unknown> = { [`pushTargets/${userKey(t.userId)}/${userKey(t.id)}`]: node };
     if (previous !== null && previous !== t.userId) updates[`pushTargets/${userKey(previous)}/${userKey(t.id)}`] = null;
     await this.#write(this.#ref().update(updates));
@@ -290,16 +277,13 @@ export class FirebaseConnections implements ConnectionStore {
   async removePushTarget(userId: string, id: string): Promise<boolean> {
     // A transaction, so "was it there" is answered by the same step that removes it.
     let existed = false;
-    await this.#write(
-      this.#ref(`pushTargets/${userKey(userId)}/${userKey(id)}`).transaction((current: unknown) => {
-        existed = current !== null;
-        return null;
-      }),
-    );
+    await this.#transact(this.#ref(`pushTargets/${userKey(userId)}/${userKey(id)}`), (current: unknown) => {
+      existed = current !== null;
+      return null;
+    });
     if (existed) {
-      await this.#write(
-        this.#ref(`pushTargetOwners/${userKey(id)}`).transaction((owner: string | null) => (owner === userId ? null : owner)),
-      );
+      const owner = this.#ref(`pushTargetOwners/${userKey(id)}`);
+      await this.#transact(owner, (current: string | null) => (current === userId ? null : current));
     }
     return existed;
   }
@@ -311,6 +295,10 @@ export class FirebaseConnections implements ConnectionStore {
 
   #ref(path?: string): Reference {
     return this.timed.db.ref(path);
+  }
+
+  #transact<T>(ref: Reference, update: (current: T) => unknown): Promise<TransactionResult> {
+    return this.timed.transaction(ref, update);
   }
 
   #write<T>(operation: Promise<T>): Promise<T> {

@@ -1,14 +1,16 @@
 import { cert, applicationDefault, deleteApp, initializeApp, type App } from 'firebase-admin/app';
 import { ConnectionStoreDelegate } from '../connection-store-delegate.js';
-import { getDatabase, type Database, type Query } from 'firebase-admin/database';
+import { getDatabase, type Database, type Query, type Reference } from 'firebase-admin/database';
 import { randomUUID } from 'node:crypto';
 import type { Store } from '../../chat/store.js';
 import { exchangeUsage } from '../exchange-usage.js';
 import { appendedMessages } from '../appended-messages.js';
+import { pushKeyCursor } from '../session-cursors.js';
 import type { NewMessage, Page, Personality, Session, StoredMessage, UniversalRules } from '../../chat/types.js';
-import { messageKey, TimedDatabase, userKey, validKey } from './firebase-access.js';
+import { messageKey, TimedDatabase, userKey, validKey, type TransactionResult } from './firebase-access.js';
 import { FirebaseConnections } from './firebase-connections.js';
-import { SESSION_FIELDS, toMessage, toSession, withoutOrder, type MessageNode, type SessionNode } from './session-nodes.js';
+import { IdempotencyKeys } from './idempotency-keys.js';
+import { SESSION_FIELDS, toMessage, toMessageNode, toSession, withoutOrder, type MessageNode, type SessionNode } from './session-nodes.js';
 
 export interface FirebaseOptions {
   /** e.g. https://my-project-default-rtdb.firebaseio.com */
@@ -25,13 +27,14 @@ export interface FirebaseOptions {
  * userSessions/{id}/conversation_history (never a rewrite of the session). Small nodes of our
  * own: userSessionIndex/{user}/{pushKey} lists a user's sessions newest first without downloading
  * histories, counters/templates keeps the order personalities were added in, and
- * idempotencyKeys/{session}/{key} reserves each idempotency key once. User-to-user chat has its
- * own nodes, described in firebase-connections.ts.
+ * idempotencyKeys/{session}/{key} reserves each idempotency key once (see idempotency-keys.ts).
+ * User-to-user chat has its own nodes, described in firebase-connections.ts.
  */
 export class FirebaseStore extends ConnectionStoreDelegate implements Store {
   readonly kind = 'firebase';
   readonly #timed: TimedDatabase;
   protected readonly connections: FirebaseConnections;
+  readonly #keys: IdempotencyKeys;
 
   private constructor(
     private readonly app: App,
@@ -41,6 +44,7 @@ export class FirebaseStore extends ConnectionStoreDelegate implements Store {
     super();
     this.#timed = new TimedDatabase(db, timeoutMs);
     this.connections = new FirebaseConnections(this.#timed);
+    this.#keys = new IdempotencyKeys(this.#timed);
   }
 
   static open(options: FirebaseOptions): FirebaseStore {
@@ -86,7 +90,7 @@ export class FirebaseStore extends ConnectionStoreDelegate implements Store {
 
   async listSessions(userId: string, page: { limit: number; cursor?: string | undefined }): Promise<Page<Session>> {
     let query = this.db.ref(`userSessionIndex/${userKey(userId)}`).orderByKey();
-    if (page.cursor !== undefined) query = query.endAt(page.cursor);
+    if (page.cursor !== undefined) query = query.endAt(pushKeyCursor(page.cursor));
     const index = ((await this.#read(query.limitToLast(page.limit + 2))) ?? {}) as Record<string, string>;
     const keys = Object.keys(index)
       .filter((key) => key !== page.cursor)
@@ -103,10 +107,8 @@ export class FirebaseStore extends ConnectionStoreDelegate implements Store {
 
   async endSession(id: string, endedAt: string): Promise<boolean> {
     if (!validKey(id) || (await this.#read(this.db.ref(`userSessions/${id}/user_id`))) == null) return false;
-    const result = await this.#write(
-      this.db.ref(`userSessions/${id}/status`).transaction((status: string | null) =>
-        status === 'active' || status === null ? 'ended' : undefined,
-      ),
+    const result = await this.#transact(this.db.ref(`userSessions/${id}/status`), (status: string | null) =>
+      status === 'active' || status === null ? 'ended' : undefined,
     );
     if (!result.committed) return false;
     await this.#write(this.db.ref(`userSessions/${id}`).update({ ended_at: endedAt, last_activity: endedAt }));
@@ -117,52 +119,60 @@ export class FirebaseStore extends ConnectionStoreDelegate implements Store {
     if (!validKey(sessionId)) return null;
     const ref = this.db.ref(`userSessions/${sessionId}`);
     if ((await this.#read(ref.child('status'))) !== 'active') return null;
-    // An idempotency key is taken once per session, atomically, before anything is written.
-    for (const key of messages.map((m) => m.idempotencyKey).filter((k): k is string => !!k)) {
-      const taken = await this.#write(
-        this.db.ref(`idempotencyKeys/${sessionId}/${userKey(key)}`).transaction((used: unknown) => (used === null ? true : undefined)),
-      );
-      if (!taken.committed) throw new Error(`idempotency key "${key}" was already used in this session`);
-    }
-    // The count is the one value writers race on: a transaction hands each exchange its own number
-    // (and refuses a stale expected count); the messages then take the sequence numbers it implies.
-    const counted = await this.#write(
-      ref.child('message_count').transaction((count: number | null) => {
+    const keys = messages.map((m) => m.idempotencyKey).filter((k): k is string => !!k);
+    const reserved = await this.#keys.reserve(sessionId, keys);
+    let stored: StoredMessage[];
+    let messageCount: number;
+    try {
+      // The count is the one value writers race on: a transaction hands each exchange its own number
+      // (and refuses a stale expected count); the messages then take the sequence numbers it implies.
+      const counted = await this.#transact(ref.child('message_count'), (count: number | null) => {
         const current = count ?? expectedMessageCount ?? 0;
         if (expectedMessageCount !== undefined && current !== expectedMessageCount) return undefined;
         return current + 1;
-      }),
-    );
-    if (!counted.committed) return null;
-    const messageCount = counted.snapshot.val() as number;
-    const first = (messageCount - 1) * messages.length + 1;
-    const stored = appendedMessages(messages, first);
-    const update: Record<string, unknown> = { last_activity: lastActivity };
-    for (const m of stored) {
-      update[`conversation_history/${messageKey(m.seq)}`] = {
-        role: m.role,
-        content: m.content,
-        tokens: m.tokens,
-        timestamp: m.createdAt,
-        ...(m.idempotencyKey ? { idempotency_key: m.idempotencyKey } : {}),
-        ...(m.usage ? { prompt_tokens: m.usage.promptTokens, completion_tokens: m.usage.completionTokens } : {}),
-      } satisfies MessageNode;
+      });
+      if (!counted.committed) {
+        await this.#keys.release(reserved);
+        return null;
+      }
+      messageCount = counted.snapshot.val() as number;
+      stored = appendedMessages(messages, (messageCount - 1) * messages.length + 1);
+      const base = `userSessions/${sessionId}`;
+      const update: Record<string, unknown> = { [`${base}/last_activity`]: lastActivity };
+      for (const m of stored) {
+        update[`${base}/conversation_history/${messageKey(m.seq)}`] = toMessageNode(m);
+        if (m.idempotencyKey) update[this.#keys.path(sessionId, m.idempotencyKey)] = m.seq;
+      }
+      await this.#write(this.db.ref().update(update));
+    } catch (error) {
+      // Nothing of this exchange is stored (a counted number without messages is a hole readers skip).
+      await this.#keys.release(reserved).catch(() => undefined);
+      throw error;
     }
-    await this.#write(ref.update(update));
     const usage = exchangeUsage(messages);
     for (const [field, amount] of [['prompt_tokens', usage.promptTokens], ['completion_tokens', usage.completionTokens]] as const) {
-      if (amount > 0) await this.#write(ref.child(field).transaction((n: number | null) => (n ?? 0) + amount));
+      if (amount > 0) await this.#transact(ref.child(field), (n: number | null) => (n ?? 0) + amount);
     }
     return { messages: stored, messageCount };
   }
 
   async findExchange(sessionId: string, idempotencyKey: string) {
     if (!validKey(sessionId)) return null;
+    const held = await this.#keys.held(sessionId, idempotencyKey);
+    if (held === null) return null;
     const history = this.db.ref(`userSessions/${sessionId}/conversation_history`);
-    const found = ((await this.#read(history.orderByChild('idempotency_key').equalTo(idempotencyKey).limitToFirst(1))) ?? {}) as Record<
-      string,
-      MessageNode
-    >;
+    let found: Record<string, MessageNode>;
+    if (typeof held === 'number') {
+      const question = (await this.#read(history.child(messageKey(held)))) as MessageNode | null;
+      found = question ? { [messageKey(held)]: question } : {};
+    } else {
+      // Reserved only: its append is under way, or stored it before keys held their seq. The query
+      // is served by the .indexOn in database.rules.json.
+      found = ((await this.#read(history.orderByChild('idempotency_key').equalTo(idempotencyKey).limitToFirst(1))) ?? {}) as Record<
+        string,
+        MessageNode
+      >;
+    }
     const key = Object.keys(found)[0];
     if (!key) return null;
     const replyKey = messageKey(Number(key) + 1);
@@ -212,11 +222,9 @@ export class FirebaseStore extends ConnectionStoreDelegate implements Store {
   }
 
   async insertPersonality(p: Personality): Promise<boolean> {
-    const order = await this.#write(this.db.ref('counters/templates').transaction((n: number | null) => (n ?? 0) + 1));
-    const result = await this.#write(
-      this.db.ref(`templates/${p.id}`).transaction((current: unknown) =>
-        current === null ? { ...p, _order: order.snapshot.val() as number } : undefined,
-      ),
+    const order = await this.#transact(this.db.ref('counters/templates'), (n: number | null) => (n ?? 0) + 1);
+    const result = await this.#transact(this.db.ref(`templates/${p.id}`), (current: unknown) =>
+      current === null ? { ...p, _order: order.snapshot.val() as number } : undefined,
     );
     return result.committed;
   }
@@ -237,7 +245,7 @@ export class FirebaseStore extends ConnectionStoreDelegate implements Store {
   }
 
   async incrementPersonalityUsage(id: string): Promise<void> {
-    await this.#write(this.db.ref(`templates/${id}/usageCount`).transaction((n: number | null) => (n ?? 0) + 1));
+    await this.#transact(this.db.ref(`templates/${id}/usageCount`), (n: number | null) => (n ?? 0) + 1);
   }
 
   async getUniversalRules(): Promise<UniversalRules | null> {
@@ -251,6 +259,10 @@ export class FirebaseStore extends ConnectionStoreDelegate implements Store {
 
   #read(query: Query): Promise<unknown> {
     return this.#timed.read(query);
+  }
+
+  #transact<T>(ref: Reference, update: (current: T) => unknown): Promise<TransactionResult> {
+    return this.#timed.transaction(ref, update);
   }
 
   #write<T>(operation: Promise<T>): Promise<T> {

@@ -61,3 +61,14 @@ export function toMessage(key: string, m: MessageNode): StoredMessage {
     usage: m.prompt_tokens === undefined ? null : { promptTokens: m.prompt_tokens, completionTokens: m.completion_tokens ?? 0 },
   };
 }
+
+export function toMessageNode(m: StoredMessage): MessageNode {
+  return {
+    role: m.role,
+    content: m.content,
+    tokens: m.tokens,
+    timestamp: m.createdAt,
+    ...(m.idempotencyKey ? { idempotency_key: m.idempotencyKey } : {}),
+    ...(m.usage ? { prompt_tokens: m.usage.promptTokens, completion_tokens: m.usage.completionTokens } : {}),
+  };
+}

@@ -6,6 +6,7 @@ import { messageFromRow, sessionFromRow, type MessageRow, type SessionRow } from
 import type { NewMessage, Page, Personality, Session, StoredMessage, UniversalRules } from '../../chat/types.js';
 import { exchangeUsage } from '../exchange-usage.js';
 import { appendedMessages } from '../appended-messages.js';
+import { seqCursor } from '../session-cursors.js';
 import { migrate } from './migrations.js';
 import { PostgresConnections } from './postgres-connections.js';
 
@@ -92,7 +93,7 @@ export class PostgresStore extends ConnectionStoreDelegate implements Store {
   async listSessions(userId: string, page: { limit: number; cursor?: string | undefined }): Promise<Page<Session>> {
     const { rows } = await this.#query<SessionRow>(
       'SELECT * FROM sessions WHERE user_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3',
-      [userId, page.cursor ?? '9223372036854775807', page.limit + 1],
+      [userId, page.cursor === undefined ? '9223372036854775807' : seqCursor(page.cursor), page.limit + 1],
     );
     const hasMore = rows.length > page.limit;
     const items = (hasMore ? rows.slice(0, page.limit) : rows).map(sessionFromRow);

@@ -11,6 +11,7 @@ import { openConnection } from './connection.js';
 import { SqliteConnectionQueries } from './connection-queries.js';
 import { migrate } from './migrations.js';
 import { appendedMessages } from '../appended-messages.js';
+import { seqCursor } from '../session-cursors.js';
 import { ThreadWriter } from './thread-writer.js';
 import { InlineWriter } from './writer.js';
 import type { AppendedExchange } from './writes.js';
@@ -74,7 +75,7 @@ export class SqliteStore implements Store, ConnectionStore {
   }
 
   async listSessions(userId: string, page: { limit: number; cursor?: string | undefined }): Promise<Page<Session>> {
-    const before = page.cursor === undefined ? Number.MAX_SAFE_INTEGER : Number(page.cursor);
+    const before = page.cursor === undefined ? Number.MAX_SAFE_INTEGER : Number(seqCursor(page.cursor));
     const rows = this.#sql.listSessions.all(userId, before, page.limit + 1) as SessionRow[];
     const hasMore = rows.length > page.limit;
     const items = (hasMore ? rows.slice(0, page.limit) : rows).map(sessionFromRow);
