@@ -1,5 +1,5 @@
-import { LRUCache } from 'lru-cache';
-import { selectContext, type ContextLimits, type ContextMessage } from './context-window.js';
+import { ActiveSessions } from './active-sessions.js';
+import { selectContext, type ContextLimits } from './context-window.js';
 import { ChatError } from './errors.js';
 import type { Completion, Llm, ModelMessage } from './llm.js';
 import { modelSettingsOf, type PersonalityService, type ResolvedPersonality } from './personality-service.js';
@@ -36,12 +36,6 @@ interface Deps {
   lock?: SessionLock;
 }
 
-/** An active session held in memory: its record and the newest messages that may enter the context. */
-interface ActiveSession {
-  session: Session;
-  recent: ContextMessage[];
-}
-
 /** Which keyed send is which in `#keyed`: keys are the client's, so they are scoped by session. */
 const keyedSend = (sessionId: string, key: string) => `${sessionId}\n${key}`;
 
@@ -51,27 +45,23 @@ const keyedSend = (sessionId: string, key: string) => `${sessionId}\n${key}`;
  * reply is returned, and a failed exchange writes nothing.
  */
 export class ChatService {
-  readonly #active: LRUCache<string, ActiveSession>;
+  readonly #active: ActiveSessions;
   readonly #lock: SessionLock;
   /** Exchanges under way, so shutdown can let them finish (a streamed reply may outlive its client). */
   readonly #inFlight = new Set<Promise<unknown>>();
   /** Keyed sends under way: a retry that arrives meanwhile waits for the same answer. */
   readonly #keyed = new Map<string, { text: string; exchange: Promise<ExchangeResult> }>();
-  readonly #purgeTimer: NodeJS.Timeout;
 
   constructor(
     private readonly deps: Deps,
     private readonly options: ChatServiceOptions,
   ) {
     this.#lock = deps.lock ?? new LocalSessionLock();
-    this.#active = new LRUCache({
-      max: options.cache.maxSessions,
-      ttl: options.cache.idleTimeoutMs,
-      updateAgeOnGet: true,
+    this.#active = new ActiveSessions(deps.store, {
+      ...options.cache,
+      maxMessages: options.context.maxMessages,
+      sharedStore: options.sharedStore ?? false,
     });
-    // Expired entries go lazily; sweep now and then so idle sessions really leave memory.
-    this.#purgeTimer = setInterval(() => this.#active.purgeStale(), Math.min(60_000, Math.max(1000, options.cache.idleTimeoutMs)));
-    this.#purgeTimer.unref();
   }
 
   /** Sessions held in memory right now. */
@@ -98,7 +88,7 @@ export class ChatService {
     };
     await this.deps.store.createSession(session);
     await this.deps.personalities.recordUse(personalityId);
-    this.#active.set(session.id, { session, recent: [] });
+    this.#active.add(session);
     return session;
   }
 
@@ -132,7 +122,7 @@ export class ChatService {
     caller: Caller,
     running: { text: string; exchange: Promise<ExchangeResult> },
   ): Promise<ExchangeResult> {
-    if (!visibleTo(caller, await this.#current(sessionId))) throw sessionNotFound();
+    if (!visibleTo(caller, await this.#active.current(sessionId))) throw sessionNotFound();
     if (running.text !== text) throw idempotencyKeyReused();
     return { ...(await running.exchange), replayed: true };
   }
@@ -148,14 +138,14 @@ export class ChatService {
   /** Who a session belongs to, or null if there is no such session (for per-user limits). */
   async sessionOwner(sessionId: string): Promise<string | null> {
     if (!isSessionId(sessionId)) return null;
-    return (this.#active.get(sessionId)?.session ?? (await this.deps.store.getSession(sessionId)))?.userId ?? null;
+    return (this.#active.peek(sessionId) ?? (await this.deps.store.getSession(sessionId)))?.userId ?? null;
   }
 
   /** Throws as sendMessage would for this id and text, without queueing anything. */
   async checkSendable(sessionId: string, text: string, caller: Caller = {}, idempotencyKey?: string): Promise<void> {
     checkMessageText(text, this.options.maxMessageLength);
     assertSessionId(sessionId);
-    const session = visibleTo(caller, await this.#current(sessionId));
+    const session = visibleTo(caller, await this.#active.current(sessionId));
     if (!session) throw sessionNotFound();
     // A keyed send already under way answers as that send does, whatever happened since.
     if (idempotencyKey !== undefined && this.#keyed.has(keyedSend(sessionId, idempotencyKey))) return;
@@ -193,15 +183,15 @@ export class ChatService {
   endSession(sessionId: string, caller: Caller = {}): Promise<EndResult> {
     assertSessionId(sessionId);
     return this.#lock.run(sessionId, async () => {
-      const session = visibleTo(caller, await this.#current(sessionId));
+      const session = visibleTo(caller, await this.#active.current(sessionId));
       if (!session) throw sessionNotFound();
       if (session.status !== 'active') throw sessionEnded();
       const endedAt = this.#now();
       if (!(await this.deps.store.endSession(sessionId, endedAt))) {
-        this.#active.delete(sessionId);
+        this.#active.forget(sessionId);
         throw sessionEnded();
       }
-      this.#active.delete(sessionId);
+      this.#active.forget(sessionId);
       const ended: Session = { ...session, status: 'ended', endedAt };
       const durationSeconds = (Date.parse(endedAt) - Date.parse(session.createdAt)) / 1000;
       return { session: ended, durationSeconds };
@@ -209,8 +199,7 @@ export class ChatService {
   }
 
   close(): void {
-    clearInterval(this.#purgeTimer);
-    this.#active.clear();
+    this.#active.close();
   }
 
   async #exchange(sessionId: string, text: string, receivedAt: string, sentAt: number, options: SendOptions): Promise<ExchangeResult> {
@@ -218,7 +207,7 @@ export class ChatService {
       const replay = await this.#replay(sessionId, text, options.idempotencyKey, options.caller ?? {});
       if (replay) return replay;
     }
-    const active = await this.#load(sessionId);
+    const active = await this.#active.load(sessionId);
     if (!visibleTo(options.caller ?? {}, active.session)) throw sessionNotFound();
     const resolved = await this.deps.personalities.forSession(active.session);
     const question: NewMessage = {
@@ -247,19 +236,19 @@ export class ChatService {
     const stored = await this.deps.store.appendExchange(sessionId, [question, answer], answer.createdAt, basis).catch((error: unknown) => {
       // The write may have landed before the store failed (a retry with the same key then replays it):
       // memory no longer knows the session's state, so the next send reads it from the store.
-      this.#active.delete(sessionId);
+      this.#active.forget(sessionId);
       throw error;
     });
     const storedAt = performance.now();
     if (!stored) {
-      this.#active.delete(sessionId);
+      this.#active.forget(sessionId);
       const now = await this.deps.store.getSession(sessionId);
       if (now?.status === 'active') {
         throw new ChatError('session_conflict', 'This session changed while the reply was written. Please send again.');
       }
       throw sessionEnded();
     }
-    this.#remember(active, question, answer);
+    this.#active.remember(active, question, answer);
     active.session.messageCount = stored.messageCount;
     active.session.lastActivity = answer.createdAt;
     if (completion.usage) {
@@ -305,43 +294,6 @@ export class ChatService {
     } catch (error) {
       throw toChatError(error);
     }
-  }
-
-  /** The session's record: from memory when this instance is the only one, else from the store. */
-  async #current(sessionId: string): Promise<Session | null> {
-    const cached = this.options.sharedStore ? undefined : this.#active.get(sessionId)?.session;
-    return cached ?? this.deps.store.getSession(sessionId);
-  }
-
-  /**
-   * The session from memory, or from the store (after eviction or a restart). With a shared store
-   * the memory is only trusted if the store agrees it is current. Ended ones are refused.
-   */
-  async #load(sessionId: string): Promise<ActiveSession> {
-    const cached = this.#active.get(sessionId);
-    if (cached && !this.options.sharedStore) return cached;
-    const session = await this.deps.store.getSession(sessionId);
-    if (!session) throw sessionNotFound();
-    if (session.status !== 'active') {
-      this.#active.delete(sessionId);
-      throw sessionEnded();
-    }
-    if (cached && cached.session.messageCount === session.messageCount) return cached;
-    const recent = await this.deps.store.readMessages(sessionId, { limit: this.options.context.maxMessages });
-    const active: ActiveSession = {
-      session,
-      recent: recent.map(({ role, content, tokens }) => ({ role, content, tokens })),
-    };
-    this.#active.set(sessionId, active);
-    return active;
-  }
-
-
-  /** Keeps only as many recent messages as could ever enter the context: memory stays flat. */
-  #remember(active: ActiveSession, ...messages: NewMessage[]): void {
-    for (const { role, content, tokens } of messages) active.recent.push({ role, content, tokens });
-    const excess = active.recent.length - this.options.context.maxMessages;
-    if (excess > 0) active.recent.splice(0, excess);
   }
 
   #now(): string {
