@@ -35,6 +35,7 @@ import { rateLimitHooks } from './http/rate-limits.js';
 import { registerMetrics } from './http/metrics-routes.js';
 import { OneLineRequestLog } from './http/request-log.js';
 import { registerValidation } from './http/validation.js';
+import { serverTimeouts } from './http/server-timeouts.js';
 import { localCoordination, type Coordination } from './coordination/coordination.js';
 import { createLlm } from './llm/create-llm.js';
 import { MeteredLlm } from './llm/metered-llm.js';
@@ -117,6 +118,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
         ? (_address: string, hop: number) => hop < (config.trustProxy as number)
         : config.trustProxy,
     bodyLimit: config.bodyLimitBytes,
+    ...serverTimeouts(config.http),
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     frameworkErrors,
     clientErrorHandler,

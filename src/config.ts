@@ -45,6 +45,9 @@ const EnvSchema = Type.Object({
   SESSION_CACHE_MAX: Type.Integer({ minimum: 1, default: 10_000 }),
   MAX_MESSAGE_LENGTH: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 4000 }),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, default: 262_144 }),
+  HTTP_HEADERS_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 10_000 }),
+  HTTP_REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 30_000 }),
+  HTTP_KEEPALIVE_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 5000 }),
   DEFAULT_TEMPLATE_ID: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$', default: 'friendly-assistant' }),
   CORS_ORIGINS: Type.String({ default: LOCAL_ORIGINS }),
   SHUTDOWN_DELAY_MS: Type.Integer({ minimum: 0, default: 1000 }),
@@ -118,6 +121,8 @@ export interface Config {
   sessionCache: { maxSessions: number; idleTimeoutMs: number };
   maxMessageLength: number;
   bodyLimitBytes: number;
+  /** Slow and idle clients are cut off: headers, a whole request (not its reply), an idle keep-alive socket. */
+  http: { headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number };
   defaultTemplateId: string;
   corsOrigins: string[];
   auth: AuthConfig;
@@ -211,6 +216,7 @@ export function loadConfig(env?: Record<string, string | undefined>): Config {
     sessionCache: { maxSessions: raw.SESSION_CACHE_MAX, idleTimeoutMs: idleTimeout(raw.SESSION_IDLE_TIMEOUT) },
     maxMessageLength: raw.MAX_MESSAGE_LENGTH,
     bodyLimitBytes: raw.BODY_LIMIT_BYTES,
+    http: httpTimeouts(raw),
     defaultTemplateId: raw.DEFAULT_TEMPLATE_ID,
     corsOrigins: raw.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
     auth: authConfig(raw),
@@ -293,6 +299,18 @@ function authConfig(raw: Env): AuthConfig {
   // A JWKS like Google's signs tokens for every project: only issuer and audience make them ours.
   if (jwt.jwksUrl && (!jwt.issuer || !jwt.audience)) throw new Error('JWT_JWKS_URL needs JWT_ISSUER and JWT_AUDIENCE.');
   return { mode: raw.AUTH_MODE, apiKeys, jwt, adminApiKey: blankToUndefined(raw.ADMIN_API_KEY) };
+}
+
+function httpTimeouts(raw: Env): Config['http'] {
+  // The headers are part of the request: Node refuses a headers timeout longer than the request's.
+  if (raw.HTTP_HEADERS_TIMEOUT_MS > raw.HTTP_REQUEST_TIMEOUT_MS) {
+    throw new Error('HTTP_HEADERS_TIMEOUT_MS must not be longer than HTTP_REQUEST_TIMEOUT_MS.');
+  }
+  return {
+    headersTimeoutMs: raw.HTTP_HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: raw.HTTP_REQUEST_TIMEOUT_MS,
+    keepAliveTimeoutMs: raw.HTTP_KEEPALIVE_TIMEOUT_MS,
+  };
 }
 
 function idleTimeout(text: string): number {
