@@ -211,7 +211,7 @@ export function loadConfig(env?: Record<string, string | undefined>): Config {
             breaker: { failures: raw.LLM_BREAKER_FAILURES, resetMs: raw.LLM_BREAKER_RESET_MS },
             thread: raw.LLM_THREAD,
           },
-    unusedBaseUrl: provider === 'offline' ? baseURL : undefined,
+    unusedBaseUrl: provider === 'offline' && baseURL ? withoutCredentials(baseURL) : undefined,
     context: { maxTokens: raw.CONTEXT_MAX_TOKENS, maxMessages: raw.CONTEXT_MAX_MESSAGES },
     sessionCache: { maxSessions: raw.SESSION_CACHE_MAX, idleTimeoutMs: idleTimeout(raw.SESSION_IDLE_TIMEOUT) },
     maxMessageLength: raw.MAX_MESSAGE_LENGTH,
@@ -267,6 +267,42 @@ function notifyConfig(raw: Env): NotifyConfig {
 }
 
 const DEFAULT_DATABASE_URL = 'sqlite:./data/chatify.db';
+
+/** Variables that are secrets, or may carry one (a password in a URL, a token in a webhook's path). */
+const SECRET_VARIABLES = [
+  'DATABASE_URL', 'FIREBASE_DATABASE_URL', 'FIREBASE_PRIVATE_KEY', 'REDIS_URL', 'OPENAI_API_KEY', 'OPENAI_BASE_URL',
+  'API_KEYS', 'JWT_SECRET', 'ADMIN_API_KEY', 'NOTIFY_WEBHOOK_URL', 'NOTIFY_WEBHOOK_SECRET', 'VAPID_PRIVATE_KEY',
+] as const;
+
+/** `scheme://user:password@`: the password part. */
+const URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^\s:@/]*:)[^\s@/]+@/gi;
+
+/**
+ * `text` with every secret of the environment, and any password in a URL, replaced by [redacted]:
+ * for errors at start-up, whose messages (ours or a driver's) may quote what they failed on.
+ */
+export function redactSecrets(text: string, env: Record<string, string | undefined> = process.env): string {
+  const secrets = SECRET_VARIABLES.flatMap((name) => [env[name] ?? '', ...(env[name] ?? '').split(',')])
+    .map((value) => value.trim())
+    .filter((value) => value.length >= 4)
+    .sort((a, b) => b.length - a.length);
+  let redacted = text;
+  for (const secret of secrets) redacted = redacted.replaceAll(secret, '[redacted]');
+  return redacted.replace(URL_PASSWORD, '$1[redacted]@');
+}
+
+/** A URL fit to print: without user name and password. */
+function withoutCredentials(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (!parsed.username && !parsed.password) return url;
+    parsed.username = '';
+    parsed.password = '';
+    return parsed.href;
+  } catch {
+    return url.replace(URL_PASSWORD, '$1[redacted]@');
+  }
+}
 
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
 
