@@ -32,15 +32,16 @@ export class ChatifyServer {
 
   /**
    * Starts a server. `env` is the environment it sees (on top of quiet test defaults); pass
-   * `databasePath` to reopen an existing database file.
+   * `databasePath` to reopen an existing database file, `host` to listen elsewhere than 127.0.0.1.
    */
-  static async start(env: Record<string, string> = {}, options: { databasePath?: string; deps?: AppDeps } = {}) {
+  static async start(env: Record<string, string> = {}, options: { databasePath?: string; deps?: AppDeps; host?: string } = {}) {
     const databasePath = options.databasePath ?? join(tempDir(), 'chatify.db');
     const config = loadConfig({ LOG_LEVEL: 'silent', DATABASE_URL: `sqlite:${databasePath}`, ...NO_RATE_LIMITS, ...storeEnv, ...env });
     const chatify = await buildApp(config, options.deps);
-    await chatify.app.listen({ port: 0, host: '127.0.0.1' });
+    const host = options.host ?? '127.0.0.1';
+    await chatify.app.listen({ port: 0, host });
     const { port } = chatify.app.server.address() as AddressInfo;
-    return new ChatifyServer(chatify, `http://127.0.0.1:${port}`, databasePath);
+    return new ChatifyServer(chatify, `http://${host}:${port}`, databasePath);
   }
 
   /** Environment for a server that talks to the given fake model. */
