@@ -4,6 +4,7 @@ import { connect as connectTcp, type Socket } from 'node:net';
 import { readdirSync, readlinkSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
 import { ChatifyServer, tempDir } from './support/chatify-server.js';
 import { FakeOpenAi } from './support/fake-openai.js';
 import { LiveClient } from './support/live-client.js';
@@ -48,6 +49,11 @@ async function rawClient(baseUrl: string): Promise<{ socket: Socket; received: (
 }
 
 describe('slow and idle clients', () => {
+  it('has the documented defaults, and refuses a headers timeout longer than the request timeout', () => {
+    expect(loadConfig({}).http).toEqual({ headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5000 });
+    expect(() => loadConfig({ HTTP_HEADERS_TIMEOUT_MS: '5000', HTTP_REQUEST_TIMEOUT_MS: '1000' })).toThrow(/HTTP_HEADERS_TIMEOUT_MS/);
+  });
+
   it('cuts off 1,000 sockets that trickle their headers, and /health answers fast while they are open', async () => {
     const timeoutMs = 8000;
     // Both processes get room for the 1,000 sockets, whatever the machine's default limit (often 1,024).
