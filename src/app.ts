@@ -3,7 +3,6 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import cors from '@fastify/cors';
-import helmet from 'helmet';
 import websocket from '@fastify/websocket';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -35,6 +34,8 @@ import { rateLimitHooks } from './http/rate-limits.js';
 import { registerMetrics } from './http/metrics-routes.js';
 import { OneLineRequestLog } from './http/request-log.js';
 import { registerValidation } from './http/validation.js';
+import { serverTimeouts } from './http/server-timeouts.js';
+import { registerSecurityHeaders } from './http/security-headers.js';
 import { localCoordination, type Coordination } from './coordination/coordination.js';
 import { createLlm } from './llm/create-llm.js';
 import { MeteredLlm } from './llm/metered-llm.js';
@@ -119,6 +120,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
         ? (_address: string, hop: number) => hop < (config.trustProxy as number)
         : config.trustProxy,
     bodyLimit: config.bodyLimitBytes,
+    ...serverTimeouts(config.http),
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     frameworkErrors,
     clientErrorHandler,
@@ -150,10 +152,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
   app.addSchema(Connection);
   app.addSchema(Message);
 
-  // Security headers, a strict content security policy included (the web app and /docs load no inline
-  // scripts). Helmet's middleware is built once here; @fastify/helmet built it again for every request.
-  const securityHeaders = helmet();
-  app.addHook('onRequest', (request, reply, done) => securityHeaders(request.raw, reply.raw, () => done()));
+  registerSecurityHeaders(app);
   await app.register(cors, {
     origin: config.corsOrigins,
     methods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE'],

@@ -46,6 +46,9 @@ const EnvSchema = Type.Object({
   SESSION_CACHE_MAX: Type.Integer({ minimum: 1, default: 10_000 }),
   MAX_MESSAGE_LENGTH: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 4000 }),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, default: 262_144 }),
+  HTTP_HEADERS_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 10_000 }),
+  HTTP_REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 30_000 }),
+  HTTP_KEEPALIVE_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 5000 }),
   DEFAULT_TEMPLATE_ID: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$', default: 'friendly-assistant' }),
   CORS_ORIGINS: Type.String({ default: LOCAL_ORIGINS }),
   SHUTDOWN_DELAY_MS: Type.Integer({ minimum: 0, default: 1000 }),
@@ -124,6 +127,8 @@ export interface Config {
   sessionCache: { maxSessions: number; idleTimeoutMs: number };
   maxMessageLength: number;
   bodyLimitBytes: number;
+  /** Slow and idle clients are cut off: headers, a whole request (not its reply), an idle keep-alive socket. */
+  http: { headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number };
   defaultTemplateId: string;
   corsOrigins: string[];
   auth: AuthConfig;
@@ -213,11 +218,12 @@ export function loadConfig(env?: Record<string, string | undefined>): Config {
             breaker: { failures: raw.LLM_BREAKER_FAILURES, resetMs: raw.LLM_BREAKER_RESET_MS },
             thread: raw.LLM_THREAD,
           },
-    unusedBaseUrl: provider === 'offline' ? baseURL : undefined,
+    unusedBaseUrl: provider === 'offline' && baseURL ? withoutCredentials(baseURL) : undefined,
     context: { maxTokens: raw.CONTEXT_MAX_TOKENS, maxMessages: raw.CONTEXT_MAX_MESSAGES },
     sessionCache: { maxSessions: raw.SESSION_CACHE_MAX, idleTimeoutMs: idleTimeout(raw.SESSION_IDLE_TIMEOUT) },
     maxMessageLength: raw.MAX_MESSAGE_LENGTH,
     bodyLimitBytes: raw.BODY_LIMIT_BYTES,
+    http: httpTimeouts(raw),
     defaultTemplateId: raw.DEFAULT_TEMPLATE_ID,
     corsOrigins: raw.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
     auth: authConfig(raw),
@@ -271,6 +277,42 @@ function notifyConfig(raw: Env): NotifyConfig {
 
 const DEFAULT_DATABASE_URL = 'sqlite:./data/chatify.db';
 
+/** Variables that are secrets, or may carry one (a password in a URL, a token in a webhook's path). */
+const SECRET_VARIABLES = [
+  'DATABASE_URL', 'FIREBASE_DATABASE_URL', 'FIREBASE_PRIVATE_KEY', 'REDIS_URL', 'OPENAI_API_KEY', 'OPENAI_BASE_URL',
+  'API_KEYS', 'JWT_SECRET', 'ADMIN_API_KEY', 'NOTIFY_WEBHOOK_URL', 'NOTIFY_WEBHOOK_SECRET', 'VAPID_PRIVATE_KEY',
+] as const;
+
+/** `scheme://user:password@`: the password part. */
+const URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^\s:@/]*:)[^\s@/]+@/gi;
+
+/**
+ * `text` with every secret of the environment, and any password in a URL, replaced by [redacted]:
+ * for errors at start-up, whose messages (ours or a driver's) may quote what they failed on.
+ */
+export function redactSecrets(text: string, env: Record<string, string | undefined> = process.env): string {
+  const secrets = SECRET_VARIABLES.flatMap((name) => [env[name] ?? '', ...(env[name] ?? '').split(',')])
+    .map((value) => value.trim())
+    .filter((value) => value.length >= 4)
+    .sort((a, b) => b.length - a.length);
+  let redacted = text;
+  for (const secret of secrets) redacted = redacted.replaceAll(secret, '[redacted]');
+  return redacted.replace(URL_PASSWORD, '$1[redacted]@');
+}
+
+/** A URL fit to print: without user name and password. */
+function withoutCredentials(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (!parsed.username && !parsed.password) return url;
+    parsed.username = '';
+    parsed.password = '';
+    return parsed.href;
+  } catch {
+    return url.replace(URL_PASSWORD, '$1[redacted]@');
+  }
+}
+
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
 
 /** "1800" (seconds), "1800s", "30m", "2h", "500ms" → milliseconds. */
@@ -303,6 +345,18 @@ function authConfig(raw: Env): AuthConfig {
   // A JWKS like Google's signs tokens for every project: only issuer and audience make them ours.
   if (jwt.jwksUrl && (!jwt.issuer || !jwt.audience)) throw new Error('JWT_JWKS_URL needs JWT_ISSUER and JWT_AUDIENCE.');
   return { mode: raw.AUTH_MODE, apiKeys, jwt, adminApiKey: blankToUndefined(raw.ADMIN_API_KEY) };
+}
+
+function httpTimeouts(raw: Env): Config['http'] {
+  // The headers are part of the request: Node refuses a headers timeout longer than the request's.
+  if (raw.HTTP_HEADERS_TIMEOUT_MS > raw.HTTP_REQUEST_TIMEOUT_MS) {
+    throw new Error('HTTP_HEADERS_TIMEOUT_MS must not be longer than HTTP_REQUEST_TIMEOUT_MS.');
+  }
+  return {
+    headersTimeoutMs: raw.HTTP_HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: raw.HTTP_REQUEST_TIMEOUT_MS,
+    keepAliveTimeoutMs: raw.HTTP_KEEPALIVE_TIMEOUT_MS,
+  };
 }
 
 function idleTimeout(text: string): number {

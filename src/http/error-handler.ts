@@ -129,13 +129,23 @@ export function frameworkErrors(error: FastifyError, request: FastifyRequest, re
   void sendError(reply, 400, 'bad_request', 'The request URL is malformed.');
 }
 
-/** Requests so broken that HTTP parsing fails (bad Content-Length, bad headers): still our error shape. */
+/** Requests so broken that HTTP parsing fails (bad Content-Length, bad headers), or too slow: still our error shape. */
 export function clientErrorHandler(error: Error & { code?: string }, socket: Socket): void {
-  if (!socket.writable) return;
-  const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-  const body = JSON.stringify(errorBody('bad_request', 'The request could not be parsed as HTTP.'));
+  // Closed in every case: a client that keeps trickling bytes after its timeout must not keep the socket.
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const [status, reason, code, message] =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'Request Timeout', 'request_timeout', 'The request did not arrive in time.']
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'Request Header Fields Too Large', 'bad_request', 'The request could not be parsed as HTTP.']
+        : [400, 'Bad Request', 'bad_request', 'The request could not be parsed as HTTP.'];
+  const body = JSON.stringify(errorBody(code, message));
   socket.end(
-    `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+    `HTTP/1.1 ${status} ${reason}\r\n` +
       `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    () => socket.destroy(),
   );
 }

@@ -40,7 +40,8 @@ export async function openStore(config: StoreConfig): Promise<ChatifyStore> {
       timeoutMs: config.firebase.timeoutMs,
     });
   }
+  // Never quoted: the URL may carry a password.
   throw new Error(
-    `DATABASE_URL "${url}" is not understood; use sqlite:<path>, postgres://user@host:port/database, or set FIREBASE_DATABASE_URL.`,
+    'DATABASE_URL is not understood; use sqlite:<path>, postgres://user@host:port/database, or set FIREBASE_DATABASE_URL.',
   );
 }

@@ -44,9 +44,9 @@ export class ChatifyServer {
 
   /**
    * Starts a server. `env` is the environment it sees (on top of quiet test defaults); pass
-   * `databasePath` to reopen an existing database file.
+   * `databasePath` to reopen an existing database file, `host` to listen elsewhere than 127.0.0.1.
    */
-  static async start(env: Record<string, string> = {}, options: { databasePath?: string; deps?: AppDeps } = {}) {
+  static async start(env: Record<string, string> = {}, options: { databasePath?: string; deps?: AppDeps; host?: string } = {}) {
     const databasePath = options.databasePath ?? join(tempDir(), 'chatify.db');
     const chatify = await buildApp(ChatifyServer.config(env, databasePath), options.deps);
     const expected = namesStore(env) || options.deps?.store ? undefined : storeKind;
@@ -54,9 +54,10 @@ export class ChatifyServer {
       await chatify.app.close();
       throw new Error(`The server was to run on ${expected} but answers from ${chatify.store.kind}`);
     }
-    await chatify.app.listen({ port: 0, host: '127.0.0.1' });
+    const host = options.host ?? '127.0.0.1';
+    await chatify.app.listen({ port: 0, host });
     const { port } = chatify.app.server.address() as AddressInfo;
-    return new ChatifyServer(chatify, `http://127.0.0.1:${port}`, databasePath);
+    return new ChatifyServer(chatify, `http://${host}:${port}`, databasePath);
   }
 
   /** The configuration a server gets: quiet test defaults, the suite's store, then `env`. */

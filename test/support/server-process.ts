@@ -21,6 +21,13 @@ export interface ServerProcessOptions {
   showLogs?: boolean;
   /** Keep the server's log output (stdout) for `logs`. */
   captureLogs?: boolean;
+  /** Open files (sockets included) the server may have, whatever the machine's default. */
+  fdLimit?: number;
+}
+
+/** `command args` run with a limit of `fdLimit` open files (raising it needs root or a high enough hard limit). */
+export function withFdLimit(fdLimit: number, command: string, args: string[]): [string, string[]] {
+  return ['/bin/sh', ['-c', `ulimit -n ${fdLimit} && exec "$0" "$@"`, command, ...args]];
 }
 
 /** A real Chatify server in a process of its own, ready when start() resolves. */
@@ -45,7 +52,9 @@ export class ServerProcess {
     const port = await freePort();
     const entry = options.entry === 'dist' ? ['dist/main.js'] : ['--import', 'tsx', 'src/main.ts'];
     const started = performance.now();
-    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...entry], {
+    const args = [...(options.nodeArgs ?? []), ...entry];
+    const [command, commandArgs] = options.fdLimit ? withFdLimit(options.fdLimit, process.execPath, args) : [process.execPath, args];
+    const child = spawn(command, commandArgs, {
       env: { PATH: process.env['PATH'] ?? '', ...options.env, PORT: String(port), HOST: '127.0.0.1' },
       stdio: ['ignore', options.captureLogs ? 'pipe' : options.showLogs ? 'inherit' : 'ignore', 'inherit'],
     });
