@@ -154,10 +154,8 @@ describe('slow and idle clients', () => {
       expect(closedAfter).toBeGreaterThanOrEqual(1400);
       expect(closedAfter).toBeLessThan(1500 + 2000);
       expect(client.received()).toMatch(/^HTTP\/1\.1 408 /);
-      expect(JSON.parse(client.received().split('\r\n\r\n')[1]!)).toEqual({
-        success: false,
-        error: { code: 'request_timeout', message: expect.any(String) },
-      });
+      const answer = JSON.parse(client.received().split('\r\n\r\n')[1]!);
+      expect(answer).toEqual({ success: false, error: { code: 'request_timeout', message: expect.any(String) }, detail: answer.error.message });
     });
 
     it('closes an idle keep-alive socket after the keep-alive timeout', async () => {
