@@ -1,7 +1,9 @@
 import envSchema from 'env-schema';
 import { Type, type Static } from 'typebox';
-import type { AuthConfig } from './http/auth.js';
 import type { RateLimitConfig } from './http/rate-limits.js';
+import { redactSecrets, withoutCredentials } from './redact-secrets.js';
+import { authConfig, blankToUndefined, notifyConfig } from './config-sections.js';
+import type { AuthConfig } from './http/auth.js';
 
 /** Origins a local browser app is served from while developing. */
 const LOCAL_ORIGINS = ['3000', '5173', '8000']
@@ -86,7 +88,7 @@ const EnvSchema = Type.Object({
   WEB_PUSH_ALLOWED_HOSTS: Type.Optional(Type.String()),
   FCM_ENABLED: Type.Boolean({ default: false }),
 });
-type Env = Static<typeof EnvSchema>;
+export type Env = Static<typeof EnvSchema>;
 
 export type LlmConfig =
   | { provider: 'offline' }
@@ -248,69 +250,14 @@ export function loadConfig(env?: Record<string, string | undefined>): Config {
   };
 }
 
-function notifyConfig(raw: Env): NotifyConfig {
-  const webhookUrl = blankToUndefined(raw.NOTIFY_WEBHOOK_URL);
-  if (webhookUrl && !/^https?:\/\//.test(webhookUrl)) throw new Error('NOTIFY_WEBHOOK_URL must be an http(s) URL.');
-  const vapid = [raw.VAPID_PUBLIC_KEY, raw.VAPID_PRIVATE_KEY, raw.VAPID_SUBJECT].map(blankToUndefined);
-  if (vapid.some(Boolean) && !vapid.every(Boolean)) {
-    throw new Error('Web Push needs all of VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY and VAPID_SUBJECT (mailto: or https: URL).');
-  }
-  const [publicKey, privateKey, subject] = vapid;
-  return {
-    includeText: raw.NOTIFY_INCLUDE_TEXT,
-    webhook: webhookUrl
-      ? {
-          url: webhookUrl,
-          secret: blankToUndefined(raw.NOTIFY_WEBHOOK_SECRET),
-          retries: raw.NOTIFY_WEBHOOK_RETRIES,
-          timeoutMs: raw.NOTIFY_WEBHOOK_TIMEOUT_MS,
-        }
-      : undefined,
-    webPush: publicKey && privateKey && subject ? { publicKey, privateKey, subject } : undefined,
-    webPushAllowedHosts: blankToUndefined(raw.WEB_PUSH_ALLOWED_HOSTS)
-      ?.split(',')
-      .map((host) => host.trim().toLowerCase())
-      .filter(Boolean),
-    fcm: raw.FCM_ENABLED ? { enabled: true } : undefined,
-  };
-}
-
 const DEFAULT_DATABASE_URL = 'sqlite:./data/chatify.db';
 
-/** Variables that are secrets, or may carry one (a password in a URL, a token in a webhook's path). */
-const SECRET_VARIABLES = [
-  'DATABASE_URL', 'FIREBASE_DATABASE_URL', 'FIREBASE_PRIVATE_KEY', 'REDIS_URL', 'OPENAI_API_KEY', 'OPENAI_BASE_URL',
-  'API_KEYS', 'JWT_SECRET', 'ADMIN_API_KEY', 'NOTIFY_WEBHOOK_URL', 'NOTIFY_WEBHOOK_SECRET', 'VAPID_PRIVATE_KEY',
-] as const;
-
-/** `scheme://user:password@`: the password part. */
-const URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^\s:@/]*:)[^\s@/]+@/gi;
-
 /**
- * `text` with every secret of the environment, and any password in a URL, replaced by [redacted]:
+ * `text` with every secret of this environment, and any password in a URL, replaced by [redacted]:
  * for errors at start-up, whose messages (ours or a driver's) may quote what they failed on.
  */
-export function redactSecrets(text: string, env: Record<string, string | undefined> = process.env): string {
-  const secrets = SECRET_VARIABLES.flatMap((name) => [env[name] ?? '', ...(env[name] ?? '').split(',')])
-    .map((value) => value.trim())
-    .filter((value) => value.length >= 4)
-    .sort((a, b) => b.length - a.length);
-  let redacted = text;
-  for (const secret of secrets) redacted = redacted.replaceAll(secret, '[redacted]');
-  return redacted.replace(URL_PASSWORD, '$1[redacted]@');
-}
-
-/** A URL fit to print: without user name and password. */
-function withoutCredentials(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (!parsed.username && !parsed.password) return url;
-    parsed.username = '';
-    parsed.password = '';
-    return parsed.href;
-  } catch {
-    return url.replace(URL_PASSWORD, '$1[redacted]@');
-  }
+export function redactStartupError(text: string): string {
+  return redactSecrets(text, process.env);
 }
 
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
@@ -325,26 +272,6 @@ export function parseDuration(text: string): number {
 function trustProxyOf(text: string): boolean | number | string {
   if (text === 'true' || text === 'false') return text === 'true';
   return /^\d+$/.test(text) ? Number(text) : text;
-}
-
-function authConfig(raw: Env): AuthConfig {
-  const apiKeys = (raw.API_KEYS ?? '').split(',').map((k) => k.trim()).filter(Boolean);
-  const jwt = {
-    secret: blankToUndefined(raw.JWT_SECRET),
-    jwksUrl: blankToUndefined(raw.JWT_JWKS_URL),
-    issuer: blankToUndefined(raw.JWT_ISSUER),
-    audience: blankToUndefined(raw.JWT_AUDIENCE),
-    requireExp: raw.JWT_REQUIRE_EXP,
-  };
-  if (raw.AUTH_MODE === 'apikey' && apiKeys.length === 0) throw new Error('AUTH_MODE=apikey needs API_KEYS (comma-separated).');
-  if (raw.AUTH_MODE === 'jwt' && !jwt.secret && !jwt.jwksUrl) {
-    throw new Error('AUTH_MODE=jwt needs JWT_SECRET (HS256) or JWT_JWKS_URL (with JWT_ISSUER and JWT_AUDIENCE).');
-  }
-  if (jwt.secret && jwt.secret.length < 32) throw new Error('JWT_SECRET must be at least 32 characters.');
-  if (jwt.secret && jwt.jwksUrl) throw new Error('Set JWT_SECRET or JWT_JWKS_URL, not both.');
-  // A JWKS like Google's signs tokens for every project: only issuer and audience make them ours.
-  if (jwt.jwksUrl && (!jwt.issuer || !jwt.audience)) throw new Error('JWT_JWKS_URL needs JWT_ISSUER and JWT_AUDIENCE.');
-  return { mode: raw.AUTH_MODE, apiKeys, jwt, adminApiKey: blankToUndefined(raw.ADMIN_API_KEY) };
 }
 
 function httpTimeouts(raw: Env): Config['http'] {
@@ -363,8 +290,4 @@ function idleTimeout(text: string): number {
   const ms = parseDuration(text);
   if (ms < 1000) throw new Error(`SESSION_IDLE_TIMEOUT must be at least 1 second, not "${text}".`);
   return ms;
-}
-
-function blankToUndefined<T extends string>(value: T | undefined): T | undefined {
-  return value === undefined || value.trim() === '' ? undefined : value;
 }

@@ -1,6 +1,6 @@
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
-import { loadConfig, redactSecrets } from './config.js';
+import { loadConfig, redactStartupError } from './config.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -44,6 +44,6 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   // A driver's message may quote a URL with its password, or the value it refused.
-  console.error(redactSecrets(error instanceof Error ? error.message : String(error)));
+  console.error(redactStartupError(error instanceof Error ? error.message : String(error)));
   process.exit(1);
 });

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { redactSecrets } from '../src/config.js';
+import { redactSecrets } from '../src/redact-secrets.js';
 import { tempDir } from './support/chatify-server.js';
 
 const SECRET = 'S3cretPassw0rd-do-not-print';
