@@ -106,12 +106,13 @@ const MIGRATIONS: readonly string[] = [
   `,
 ];
 
-export function migrate(db: Database): void {
+/** Applies the migrations not yet applied, up to `upTo` (all by default; fewer to build an older schema in tests). */
+export function migrate(db: Database, upTo = MIGRATIONS.length): void {
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
   const row = db.prepare('SELECT COALESCE(MAX(version), 0) AS version FROM schema_migrations').get() as { version: number };
   MIGRATIONS.forEach((sql, index) => {
     const version = index + 1;
-    if (version <= row.version) return;
+    if (version <= row.version || version > upTo) return;
     db.transaction(() => {
       db.exec(sql);
       db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(version, new Date().toISOString());
