@@ -56,6 +56,8 @@ forEachStore((storeName) => describe('session titles and search', () => {
     expect(model.titleRequests).toHaveLength(3);
     const session = await server.get(sessionPath(id));
     expect(session.body).toMatchObject({ title: null, message_count: 1 });
+    const metrics = await (await fetch(`${server.baseUrl}/metrics`)).text();
+    expect(metrics).toMatch(/chatify_housekeeping_job_seconds_count\{kind="title",outcome="failed"\} [1-9]/);
   });
 
   it('renames a session (ended too), and a rename is never overwritten by a generated title', async () => {
