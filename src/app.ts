@@ -12,6 +12,9 @@ import type { Config } from './config.js';
 import type { Llm } from './chat/llm.js';
 import { PersonalityService } from './chat/personality-service.js';
 import { ChatService } from './chat/session-service.js';
+import { Housekeeping } from './chat/housekeeping.js';
+import { SessionDirectory } from './chat/session-directory.js';
+import { TitleWriter } from './chat/session-titles.js';
 import type { Store } from './chat/store.js';
 import { ConnectionService } from './people/connection-service.js';
 import type { ConnectionStore } from './people/connection-store.js';
@@ -63,6 +66,8 @@ export interface Chatify {
   connections: ConnectionService;
   store: Store & ConnectionStore;
   llm: Llm;
+  /** Work beside the conversation (titles); tests wait for it with `idle()`. */
+  housekeeping: Housekeeping;
   /** Makes /ready answer 503 so traffic drains before the server closes. */
   stopAccepting(): void;
 }
@@ -99,8 +104,21 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
     changes: coordination.changes,
   });
   await personalities.init();
+  const housekeeping = new Housekeeping(
+    { concurrency: 2, maxPending: 1000, timeoutMs: 30_000, retries: 2, retryDelayMs: 250 },
+    { finished: (kind, outcome, seconds) => metrics.housekeeping.observe({ kind, outcome }, seconds) },
+  );
+  metrics.watchHousekeeping(() => housekeeping.size);
+  const titles = new TitleWriter({
+    store,
+    llm,
+    memoryModel: config.memoryModel,
+    personalityOf: async (session) => (await personalities.forSession(session)).personality,
+  });
+  const afterFirstExchange = (sessionId: string, question: string, answer: string) =>
+    void housekeeping.enqueue({ kind: 'title', sessionId, run: (signal) => titles.write(sessionId, question, answer, signal) });
   const chat = new ChatService(
-    { store, llm, personalities, countTokens, now, newId: randomUUID, lock: coordination.lock },
+    { store, llm, personalities, countTokens, now, newId: randomUUID, lock: coordination.lock, afterFirstExchange },
     {
       context: config.context,
       maxMessageLength: config.maxMessageLength,
@@ -129,6 +147,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
     onConstructorPoisoning: 'error',
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  housekeeping.setLog(app.log);
   const writerThread = store instanceof SqliteStore ? store.writerThread : null;
   if (writerThread) logWriterThread(writerThread, app.log);
   const notifier = await createNotifier(config.notify, config.firebase, store, app.log, deps.notifiers);
@@ -155,7 +174,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
   registerSecurityHeaders(app);
   await app.register(cors, {
     origin: config.corsOrigins,
-    methods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE'],
+    methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
     exposedHeaders: ['Retry-After', 'Idempotent-Replayed', 'X-Next-Cursor', 'Server-Timing'],
   });
   await app.register(swagger, {
@@ -194,6 +213,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
       registerAuth(api, config.auth);
       await api.register(chatbotRoutes, {
         chat,
+        directory: new SessionDirectory(store),
         personalities,
         limits,
         logContent: config.logContent,
@@ -226,7 +246,10 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
 
   app.addHook('onClose', async () => {
     // The listener is closed and requests have ended; replies whose clients left may still be coming.
+    const drainStarted = Date.now();
     await Promise.all([chat.drain(config.shutdown.timeoutMs), connections.drain(config.shutdown.timeoutMs)]);
+    // Titles of the last replies are made within what is left of the same bound.
+    await housekeeping.drain(config.shutdown.timeoutMs - (Date.now() - drainStarted));
     chat.close();
     await notifier.close?.();
     if (!deps.llm) await llm.close();
@@ -234,5 +257,5 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
     if (!deps.store) await store.close();
   });
 
-  return { app, chat, personalities, connections, store, llm, stopAccepting: () => void (accepting = false) };
+  return { app, chat, personalities, connections, store, llm, housekeeping, stopAccepting: () => void (accepting = false) };
 }

@@ -35,6 +35,7 @@ const EnvSchema = Type.Object({
   OPENAI_BASE_URL: Type.Optional(Type.String()),
   LLM_PROVIDER: Type.Optional(Type.Union([Type.Literal('openai'), Type.Literal('offline'), Type.Literal('')])),
   LLM_MODEL: Type.Optional(Type.String()),
+  MEMORY_MODEL: Type.Optional(Type.String()),
   LLM_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 30_000 }),
   LLM_MAX_RETRIES: Type.Integer({ minimum: 0, maximum: 10, default: 2 }),
   LLM_DEADLINE_MS: Type.Integer({ minimum: 100, default: 60_000 }),
@@ -123,6 +124,8 @@ export interface Config {
   /** Set for many instances: session locks and change news go through Redis. */
   redis: { url: string; lockTtlMs: number; lockWaitMs: number } | undefined;
   llm: LlmConfig;
+  /** Housekeeping's model (titles): MEMORY_MODEL, else LLM_MODEL, else undefined (the personality's model). */
+  memoryModel: string | undefined;
   /** Set when OPENAI_BASE_URL is given but unused (no key, no LLM_PROVIDER): worth a warning. */
   unusedBaseUrl: string | undefined;
   context: { maxTokens: number; maxMessages: number };
@@ -220,6 +223,7 @@ export function loadConfig(env?: Record<string, string | undefined>): Config {
             breaker: { failures: raw.LLM_BREAKER_FAILURES, resetMs: raw.LLM_BREAKER_RESET_MS },
             thread: raw.LLM_THREAD,
           },
+    memoryModel: blankToUndefined(raw.MEMORY_MODEL) ?? blankToUndefined(raw.LLM_MODEL),
     unusedBaseUrl: provider === 'offline' && baseURL ? withoutCredentials(baseURL) : undefined,
     context: { maxTokens: raw.CONTEXT_MAX_TOKENS, maxMessages: raw.CONTEXT_MAX_MESSAGES },
     sessionCache: { maxSessions: raw.SESSION_CACHE_MAX, idleTimeoutMs: idleTimeout(raw.SESSION_IDLE_TIMEOUT) },

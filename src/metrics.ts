@@ -41,6 +41,14 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly housekeeping = new Histogram({
+    name: 'chatify_housekeeping_job_seconds',
+    help: 'Housekeeping jobs (titles) by kind and outcome (ok, failed, dropped), with how long they took',
+    labelNames: ['kind', 'outcome'] as const,
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64],
+    registers: [this.registry],
+  });
+
   readonly liveSockets = new Gauge({
     name: 'chatify_live_sockets',
     help: 'Live WebSockets (user-to-user chat) open on this instance',
@@ -59,6 +67,18 @@ export class Metrics {
       registers: [this.registry],
       collect() {
         this.set(count());
+      },
+    });
+  }
+
+  /** Reports, at each scrape, how many housekeeping jobs wait or run. */
+  watchHousekeeping(size: () => number): void {
+    new Gauge({
+      name: 'chatify_housekeeping_jobs',
+      help: 'Housekeeping jobs (titles) waiting or running on this instance',
+      registers: [this.registry],
+      collect() {
+        this.set(size());
       },
     });
   }

@@ -15,6 +15,7 @@ const session = (id: string): Session => ({
   endedAt: null,
   messageCount: 0,
   usage: { promptTokens: 0, completionTokens: 0 },
+    title: null,
 });
 const message = (content: string) => ({ role: 'user' as const, content, tokens: 1, createdAt: '2026-01-01T00:00:01.000Z' });
 

@@ -22,6 +22,8 @@ export type ChatErrorCode =
   | 'message_too_long'
   | 'invalid_text'
   | 'invalid_cursor'
+  | 'invalid_title'
+  | 'invalid_query'
   | 'idempotency_key_reused'
   | 'invalid_idempotency_key'
   | 'session_conflict'

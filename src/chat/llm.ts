@@ -16,6 +16,11 @@ export interface CompletionRequest extends ModelSettings {
   signal?: AbortSignal | undefined;
   /** When given, the reply is streamed: called with each piece of text as the model produces it. */
   onDelta?: ((text: string) => void) | undefined;
+  /**
+   * `housekeeping`: a call beside the conversation (a title) whose `model` is already the one to
+   * use (MEMORY_MODEL), so adapters do not replace it with their own override.
+   */
+  purpose?: 'reply' | 'housekeeping' | undefined;
 }
 
 

@@ -34,6 +34,8 @@ interface Deps {
   newId: () => string;
   /** Defaults to an in-process lock (one instance). */
   lock?: SessionLock;
+  /** Told once a session's first exchange is stored (to name it); must return at once and never throw. */
+  afterFirstExchange?: (sessionId: string, question: string, answer: string) => void;
 }
 
 /** Which keyed send is which in `#keyed`: keys are the client's, so they are scoped by session. */
@@ -85,6 +87,7 @@ export class ChatService {
       endedAt: null,
       messageCount: 0,
       usage: { promptTokens: 0, completionTokens: 0 },
+      title: null,
     };
     await this.deps.store.createSession(session);
     await this.deps.personalities.recordUse(personalityId);
@@ -249,6 +252,7 @@ export class ChatService {
       throw sessionEnded();
     }
     this.#active.remember(active, question, answer);
+    if (stored.messageCount === 1) this.deps.afterFirstExchange?.(sessionId, text, completion.text);
     active.session.messageCount = stored.messageCount;
     active.session.lastActivity = answer.createdAt;
     if (completion.usage) {

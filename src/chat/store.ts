@@ -15,6 +15,17 @@ export interface Store {
   getSession(id: string): Promise<Session | null>;
   /** A user's sessions, newest first. `cursor` comes from a previous page's `nextCursor`. */
   listSessions(userId: string, page: { limit: number; cursor?: string | undefined }): Promise<Page<Session>>;
+  /**
+   * Sets a session's title; with `onlyIfUnset`, only while it has none, in one atomic step (a
+   * generated title never overwrites a rename). False when nothing was written.
+   */
+  setTitle(id: string, title: string, onlyIfUnset: boolean): Promise<boolean>;
+  /**
+   * A user's sessions, newest first and paged like listSessions, whose title or one of whose
+   * messages contains every one of `words` (lower case letters and digits) as the start of a word.
+   * Firebase searches titles only.
+   */
+  searchSessions(userId: string, words: readonly string[], page: { limit: number; cursor?: string | undefined }): Promise<Page<Session>>;
   /** Marks an active session ended; returns false when it was not active (missing or already ended). */
   endSession(id: string, endedAt: string): Promise<boolean>;
 

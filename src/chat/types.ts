@@ -17,6 +17,8 @@ export interface Session {
   messageCount: number;
   /** Tokens the model reported for this session's replies, summed. */
   usage: TokenUsage;
+  /** A short name: made after the first exchange, or set by the user; null until then. */
+  title: string | null;
 }
 
 /** Tokens as the model reports them for one call (or summed over many). */

@@ -22,6 +22,8 @@ const STATUS_OF: Record<ChatErrorCode, number> = {
   message_too_long: 422,
   invalid_text: 422,
   invalid_cursor: 422,
+  invalid_title: 422,
+  invalid_query: 422,
   idempotency_key_reused: 422,
   invalid_idempotency_key: 422,
   session_conflict: 409,

@@ -22,6 +22,8 @@ export class MeteredLlm implements Llm {
   }
 
   async complete(request: CompletionRequest): Promise<Completion> {
+    // Housekeeping (titles) has its own timing metric: model latency stays that of replies. Tokens count all calls.
+    const timed = request.purpose !== 'housekeeping';
     const started = performance.now();
     const seconds = () => (performance.now() - started) / 1000;
     let first = true;
@@ -36,14 +38,14 @@ export class MeteredLlm implements Llm {
       : undefined;
     try {
       const completion = await this.inner.complete({ ...request, onDelta });
-      this.metrics.modelDuration.observe({ outcome: 'ok' }, seconds());
+      if (timed) this.metrics.modelDuration.observe({ outcome: 'ok' }, seconds());
       if (completion.usage) {
         this.metrics.tokens.inc({ kind: 'prompt' }, completion.usage.promptTokens);
         this.metrics.tokens.inc({ kind: 'completion' }, completion.usage.completionTokens);
       }
       return completion;
     } catch (error) {
-      this.metrics.modelDuration.observe({ outcome: error instanceof LlmError ? error.failure : 'error' }, seconds());
+      if (timed) this.metrics.modelDuration.observe({ outcome: error instanceof LlmError ? error.failure : 'error' }, seconds());
       throw error;
     }
   }

@@ -49,7 +49,7 @@ export class OpenAiLlm implements Llm {
   }
 
   async #completeWithFallback(request: CompletionRequest, deadline: CallDeadline): Promise<Completion> {
-    const model = this.options.modelOverride ?? request.model;
+    const model = request.purpose === 'housekeeping' ? request.model : (this.options.modelOverride ?? request.model);
     let streamed = false;
     const onDelta = request.onDelta
       ? (text: string) => {

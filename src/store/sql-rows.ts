@@ -25,6 +25,7 @@ export interface SessionRow {
   message_count: number;
   prompt_tokens: number;
   completion_tokens: number;
+  title: string | null;
 }
 
 /** A messages row, the same columns in every SQL store. */
@@ -53,6 +54,7 @@ export function sessionFromRow(row: SessionRow): Session {
     endedAt: row.ended_at === null ? null : iso(row.ended_at),
     messageCount: row.message_count,
     usage: { promptTokens: row.prompt_tokens, completionTokens: row.completion_tokens },
+    title: row.title ?? null,
   };
 }
 

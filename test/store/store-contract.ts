@@ -25,6 +25,7 @@ export function newSession(userId = 'user_contract', overrides: Partial<Session>
     endedAt: null,
     messageCount: 0,
     usage: { promptTokens: 0, completionTokens: 0 },
+    title: null,
     ...overrides,
   };
 }
@@ -106,6 +107,71 @@ export function storeContract(name: string, factory: StoreFactory): void {
       expect(third.items.map((s) => s.id)).toEqual([ids[0]]);
       expect(third.nextCursor).toBeNull();
       expect((await store.listSessions('nobody_at_all', { limit: 10 })).items).toEqual([]);
+    });
+
+    it('sets a title; one written only while unset never overwrites a rename, even racing it', async () => {
+      const renamedFirst = newSession();
+      await store.createSession(renamedFirst);
+      expect(await store.setTitle(renamedFirst.id, 'Renamed by me', false)).toBe(true);
+      expect(await store.setTitle(renamedFirst.id, 'Generated', true)).toBe(false);
+      expect((await store.getSession(renamedFirst.id))!.title).toBe('Renamed by me');
+
+      const generatedFirst = newSession();
+      await store.createSession(generatedFirst);
+      expect((await store.getSession(generatedFirst.id))!.title).toBeNull();
+      expect(await store.setTitle(generatedFirst.id, 'Generated', true)).toBe(true);
+      expect(await store.setTitle(generatedFirst.id, 'Generated again', true)).toBe(false);
+      expect(await store.setTitle(generatedFirst.id, 'Renamed later', false)).toBe(true);
+      expect((await store.getSession(generatedFirst.id))!.title).toBe('Renamed later');
+      expect(await store.setTitle(randomUUID(), 'Nobody', false)).toBe(false);
+      expect(await store.getSession(randomUUID())).toBeNull();
+
+      for (let i = 0; i < 5; i++) {
+        const raced = newSession();
+        await store.createSession(raced);
+        await Promise.all([store.setTitle(raced.id, 'Generated', true), store.setTitle(raced.id, `Mine ${i}`, false)]);
+        expect((await store.getSession(raced.id))!.title).toBe(`Mine ${i}`);
+      }
+    });
+
+    it("searches a user's sessions by words (messages too, except on Firebase), paged, never another user's", async () => {
+      const user = `searcher_${randomUUID().slice(0, 8)}`;
+      const started = async (owner: string, texts: string[], title?: string) => {
+        const session = newSession(owner);
+        await store.createSession(session);
+        for (const [i, text] of texts.entries()) await store.appendExchange(session.id, exchange(text, 2 * i + 1), at(2 * i + 2));
+        if (title !== undefined) await store.setTitle(session.id, title, false);
+        return session.id;
+      };
+      const inMessages = await started(user, ['Planning a trip', 'Tell me about the LIGHTHOUSE keeper', 'What next?']);
+      const titled = await started(user, ['Some photos'], 'Lighthouse photos');
+      await started(user, ['Nothing relevant here'], 'Harbour walk');
+      const titledToo = await started(user, [], 'The lighthouse at dusk');
+      const others = await started(`${user}_other`, ['the lighthouse keeper'], 'Lighthouse');
+
+      const messagesSearched = store.kind !== 'firebase';
+      const expected = messagesSearched ? [titledToo, titled, inMessages] : [titledToo, titled];
+      const all = await store.searchSessions(user, ['lighthouse'], { limit: 10 });
+      expect(all.items.map((s) => s.id)).toEqual(expected);
+      expect(all.nextCursor).toBeNull();
+      expect(all.items.every((s) => s.userId === user)).toBe(true);
+
+      const first = await store.searchSessions(user, ['lighthouse'], { limit: 2 });
+      expect(first.items.map((s) => s.id)).toEqual([titledToo, titled]);
+      if (messagesSearched) {
+        const second = await store.searchSessions(user, ['lighthouse'], { limit: 2, cursor: first.nextCursor! });
+        expect(second.items.map((s) => s.id)).toEqual([inMessages]);
+        expect(second.nextCursor).toBeNull();
+      } else expect(first.nextCursor).toBeNull();
+
+      // Every word, each as the start of a word, in any case.
+      expect((await store.searchSessions(user, ['lighth', 'keep'], { limit: 10 })).items.map((s) => s.id)).toEqual(
+        messagesSearched ? [inMessages] : [],
+      );
+      expect((await store.searchSessions(user, ['lighthouse', 'dusk'], { limit: 10 })).items.map((s) => s.id)).toEqual([titledToo]);
+      expect((await store.searchSessions(user, ['ighthouse'], { limit: 10 })).items).toEqual([]);
+      expect((await store.searchSessions(`${user}_other`, ['lighthouse'], { limit: 10 })).items.map((s) => s.id)).toEqual([others]);
+      expect((await store.searchSessions(`${user}_nobody`, ['lighthouse'], { limit: 10 })).items).toEqual([]);
     });
 
     it('ends a session once', async () => {

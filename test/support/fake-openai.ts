@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { TITLE_INSTRUCTIONS } from '../../src/chat/session-titles.js';
 
 /** A chat completions request as the fake model received it. */
 export interface RecordedRequest {
@@ -63,6 +64,16 @@ export class FakeOpenAi {
   /** Called for every request not taken by `faults`; a fault to inject, or undefined. */
   randomFault: (() => Fault | undefined) | undefined;
   reply: (request: RecordedRequest, index: number) => string;
+  /**
+   * Title requests (housekeeping, told apart by their system prompt) are answered on their own: at
+   * once, with `titleReply`, never counted in `requests`, `attempts` or latency indexes, and never
+   * taking `faults` or holds meant for replies. `titleFaults` are theirs (HTTP status faults only).
+   */
+  readonly titleRequests: RecordedRequest[] = [];
+  readonly titleFaults: { status: number }[] = [];
+  /** When set, every title request fails with this status. */
+  failTitles: number | undefined;
+  titleReply: (request: RecordedRequest) => string = () => 'A Conversation About Things';
   latencyMs: number | ((index: number) => number);
   tokenDelayMs: number;
   /** Requests that arrived, including faulted ones. */
@@ -123,6 +134,14 @@ export class FakeOpenAi {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as RecordedRequest;
+    if (body.messages[0]?.role === 'system' && body.messages[0].content === TITLE_INSTRUCTIONS) {
+      this.titleRequests.push(body);
+      const status = this.titleFaults.shift()?.status ?? this.failTitles;
+      if (status !== undefined) {
+        res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: `injected ${status}` } }));
+      } else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(completion(body, this.titleReply(body))));
+      return;
+    }
     this.attempts += 1;
 
     const fault = this.faults.shift() ?? this.randomFault?.();

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { ChatService, ExchangeResult } from '../../chat/session-service.js';
+import type { ChatService, ExchangeResult, SessionView } from '../../chat/session-service.js';
+import type { SessionDirectory } from '../../chat/session-directory.js';
 import type { PersonalityService } from '../../chat/personality-service.js';
 import type { Session, TokenUsage } from '../../chat/types.js';
 import { Type } from 'typebox';
@@ -16,6 +17,7 @@ import {
   EndReply,
   HistoryQuery,
   PersonalitySummaries,
+  RenameSessionBody,
   SendMessageBody,
   SendMessageQuery,
   SessionDetail,
@@ -28,6 +30,8 @@ import {
 
 export interface ChatbotRoutesOptions {
   chat: ChatService;
+  /** The session list, search and renames. */
+  directory: SessionDirectory;
   personalities: PersonalityService;
   limits: ReturnType<typeof rateLimitHooks>;
   /** LOG_CONTENT: also log what was said (never otherwise). */
@@ -59,7 +63,7 @@ A JSON answer carries a \`Server-Timing\` header: \`prepare\` (queueing behind e
 building the context), \`model\` (the model call), \`store\` (the durable write) and \`total\`, in milliseconds.`;
 
 /** The seed's session API: create, send, read, list, end. */
-export const chatbotRoutes: FastifyPluginAsyncTypebox<ChatbotRoutesOptions> = async (app, { chat, personalities, limits, logContent, onStreamError }) => {
+export const chatbotRoutes: FastifyPluginAsyncTypebox<ChatbotRoutesOptions> = async (app, { chat, directory, personalities, limits, logContent, onStreamError }) => {
   app.post('/chatbot/session', {
     schema: {
       tags,
@@ -146,34 +150,38 @@ export const chatbotRoutes: FastifyPluginAsyncTypebox<ChatbotRoutesOptions> = as
       querystring: HistoryQuery,
       response: { 200: SessionDetail, ...errors(404, 422) },
     },
+    handler: async (request) => sessionDetail(await chat.getSession(request.params.id, request.query, request.caller)),
+  });
+
+  app.patch('/chatbot/session/:id', {
+    schema: {
+      tags,
+      summary: 'Rename a session',
+      description: 'Sets the title, also of an ended session; a title being generated never overwrites it. Answers the session as GET does.',
+      params: SessionParams,
+      body: RenameSessionBody,
+      response: { 200: SessionDetail, ...errors(404, 422) },
+    },
     handler: async (request) => {
-      const { session, messages, hasMore } = await chat.getSession(request.params.id, request.query, request.caller);
-      return {
-        ...chatReply(session, {}),
-        ...sessionJson(session),
-        conversation_history: messages.map((m) => ({
-          seq: m.seq,
-          role: m.role,
-          content: m.content,
-          timestamp: m.createdAt,
-          usage: m.usage ? { prompt_tokens: m.usage.promptTokens, completion_tokens: m.usage.completionTokens } : null,
-        })),
-        has_more: hasMore,
-        next_before: hasMore ? (messages[0]?.seq ?? null) : null,
-      };
+      await directory.rename(request.params.id, request.body.title, request.caller);
+      return sessionDetail(await chat.getSession(request.params.id, { limit: 100 }, request.caller));
     },
   });
 
   app.get('/chatbot/sessions', {
     schema: {
       tags,
-      summary: "A user's sessions, newest first",
+      summary: "A user's sessions, newest first; with q, those that contain its words",
       querystring: SessionListQuery,
       response: { 200: SessionList, ...errors(422) },
     },
     handler: async (request) => {
-      const { limit, cursor } = request.query;
-      const page = await chat.listSessions(userOf(request, request.query.user_id), { limit, cursor });
+      const { limit, cursor, q } = request.query;
+      const userId = userOf(request, request.query.user_id);
+      const page =
+        q === undefined || q.trim() === ''
+          ? await directory.list(userId, { limit, cursor })
+          : await directory.search(userId, q, { limit, cursor });
       return { success: true as const, sessions: page.items.map(sessionJson), next_cursor: page.nextCursor };
     },
   });
@@ -232,6 +240,22 @@ function chatReply(session: Session, extra: { message?: string; response?: strin
   };
 }
 
+function sessionDetail({ session, messages, hasMore }: SessionView) {
+  return {
+    ...chatReply(session, {}),
+    ...sessionJson(session),
+    conversation_history: messages.map((m) => ({
+      seq: m.seq,
+      role: m.role,
+      content: m.content,
+      timestamp: m.createdAt,
+      usage: m.usage ? { prompt_tokens: m.usage.promptTokens, completion_tokens: m.usage.completionTokens } : null,
+    })),
+    has_more: hasMore,
+    next_before: hasMore ? (messages[0]?.seq ?? null) : null,
+  };
+}
+
 function sessionJson(session: Session) {
   return {
     session_id: session.id,
@@ -243,6 +267,7 @@ function sessionJson(session: Session) {
     ended_at: session.endedAt,
     message_count: session.messageCount,
     usage: usageJson(session.usage),
+    title: session.title,
   };
 }
 

@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox';
+import { MAX_QUERY_LENGTH, MAX_TITLE_LENGTH } from '../../chat/session-directory.js';
 import { MAX_SEQ, Timestamp, TemplateId, UserId } from './common.js';
 
 export const SessionParams = Type.Object({ id: Type.String({ description: 'The session id (a UUID)' }) });
@@ -52,6 +53,9 @@ const sessionFields = {
   ended_at: Type.Union([Timestamp, Type.Null()]),
   message_count: Type.Integer(),
   usage: Usage,
+  title: Type.Union([Type.String(), Type.Null()], {
+    description: 'A short name: made by the model after the first exchange (null until then, or if that failed), or set with PATCH',
+  }),
 };
 export const SessionSummary = Type.Object(sessionFields);
 
@@ -83,7 +87,26 @@ export const SessionListQuery = Type.Object({
   limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
   // Each store's own shape: a seq (SQLite, PostgreSQL) or a push key (Firebase); the store checks it is its own.
   cursor: Type.Optional(Type.String({ pattern: '^(?:[0-9]{1,19}|[-0-9A-Za-z_]{20})$', description: 'next_cursor of the previous page' })),
+  q: Type.Optional(
+    Type.String({
+      maxLength: MAX_QUERY_LENGTH,
+      description:
+        'Only sessions whose title or one message contains every word of q as the start of a word, case-insensitive ' +
+        '(Firebase: titles only). Blank is the same as absent; without any letter or digit it is refused (422 invalid_query).',
+    }),
+  ),
 });
+
+export const RenameSessionBody = Type.Object(
+  {
+    title: Type.String({
+      minLength: 1,
+      maxLength: MAX_TITLE_LENGTH * 2,
+      description: `The new title: one line, at most ${MAX_TITLE_LENGTH} characters, with a visible one (surrounding spaces are trimmed)`,
+    }),
+  },
+  { additionalProperties: false },
+);
 
 export const SessionList = Type.Object({
   success: Type.Literal(true),

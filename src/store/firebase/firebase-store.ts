@@ -10,6 +10,7 @@ import type { NewMessage, Page, Personality, Session, StoredMessage, UniversalRu
 import { messageKey, TimedDatabase, userKey, validKey, type TransactionResult } from './firebase-access.js';
 import { FirebaseConnections } from './firebase-connections.js';
 import { IdempotencyKeys } from './idempotency-keys.js';
+import { FirebaseSessionTitles } from './session-titles.js';
 import { SESSION_FIELDS, toMessage, toMessageNode, toSession, withoutOrder, type MessageNode, type SessionNode } from './session-nodes.js';
 
 export interface FirebaseOptions {
@@ -35,6 +36,7 @@ export class FirebaseStore extends ConnectionStoreDelegate implements Store {
   readonly #timed: TimedDatabase;
   protected readonly connections: FirebaseConnections;
   readonly #keys: IdempotencyKeys;
+  readonly #titles: FirebaseSessionTitles;
 
   private constructor(
     private readonly app: App,
@@ -45,6 +47,7 @@ export class FirebaseStore extends ConnectionStoreDelegate implements Store {
     this.#timed = new TimedDatabase(db, timeoutMs);
     this.connections = new FirebaseConnections(this.#timed);
     this.#keys = new IdempotencyKeys(this.#timed);
+    this.#titles = new FirebaseSessionTitles(this.#timed, db, (id) => this.getSession(id));
   }
 
   static open(options: FirebaseOptions): FirebaseStore {
@@ -103,6 +106,15 @@ export class FirebaseStore extends ConnectionStoreDelegate implements Store {
       items: sessions.filter((s): s is Session => s !== null),
       nextCursor: hasMore ? pageKeys.at(-1)! : null,
     };
+  }
+
+  setTitle(id: string, title: string, onlyIfUnset: boolean): Promise<boolean> {
+    return this.#titles.set(id, title, onlyIfUnset);
+  }
+
+  /** Titles only: see session-titles.ts. */
+  searchSessions(userId: string, words: readonly string[], page: { limit: number; cursor?: string | undefined }): Promise<Page<Session>> {
+    return this.#titles.search(userId, words, page);
   }
 
   async endSession(id: string, endedAt: string): Promise<boolean> {

@@ -14,10 +14,11 @@ export interface SessionNode {
   message_count: number;
   prompt_tokens?: number;
   completion_tokens?: number;
+  title?: string;
 }
 export const SESSION_FIELDS = [
   'user_id', 'template_id', 'system_prompt', 'status', 'created_at', 'last_activity', 'ended_at', 'message_count',
-  'prompt_tokens', 'completion_tokens',
+  'prompt_tokens', 'completion_tokens', 'title',
 ] as const;
 
 export interface MessageNode {
@@ -47,6 +48,7 @@ export function toSession(id: string, node: SessionNode): Session {
     endedAt: node.ended_at ?? null,
     messageCount: node.message_count ?? 0,
     usage: { promptTokens: node.prompt_tokens ?? 0, completionTokens: node.completion_tokens ?? 0 },
+    title: node.title ?? null,
   };
 }
 

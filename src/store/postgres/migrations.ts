@@ -97,6 +97,11 @@ const MIGRATIONS: readonly string[] = [
   `,
   // 4: a device belongs to one user; registering it for another finds it by id.
   `CREATE INDEX push_targets_by_id ON push_targets (id);`,
+  /* 5: session titles, and full-text indexes ('simple': no stemming, any language) of titles and messages */ `
+  ALTER TABLE sessions ADD COLUMN title TEXT;
+  CREATE INDEX sessions_title_search ON sessions USING GIN (to_tsvector('simple', COALESCE(title, '')));
+  CREATE INDEX messages_search ON messages USING GIN (to_tsvector('simple', content));
+  `,
 ];
 
 /** An arbitrary constant: the advisory lock that lets one instance migrate while others wait. */

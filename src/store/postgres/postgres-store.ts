@@ -100,6 +100,27 @@ export class PostgresStore extends ConnectionStoreDelegate implements Store {
     return { items, nextCursor: hasMore ? String(rows[page.limit - 1]!.seq) : null };
   }
 
+  async setTitle(id: string, title: string, onlyIfUnset: boolean): Promise<boolean> {
+    const { rowCount } = await this.#query('UPDATE sessions SET title = $2 WHERE id = $1 AND (NOT $3 OR title IS NULL)', [id, title, onlyIfUnset]);
+    return rowCount === 1;
+  }
+
+  /** Through the GIN indexes: every word as a prefix (`'word':*`), all of them in one message or the title. */
+  async searchSessions(userId: string, words: readonly string[], page: { limit: number; cursor?: string | undefined }): Promise<Page<Session>> {
+    const query = words.map((w) => `'${w.replaceAll("'", "''")}':*`).join(' & ');
+    const { rows } = await this.#query<SessionRow>(
+      `SELECT s.* FROM sessions s, to_tsquery('simple', $3) q
+       WHERE s.user_id = $1 AND s.seq < $2
+         AND (to_tsvector('simple', COALESCE(s.title, '')) @@ q
+           OR s.seq IN (SELECT m.session_seq FROM messages m WHERE to_tsvector('simple', m.content) @@ q))
+       ORDER BY s.seq DESC LIMIT $4`,
+      [userId, page.cursor === undefined ? '9223372036854775807' : seqCursor(page.cursor), query, page.limit + 1],
+    );
+    const hasMore = rows.length > page.limit;
+    const items = (hasMore ? rows.slice(0, page.limit) : rows).map(sessionFromRow);
+    return { items, nextCursor: hasMore ? String(rows[page.limit - 1]!.seq) : null };
+  }
+
   async endSession(id: string, endedAt: string): Promise<boolean> {
     const result = await this.#query(
       `UPDATE sessions SET status = 'ended', ended_at = $2, last_activity = $2 WHERE id = $1 AND status = 'active'`,

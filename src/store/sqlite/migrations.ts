@@ -91,14 +91,28 @@ const MIGRATIONS: readonly string[] = [
   `,
   // 4: a device belongs to one user; registering it for another finds it by id.
   `CREATE INDEX push_targets_by_id ON push_targets (id);`,
+  /* 5: session titles, and a full-text index of titles and messages (the existing ones included) */ `
+  ALTER TABLE sessions ADD COLUMN title TEXT;
+  -- One row per message (its own rowid) and one per titled session (rowid: minus the session's seq).
+  CREATE VIRTUAL TABLE session_search USING fts5 (session_seq UNINDEXED, body);
+  INSERT INTO session_search (session_seq, body) SELECT session_seq, content FROM messages;
+  CREATE TRIGGER session_search_message AFTER INSERT ON messages BEGIN
+    INSERT INTO session_search (session_seq, body) VALUES (new.session_seq, new.content);
+  END;
+  CREATE TRIGGER session_search_title AFTER UPDATE OF title ON sessions BEGIN
+    DELETE FROM session_search WHERE rowid = -old.seq;
+    INSERT INTO session_search (rowid, session_seq, body) SELECT -new.seq, new.seq, new.title WHERE new.title IS NOT NULL;
+  END;
+  `,
 ];
 
-export function migrate(db: Database): void {
+/** Applies the migrations not yet applied, up to `upTo` (all by default; fewer to build an older schema in tests). */
+export function migrate(db: Database, upTo = MIGRATIONS.length): void {
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
   const row = db.prepare('SELECT COALESCE(MAX(version), 0) AS version FROM schema_migrations').get() as { version: number };
   MIGRATIONS.forEach((sql, index) => {
     const version = index + 1;
-    if (version <= row.version) return;
+    if (version <= row.version || version > upTo) return;
     db.transaction(() => {
       db.exec(sql);
       db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(version, new Date().toISOString());

@@ -82,6 +82,20 @@ export class SqliteStore implements Store, ConnectionStore {
     return { items, nextCursor: hasMore ? String(rows[page.limit - 1]!.seq) : null };
   }
 
+  setTitle(id: string, title: string, onlyIfUnset: boolean): Promise<boolean> {
+    return this.#writer.write({ kind: 'setTitle', id, title, onlyIfUnset });
+  }
+
+  /** Through the FTS5 index: every word as a prefix (`"word"*`), all of them in one message or the title. */
+  async searchSessions(userId: string, words: readonly string[], page: { limit: number; cursor?: string | undefined }): Promise<Page<Session>> {
+    const before = page.cursor === undefined ? Number.MAX_SAFE_INTEGER : Number(seqCursor(page.cursor));
+    const match = words.map((w) => `"${w.replaceAll('"', '""')}"*`).join(' AND ');
+    const rows = this.#sql.searchSessions.all(userId, before, match, page.limit + 1) as SessionRow[];
+    const hasMore = rows.length > page.limit;
+    const items = (hasMore ? rows.slice(0, page.limit) : rows).map(sessionFromRow);
+    return { items, nextCursor: hasMore ? String(rows[page.limit - 1]!.seq) : null };
+  }
+
   endSession(id: string, endedAt: string): Promise<boolean> {
     return this.#writer.write({ kind: 'endSession', id, endedAt });
   }
@@ -216,6 +230,9 @@ function prepareReads(db: Database.Database) {
     ping: s('SELECT 1'),
     getSession: s('SELECT * FROM sessions WHERE id = ?'),
     listSessions: s('SELECT * FROM sessions WHERE user_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?'),
+    // The user filter is part of the query: another user's session never comes back.
+    searchSessions: s(`SELECT * FROM sessions WHERE user_id = ? AND seq < ?
+      AND seq IN (SELECT session_seq FROM session_search WHERE session_search MATCH ?) ORDER BY seq DESC LIMIT ?`),
     readMessages: s(`SELECT * FROM messages
       WHERE session_seq = (SELECT seq FROM sessions WHERE id = ?) AND seq < ? ORDER BY seq DESC LIMIT ?`),
     // The keyed user message and the reply right after it.

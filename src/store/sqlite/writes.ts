@@ -7,6 +7,7 @@ import { applyConnectionWrite, prepareConnectionWrites, type ConnectionWriteOp }
 export type WriteOp =
   | { kind: 'createSession'; session: Session }
   | { kind: 'endSession'; id: string; endedAt: string }
+  | { kind: 'setTitle'; id: string; title: string; onlyIfUnset: boolean }
   | {
       kind: 'appendExchange';
       sessionId: string;
@@ -35,6 +36,7 @@ export function prepareWrites(db: Database) {
       (id, user_id, template_id, system_prompt, status, created_at, last_activity, ended_at, message_count)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     endSession: s(`UPDATE sessions SET status = 'ended', ended_at = ?, last_activity = ? WHERE id = ? AND status = 'active'`),
+    setTitle: s('UPDATE sessions SET title = @title WHERE id = @id AND (@onlyIfUnset = 0 OR title IS NULL)'),
     countExchange: s(`UPDATE sessions SET message_count = message_count + 1, last_activity = @lastActivity,
         prompt_tokens = prompt_tokens + @promptTokens, completion_tokens = completion_tokens + @completionTokens
       WHERE id = @id AND status = 'active' AND (@expected IS NULL OR message_count = @expected)
@@ -63,6 +65,8 @@ function apply(sql: Statements, op: WriteOp): unknown {
     }
     case 'endSession':
       return sql.endSession.run(op.endedAt, op.endedAt, op.id).changes === 1;
+    case 'setTitle':
+      return sql.setTitle.run({ id: op.id, title: op.title, onlyIfUnset: op.onlyIfUnset ? 1 : 0 }).changes === 1;
     case 'appendExchange': {
       // One session row and the end of one index are touched, whatever the history length.
       const usage = exchangeUsage(op.messages);
