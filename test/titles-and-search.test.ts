@@ -153,3 +153,28 @@ forEachStore((storeName) => describe('titles without a model (offline responder)
     expect((await server.get(sessionPath(id))).body.title).toBe('Could you please help me write a short');
   });
 }));
+
+describe('titles beside a failing model', () => {
+  let model: FakeOpenAi;
+  let server: ChatifyServer;
+  beforeAll(async () => {
+    model = await FakeOpenAi.start();
+    server = await ChatifyServer.start(ChatifyServer.modelEnv(model.url, { LLM_BREAKER_FAILURES: '2' }));
+  });
+  afterAll(async () => {
+    await server.close();
+    await model.close();
+  });
+
+  it('never open the circuit for replies, however often title calls fail', async () => {
+    model.failTitles = 503;
+    for (const user of ['breaker_a', 'breaker_b', 'breaker_c']) {
+      const id = await server.createSession(user);
+      const reply = await server.send(id, `Hello from ${user}`);
+      expect([user, reply.status]).toEqual([user, 200]);
+      await server.chatify.housekeeping.idle();
+    }
+    // Nine failed title calls against a circuit that opens after two failed calls.
+    expect(model.titleRequests).toHaveLength(9);
+  });
+});

@@ -45,6 +45,9 @@ export class CircuitBreakerLlm implements Llm {
   async complete(request: CompletionRequest): Promise<Completion> {
     const paused = this.unavailableNow();
     if (paused) throw paused;
+    // Calls beside the conversation (titles) neither open nor close the circuit: a failing title
+    // model must never turn people's replies away, and only a reply proves the model answers them.
+    if (request.purpose === 'housekeeping') return this.inner.complete(request);
     const open = this.#failures >= this.options.failures;
     if (open) this.#trialRunning = true;
     try {
