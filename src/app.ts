@@ -39,6 +39,7 @@ import { OneLineRequestLog } from './http/request-log.js';
 import { registerValidation } from './http/validation.js';
 import { serverTimeouts } from './http/server-timeouts.js';
 import { registerSecurityHeaders } from './http/security-headers.js';
+import { registerBareRefusals } from './http/bare-refusals.js';
 import { localCoordination, type Coordination } from './coordination/coordination.js';
 import { createLlm } from './llm/create-llm.js';
 import { MeteredLlm } from './llm/metered-llm.js';
@@ -129,6 +130,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
   );
   metrics.watchActiveSessions(() => chat.activeSessionCount);
 
+  const timeouts = serverTimeouts(config.http);
   const app = Fastify({
     logger: { level: config.logLevel },
     logController: new OneLineRequestLog(),
@@ -138,7 +140,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
         ? (_address: string, hop: number) => hop < (config.trustProxy as number)
         : config.trustProxy,
     bodyLimit: config.bodyLimitBytes,
-    ...serverTimeouts(config.http),
+    ...timeouts,
+    // A request without Host is refused by registerBareRefusals, with our error body.
+    http: { ...timeouts.http, requireHostHeader: false },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     frameworkErrors,
     clientErrorHandler,
@@ -172,6 +176,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
   app.addSchema(Message);
 
   registerSecurityHeaders(app);
+  registerBareRefusals(app);
   await app.register(cors, {
     origin: config.corsOrigins,
     methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],

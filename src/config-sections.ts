@@ -1,7 +1,7 @@
 import type { AuthConfig } from './http/auth.js';
-import type { Env, NotifyConfig } from './config.js';
+import type { Config, Env, NotifyConfig } from './config.js';
 
-/** The sections of the configuration with rules of their own: sign-in and notifications. */
+/** The sections of the configuration with rules of their own: sign-in, notifications and Redis. */
 
 export function authConfig(raw: Env): AuthConfig {
   const apiKeys = (raw.API_KEYS ?? '').split(',').map((k) => k.trim()).filter(Boolean);
@@ -48,6 +48,17 @@ export function notifyConfig(raw: Env): NotifyConfig {
       .filter(Boolean),
     fcm: raw.FCM_ENABLED ? { enabled: true } : undefined,
   };
+}
+
+export function redisConfig(raw: Env): Config['redis'] {
+  const url = blankToUndefined(raw.REDIS_URL);
+  if (!url) return undefined;
+  // The Redis client reads redis:// URLs with Node's legacy parser, whose warning about a malformed
+  // one (a port that is no number) prints the whole URL, password included: refuse it here first.
+  if (/^rediss?:\/\//i.test(url) && !URL.canParse(url)) {
+    throw new Error('REDIS_URL is not a valid URL; use redis://[:password@]host[:port][/db], or rediss:// for TLS.');
+  }
+  return { url, lockTtlMs: raw.LOCK_TTL_MS, lockWaitMs: raw.LOCK_WAIT_MS };
 }
 
 export function blankToUndefined<T extends string>(value: T | undefined): T | undefined {

@@ -2,7 +2,7 @@ import envSchema from 'env-schema';
 import { Type, type Static } from 'typebox';
 import type { RateLimitConfig } from './http/rate-limits.js';
 import { redactSecrets, withoutCredentials } from './redact-secrets.js';
-import { authConfig, blankToUndefined, notifyConfig } from './config-sections.js';
+import { authConfig, blankToUndefined, notifyConfig, redisConfig } from './config-sections.js';
 import type { AuthConfig } from './http/auth.js';
 
 /** Origins a local browser app is served from while developing. */
@@ -204,9 +204,7 @@ export function loadConfig(env?: Record<string, string | undefined>): Config {
       idleTimeoutMs: raw.DATABASE_IDLE_TIMEOUT_MS,
       connectionTimeoutMs: raw.DATABASE_CONNECT_TIMEOUT_MS,
     },
-    redis: blankToUndefined(raw.REDIS_URL)
-      ? { url: raw.REDIS_URL!, lockTtlMs: raw.LOCK_TTL_MS, lockWaitMs: raw.LOCK_WAIT_MS }
-      : undefined,
+    redis: redisConfig(raw),
     llm:
       provider === 'offline'
         ? { provider }

@@ -189,18 +189,21 @@ describe('every error body carries detail, the same message where FastAPI client
   const session = '/api/v1/chatbot/session';
   const admin = { 'x-admin-key': ADMIN };
 
-  /** A raw HTTP request the server cannot parse: clientErrorHandler answers on the socket. */
-  async function brokenHttp(): Promise<{ status: number; body: unknown }> {
+  /** A raw HTTP request, written as is to a socket; the answer is read until the server closes it. */
+  async function rawHttp(request: string): Promise<{ status: number; body: unknown }> {
     const { connect } = await import('node:net');
     const url = new URL(server.baseUrl);
     const answer = await new Promise<string>((resolve) => {
-      const socket = connect(Number(url.port), url.hostname, () => socket.write('GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n'));
+      const socket = connect(Number(url.port), url.hostname, () => socket.write(request));
       let text = '';
       socket.on('data', (chunk) => (text += chunk.toString()));
       socket.on('close', () => resolve(text));
     });
-    return { status: Number(answer.split(' ')[1]), body: JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) };
+    const body = answer.slice(answer.indexOf('\r\n\r\n') + 4);
+    return { status: Number(answer.split(' ')[1]), body: body.startsWith('{') ? JSON.parse(body) : body };
   }
+  /** A raw HTTP request the server cannot parse: clientErrorHandler answers on the socket. */
+  const brokenHttp = () => rawHttp('GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n');
 
   it('on 400, 401, 403, 404, 409, 413, 422, 426, 429 and 431, from every place that answers errors', async () => {
     expect((await server.post(session, { user_id: 'user_detail' })).status).toBe(200);
@@ -218,6 +221,10 @@ describe('every error body carries detail, the same message where FastAPI client
       ['WebSocket route without upgrade', () => server.get('/api/v1/ws?user_id=user_detail'), 426, 'upgrade_required'],
       ['broken HTTP (raw socket reply)', brokenHttp, 400, 'bad_request'],
       ['header overflow (raw socket reply)', () => server.get(`${session}/${'c'.repeat(20_000)}`), 431, 'bad_request'],
+      // Node itself refuses these with an empty body unless told not to.
+      ['HTTP/1.1 without Host', () => rawHttp('GET /health HTTP/1.1\r\nConnection: close\r\n\r\n'), 400, 'bad_request'],
+      // @fastify/cors refuses these with a plain-text body unless answered first.
+      ['OPTIONS that is no CORS preflight', () => server.request('OPTIONS', session), 400, 'bad_request'],
     ];
     for (const [name, call, status, code] of cases) {
       const res = await call();

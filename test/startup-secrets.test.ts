@@ -45,6 +45,17 @@ describe('start-up never prints a secret', { timeout: 60_000 }, () => {
     expect(output).not.toContain(SECRET);
   });
 
+  it('refuses a malformed REDIS_URL without quoting it', async () => {
+    // The Redis client's URL parser warns about a port that is no number by printing the whole URL.
+    const { output, exitCode } = await startUp({
+      DATABASE_URL: `sqlite:${tempDir()}/chatify.db`,
+      REDIS_URL: `redis://:${SECRET}@cache.internal:notaport`,
+    });
+    expect(exitCode).toBe(1);
+    expect(output).toContain('REDIS_URL is not a valid URL');
+    expect(output).not.toContain(SECRET);
+  });
+
   it('warns about an unused OPENAI_BASE_URL without its credentials', async () => {
     const { output } = await startUp({
       DATABASE_URL: `sqlite:${tempDir()}/chatify.db`,
