@@ -54,6 +54,18 @@ for (const thread of ['true', 'false']) {
       expect((await server.send(id, 'back?')).body.message_count).toBe(1);
     });
 
+    it('counts the deadline from when a message arrives: one queued behind a hanging send gets no deadline of its own', async () => {
+      const id = await server.createSession(`user_deadline_${thread}`);
+      model.randomFault = () => ({ hang: true });
+      const started = performance.now();
+      const answered = (res: Awaited<ReturnType<ChatifyServer['send']>>) => ({ status: res.status, at: performance.now() - started });
+      const [first, queued] = await Promise.all([server.send(id, 'first').then(answered), server.send(id, 'queued').then(answered)]);
+      model.randomFault = undefined;
+      expect([first.status, queued.status]).toEqual([504, 504]);
+      // Without it, the queued send would wait for the first (one deadline), then for its own (another).
+      expect(queued.at).toBeLessThan(DEADLINE_MS + SLACK_MS);
+    });
+
     it('ends a stream with an error event provider_timeout at the deadline', async () => {
       const id = await server.createSession(`user_deadline_${thread}`);
       const before = dumpDatabase(server.databasePath);

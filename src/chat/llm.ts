@@ -21,6 +21,11 @@ export interface CompletionRequest extends ModelSettings {
    * use (MEMORY_MODEL), so adapters do not replace it with their own override.
    */
   purpose?: 'reply' | 'housekeeping' | undefined;
+  /**
+   * When the message arrived (ms since the epoch): the call's deadline counts from then, so time spent
+   * queued behind earlier sends of the session counts too. Default: when the call starts.
+   */
+  arrivedAt?: number | undefined;
 }
 
 

@@ -225,7 +225,8 @@ export class ChatService {
     for (const m of context) messages.push({ role: m.role, content: m.content });
 
     const modelCalledAt = performance.now();
-    const completion = await this.#complete(resolved, messages, options.onDelta);
+    // The deadline counts from the message's arrival: waiting behind earlier sends is part of it.
+    const completion = await this.#complete(resolved, messages, options.onDelta, performance.timeOrigin + sentAt);
     const modelAnsweredAt = performance.now();
     const answer: NewMessage = {
       role: 'assistant',
@@ -286,6 +287,7 @@ export class ChatService {
     resolved: ResolvedPersonality,
     messages: ModelMessage[],
     onDelta: ((text: string) => void) | undefined,
+    arrivedAt: number,
   ): Promise<Completion> {
     const { personality } = resolved;
     try {
@@ -294,6 +296,7 @@ export class ChatService {
         messages,
         persona: { id: personality.id, name: personality.name },
         onDelta,
+        arrivedAt,
       });
     } catch (error) {
       throw toChatError(error);

@@ -1,5 +1,8 @@
 import { LlmError } from '../chat/llm.js';
 
+/** The most the call ends before its deadline, to leave time for the answer to travel. */
+const ANSWER_MARGIN_MS = 500;
+
 /**
  * One deadline for a whole model call: every attempt, the backoff between them and the fallback
  * model. Its `signal` cancels the attempt under way when it passes (or when the caller's own signal
@@ -13,10 +16,14 @@ export class CallDeadline {
   readonly #endsAt: number;
   readonly #timer: NodeJS.Timeout | undefined;
 
-  /** `ms` undefined: no deadline beyond each attempt's own timeout. */
-  constructor(ms: number | undefined, callerSignal: AbortSignal | undefined) {
-    this.#endsAt = ms === undefined ? Infinity : Date.now() + ms;
-    if (ms !== undefined) this.#timer = setTimeout(() => this.#expired.abort(), ms);
+  /**
+   * `ms` from `startedAt` (default now); undefined: no deadline beyond each attempt's own timeout. The
+   * call gives up a little before it (2%, at most half a second), so that its 504 reaches the client
+   * before a proxy that waits just as long gives up on the request.
+   */
+  constructor(ms: number | undefined, callerSignal: AbortSignal | undefined, startedAt = Date.now()) {
+    this.#endsAt = ms === undefined ? Infinity : startedAt + ms - Math.min(ANSWER_MARGIN_MS, ms * 0.02);
+    if (ms !== undefined) this.#timer = setTimeout(() => this.#expired.abort(), Math.max(0, this.#endsAt - Date.now()));
     this.signal = callerSignal ? AbortSignal.any([callerSignal, this.#expired.signal]) : this.#expired.signal;
   }
 
