@@ -9,6 +9,7 @@ import { messageFromRow, sessionFromRow, type MessageRow, type SessionRow } from
 import type { NewMessage, Page, Personality, Session, StoredMessage, UniversalRules } from '../../chat/types.js';
 import { openConnection } from './connection.js';
 import { SqliteConnectionQueries } from './connection-queries.js';
+import { CHILDREN_OF, FIND_EXCHANGE, PATH_PAGE, READ_TREE } from './message-tree-sql.js';
 import { migrate } from './migrations.js';
 import { appendedMessages } from '../appended-messages.js';
 import { seqCursor } from '../session-cursors.js';
@@ -254,24 +255,6 @@ export class SqliteStore implements Store, ConnectionStore {
   }
 }
 
-/**
- * A page of a path: up from its leaf (the active one by default) along the parents, seq falling at
- * each step, until `limit` messages below `before` are found; oldest first. Each step is one
- * primary-key lookup, and the walk stops at the page's end, whatever lies beside or above it.
- */
-const PATH_PAGE = `
-  WITH RECURSIVE session (seq, leaf) AS (
-    SELECT seq, COALESCE(@leaf, active_seq) FROM sessions WHERE id = @id
-  ), path (session_seq, seq, parent_seq, found) AS (
-    SELECT m.session_seq, m.seq, m.parent_seq, m.seq < @before FROM session s JOIN messages m ON m.session_seq = s.seq AND m.seq = s.leaf
-    UNION ALL
-    SELECT m.session_seq, m.seq, m.parent_seq, p.found + (m.seq < @before)
-      FROM path p JOIN messages m ON m.session_seq = p.session_seq AND m.seq = p.parent_seq
-     WHERE p.found < @limit
-  )
-  SELECT m.* FROM path p JOIN messages m ON m.session_seq = p.session_seq AND m.seq = p.seq
-   WHERE p.seq < @before ORDER BY m.seq`;
-
 function prepareReads(db: Database.Database) {
   const s = (sql: string): Statement => db.prepare(sql);
   return {
@@ -282,21 +265,9 @@ function prepareReads(db: Database.Database) {
     searchSessions: s(`SELECT * FROM sessions WHERE user_id = ? AND seq < ?
       AND seq IN (SELECT session_seq FROM session_search WHERE session_search MATCH ?) ORDER BY seq DESC LIMIT ?`),
     readPath: s(PATH_PAGE),
-    // Seeks into the parent index, never a scan of the session's messages (which the planner, not
-    // knowing how few parents come, would otherwise pick).
-    childrenOf: s(`WITH session (seq) AS (SELECT seq FROM sessions WHERE id = @id)
-      SELECT m.parent_seq, m.seq FROM session s JOIN messages m INDEXED BY messages_by_parent ON m.session_seq = s.seq
-       WHERE m.parent_seq IN (SELECT value FROM json_each(@parents))
-      UNION ALL
-      SELECT m.parent_seq, m.seq FROM session s JOIN messages m ON m.session_seq = s.seq
-       WHERE @roots = 1 AND m.parent_seq IS NULL
-      ORDER BY 2`),
-    readTree: s(`SELECT * FROM messages
-      WHERE session_seq = (SELECT seq FROM sessions WHERE id = ?) AND seq > ? ORDER BY seq LIMIT ?`),
-    // The keyed message, and the reply stored with it when it is a user message (the next seq, its child).
-    findExchange: s(`SELECT m.* FROM messages k JOIN messages m ON m.session_seq = k.session_seq
-        AND (m.seq = k.seq OR (k.role = 'user' AND m.seq = k.seq + 1 AND m.parent_seq = k.seq AND m.role = 'assistant'))
-      WHERE k.session_seq = (SELECT seq FROM sessions WHERE id = ?) AND k.idempotency_key = ? ORDER BY m.seq`),
+    childrenOf: s(CHILDREN_OF),
+    readTree: s(READ_TREE),
+    findExchange: s(FIND_EXCHANGE),
     userUsage: s(`SELECT COUNT(*) AS sessions, SUM(prompt_tokens) AS prompt, SUM(completion_tokens) AS completion
       FROM sessions WHERE user_id = ?`),
     listPersonalities: s('SELECT body FROM personalities ORDER BY seq'),
