@@ -171,7 +171,11 @@ export class ChatService {
     if (!session) throw sessionNotFound();
     const fetched = await this.deps.store.readMessages(sessionId, { limit: page.limit + 1, beforeSeq: page.before });
     const hasMore = fetched.length > page.limit;
-    return { session, messages: hasMore ? fetched.slice(1) : fetched, hasMore };
+    const messages = hasMore ? fetched.slice(1) : fetched;
+    // Every message's versions, for the whole page at once.
+    const parents = [...new Set(messages.map((m) => m.parentSeq))];
+    const siblings = parents.length === 0 ? new Map<number | null, number[]>() : await this.deps.store.childrenOf(sessionId, parents);
+    return { session, messages, siblings, hasMore };
   }
 
   userUsage(userId: string) {

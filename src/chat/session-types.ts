@@ -24,8 +24,10 @@ export interface ExchangeTimings {
 
 export interface SessionView {
   session: Session;
-  /** Oldest first. */
+  /** The active path's page, oldest first. */
   messages: StoredMessage[];
+  /** The seqs of the children of each message's parent (null: the first messages), oldest first. */
+  siblings: ReadonlyMap<number | null, readonly number[]>;
   hasMore: boolean;
 }
 

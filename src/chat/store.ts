@@ -30,27 +30,50 @@ export interface Store {
   endSession(id: string, endedAt: string): Promise<boolean>;
 
   /**
-   * Appends one completed exchange atomically and counts it: all messages get the next sequence
-   * numbers, `messageCount` grows by one, the reply's token usage is added to the session's, and
-   * `lastActivity` is set. An idempotency key already used in the session makes it fail. Returns null, writing nothing,
-   * when the session is not active, or when `expectedMessageCount` is given and the session has
-   * moved on from it (the exchange was built on a stale view: a fencing check across instances).
+   * Appends messages atomically, as a chain: the first follows `parentSeq` (default: the session's
+   * active leaf, so the conversation goes on; null: a new first message), each next one the one before
+   * it. They get the next sequence numbers, the last becomes the active leaf, `messageCount` becomes
+   * the number of exchanges (user messages) on the new active path, the replies' token usage is added
+   * to the session's, and `lastActivity` is set. A regenerated reply is one message whose parent is a
+   * user message; an edit is a user message and its reply whose parent is the edited message's parent.
+   * An idempotency key (on the first message) already used in the session makes it fail. Returns null,
+   * writing nothing, when the session is not active, when `parentSeq` names no message of the session,
+   * or when `expectedMessageCount` is given and the session has moved on from it (the exchange was
+   * built on a stale view: a fencing check across instances).
    */
   appendExchange(
     sessionId: string,
     messages: readonly NewMessage[],
     lastActivity: string,
     expectedMessageCount?: number,
+    parentSeq?: number | null,
   ): Promise<{ messages: StoredMessage[]; messageCount: number } | null>;
   /**
-   * The exchange whose user message carries this idempotency key: that message and its reply,
-   * with the session's message count right after it. Null if there is none.
+   * The messages appended together with the one carrying this idempotency key (a user message and its
+   * reply, or a regenerated reply alone), with the session's message count right after. Null if none.
    */
   findExchange(sessionId: string, idempotencyKey: string): Promise<{ messages: StoredMessage[]; messageCount: number } | null>;
   /** Tokens used by all of a user's sessions, and how many sessions that is. */
   userUsage(userId: string): Promise<TokenUsage & { sessions: number }>;
-  /** The newest `limit` messages with seq below `beforeSeq` (all when omitted), oldest first. */
-  readMessages(sessionId: string, page: { limit: number; beforeSeq?: number | undefined }): Promise<StoredMessage[]>;
+  /**
+   * A page of a path of the session's tree, oldest first: the newest `limit` messages with seq below
+   * `beforeSeq` (all when omitted) on the path from the first message down to `leafSeq` (default: the
+   * active leaf). The cost is that of the page, not of the tree.
+   */
+  readMessages(
+    sessionId: string,
+    page: { limit: number; beforeSeq?: number | undefined; leafSeq?: number | undefined },
+  ): Promise<StoredMessage[]>;
+  /** The seqs of the children of each given parent (null: the first messages), oldest first; [] for none. */
+  childrenOf(sessionId: string, parentSeqs: readonly (number | null)[]): Promise<Map<number | null, number[]>>;
+  /**
+   * Makes the path through message `seq` active, continuing below it along the newest child at each
+   * step, and sets `messageCount` to the exchanges on it. The session as it is then, or null when the
+   * session is not active or has no such message (nothing changes).
+   */
+  selectMessage(sessionId: string, seq: number): Promise<Session | null>;
+  /** Every message of the session's tree with seq above `afterSeq`, in seq order, at most `limit`. */
+  readTree(sessionId: string, page: { limit: number; afterSeq?: number | undefined }): Promise<StoredMessage[]>;
 
   listPersonalities(): Promise<Personality[]>;
   getPersonality(id: string): Promise<Personality | null>;

@@ -40,8 +40,10 @@ export interface NewMessage {
 }
 
 export interface StoredMessage extends NewMessage {
-  /** Position in the session, 1-based, strictly increasing. */
+  /** Position in the session, 1-based, strictly increasing in the order messages were stored (whatever their branch). */
   seq: number;
+  /** The seq of the message this one follows in the session's tree: null for a first message. */
+  parentSeq: number | null;
 }
 
 /** Model settings a personality carries; what the model receives. */

@@ -21,6 +21,8 @@ import type {
 
 export type ChatReplyJson = Static<typeof ChatReply>;
 export type SessionDetailJson = Static<typeof SessionDetail>;
+/** One message of a session's conversation, with its place in the session's tree (`id`, `parent_id`, `sibling_ids`). */
+export type HistoryMessageJson = SessionDetailJson['conversation_history'][number];
 export type SessionSummaryJson = Static<typeof SessionList>['sessions'][number];
 export type SessionListJson = Static<typeof SessionList>;
 export type EndReplyJson = Static<typeof EndReply>;

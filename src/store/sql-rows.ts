@@ -31,6 +31,8 @@ export interface SessionRow {
 /** A messages row, the same columns in every SQL store. */
 export interface MessageRow {
   seq: number;
+  /** The message this one follows in the session's tree; null for a first message. */
+  parent_seq: number | null;
   role: 'user' | 'assistant';
   content: string;
   tokens: number;
@@ -38,6 +40,8 @@ export interface MessageRow {
   idempotency_key: string | null;
   prompt_tokens: number | null;
   completion_tokens: number | null;
+  /** User messages on the path from the first message down to this one: a leaf's message count. */
+  exchange_no: number;
 }
 
 const iso = (stamp: Stamp) => (typeof stamp === 'string' ? stamp : stamp.toISOString());
@@ -61,6 +65,7 @@ export function sessionFromRow(row: SessionRow): Session {
 export function messageFromRow(row: MessageRow): StoredMessage {
   return {
     seq: row.seq,
+    parentSeq: row.parent_seq,
     role: row.role,
     content: row.content,
     tokens: row.tokens,

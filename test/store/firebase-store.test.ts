@@ -8,6 +8,7 @@ import { FirebaseServer } from '../support/firebase.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { connectionContract } from './connection-contract.js';
 import { newSession, personality, storeContract } from './store-contract.js';
+import { treeContract } from './tree-contract.js';
 import type { NewMessage } from '../../src/chat/types.js';
 
 let server: FirebaseServer;
@@ -33,6 +34,10 @@ afterAll(() => server?.stop());
 
 storeContract('Firebase Realtime Database', {
   open: async () => FirebaseStore.open({ databaseUrl: server.databaseUrl(namespace), timeoutMs: 5000 }),
+});
+
+treeContract('Firebase Realtime Database', {
+  open: async () => FirebaseStore.open({ databaseUrl: server.databaseUrl(`${namespace}-tree`), timeoutMs: 5000 }),
 });
 
 connectionContract('Firebase Realtime Database', {

@@ -3,6 +3,7 @@ import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { createTestDatabase, postgresConfigured } from '../support/postgres.js';
 import { connectionContract } from './connection-contract.js';
 import { storeContract } from './store-contract.js';
+import { treeContract } from './tree-contract.js';
 
 /** Opens stores on a database of its own, created on first use and dropped by dispose. */
 function onNewDatabase() {
@@ -19,4 +20,5 @@ function onNewDatabase() {
 describe.runIf(postgresConfigured())('PostgreSQL', () => {
   storeContract('PostgreSQL', onNewDatabase());
   connectionContract('PostgreSQL', onNewDatabase());
+  treeContract('PostgreSQL', onNewDatabase());
 });

@@ -240,12 +240,16 @@ function chatReply(session: Session, extra: { message?: string; response?: strin
   };
 }
 
-function sessionDetail({ session, messages, hasMore }: SessionView) {
+function sessionDetail({ session, messages, siblings, hasMore }: SessionView) {
+  const id = (seq: number) => String(seq);
   return {
     ...chatReply(session, {}),
     ...sessionJson(session),
     conversation_history: messages.map((m) => ({
       seq: m.seq,
+      id: id(m.seq),
+      parent_id: m.parentSeq === null ? null : id(m.parentSeq),
+      sibling_ids: (siblings.get(m.parentSeq) ?? [m.seq]).map(id),
       role: m.role,
       content: m.content,
       timestamp: m.createdAt,

@@ -59,8 +59,18 @@ const sessionFields = {
 };
 export const SessionSummary = Type.Object(sessionFields);
 
+/** A message's id: its seq, in decimal. */
+const MessageId = Type.String({ pattern: '^[1-9][0-9]*$' });
+
 export const HistoryMessage = Type.Object({
-  seq: Type.Integer({ description: 'Position in the session, from 1' }),
+  seq: Type.Integer({ description: 'Position in the session, from 1, in the order messages were stored (whatever their branch)' }),
+  id: Type.String({ ...MessageId, description: "The message's stable id (its seq, in decimal)" }),
+  parent_id: Type.Union([Type.String({ ...MessageId }), Type.Null()], {
+    description: 'The id of the message this one follows in the session\'s tree; null for a first message',
+  }),
+  sibling_ids: Type.Array(Type.String({ ...MessageId }), {
+    description: 'Ids of every message with the same parent, this one included, oldest first: its versions (regenerated or edited)',
+  }),
   role: Type.Union([Type.Literal('user'), Type.Literal('assistant')]),
   content: Type.String(),
   timestamp: Timestamp,

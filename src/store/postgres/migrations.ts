@@ -102,12 +102,28 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX sessions_title_search ON sessions USING GIN (to_tsvector('simple', COALESCE(title, '')));
   CREATE INDEX messages_search ON messages USING GIN (to_tsvector('simple', content));
   `,
+  /* 6: every session a tree of messages: parents, exchange numbers, the active leaf (existing sessions become lines) */ `
+  ALTER TABLE messages ADD COLUMN parent_seq INTEGER;
+  -- User messages on the path down to this one: a leaf's message count, known without walking.
+  ALTER TABLE messages ADD COLUMN exchange_no INTEGER NOT NULL DEFAULT 0;
+  -- The active path's last message; 0 while the session has none.
+  ALTER TABLE sessions ADD COLUMN active_seq INTEGER NOT NULL DEFAULT 0;
+  -- One pass over the messages: each follows the one before it.
+  UPDATE messages m SET parent_seq = line.previous, exchange_no = line.exchanges
+    FROM (SELECT session_seq, seq, LAG(seq) OVER w AS previous, COUNT(*) FILTER (WHERE role = 'user') OVER w AS exchanges
+            FROM messages WINDOW w AS (PARTITION BY session_seq ORDER BY seq)) AS line
+   WHERE m.session_seq = line.session_seq AND m.seq = line.seq;
+  UPDATE sessions SET active_seq = last_seq;
+  -- A message's children (and the first messages, parent NULL), oldest first.
+  CREATE INDEX messages_by_parent ON messages (session_seq, parent_seq, seq);
+  `,
 ];
 
 /** An arbitrary constant: the advisory lock that lets one instance migrate while others wait. */
 const MIGRATION_LOCK = 7_305_112_001;
 
-export async function migrate(pool: Pool): Promise<void> {
+/** Applies the migrations not yet applied, up to `upTo` (all by default; fewer to build an older schema in tests). */
+export async function migrate(pool: Pool, upTo = MIGRATIONS.length): Promise<void> {
   const client = await pool.connect();
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
@@ -116,7 +132,7 @@ export async function migrate(pool: Pool): Promise<void> {
     const current = rows[0]!.version;
     for (const [index, sql] of MIGRATIONS.entries()) {
       const version = index + 1;
-      if (version <= current) continue;
+      if (version <= current || version > upTo) continue;
       await client.query('BEGIN');
       try {
         await client.query(sql);

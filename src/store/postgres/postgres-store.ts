@@ -7,6 +7,7 @@ import type { NewMessage, Page, Personality, Session, StoredMessage, UniversalRu
 import { exchangeUsage } from '../exchange-usage.js';
 import { appendedMessages } from '../appended-messages.js';
 import { seqCursor } from '../session-cursors.js';
+import { APPEND_EXCHANGE, CHILDREN_OF, FIND_EXCHANGE, PATH_PAGE, READ_TREE, SELECT_MESSAGE } from './message-tree-sql.js';
 import { migrate } from './migrations.js';
 import { PostgresConnections } from './postgres-connections.js';
 
@@ -129,67 +130,70 @@ export class PostgresStore extends ConnectionStoreDelegate implements Store {
     return result.rowCount === 1;
   }
 
-  async appendExchange(sessionId: string, messages: readonly NewMessage[], lastActivity: string, expectedMessageCount?: number) {
+  async appendExchange(
+    sessionId: string,
+    messages: readonly NewMessage[],
+    lastActivity: string,
+    expectedMessageCount?: number,
+    parentSeq?: number | null,
+  ) {
     const usage = exchangeUsage(messages);
-    // The row update takes the session's row lock and reserves the sequence numbers; the insert uses
-    // them. Concurrent appends to one session queue on that lock, each seeing the one before.
-    const { rows } = await this.#query<{ message_count: number; last_seq: number }>(
-      `WITH s AS (
-         UPDATE sessions
-            SET message_count = message_count + 1, last_seq = last_seq + cardinality($3::text[]), last_activity = $2,
-                prompt_tokens = prompt_tokens + $8, completion_tokens = completion_tokens + $9
-          WHERE id = $1 AND status = 'active' AND ($7::int IS NULL OR message_count = $7)
-          RETURNING seq, message_count, last_seq
-       ), inserted AS (
-         INSERT INTO messages (session_seq, seq, role, content, tokens, created_at, idempotency_key, prompt_tokens, completion_tokens)
-         SELECT s.seq, s.last_seq - cardinality($3::text[]) + x.n, x.role, x.content, x.tokens, x.created_at, x.key, x.prompt, x.completion
-           FROM s, unnest($3::text[], $4::text[], $5::int[], $6::timestamptz[], $10::text[], $11::int[], $12::int[])
-                   WITH ORDINALITY AS x(role, content, tokens, created_at, key, prompt, completion, n)
-       )
-       SELECT message_count, last_seq FROM s`,
-      [
-        sessionId,
-        lastActivity,
-        messages.map((m) => m.role),
-        messages.map((m) => m.content),
-        messages.map((m) => m.tokens),
-        messages.map((m) => m.createdAt),
-        expectedMessageCount ?? null,
-        usage.promptTokens,
-        usage.completionTokens,
-        messages.map((m) => m.idempotencyKey ?? null),
-        messages.map((m) => m.usage?.promptTokens ?? null),
-        messages.map((m) => m.usage?.completionTokens ?? null),
-      ],
-    );
+    const { rows } = await this.#query<{ message_count: number; first_seq: number; parent_seq: number | null }>(APPEND_EXCHANGE, [
+      sessionId,
+      lastActivity,
+      messages.map((m) => m.role),
+      messages.map((m) => m.content),
+      messages.map((m) => m.tokens),
+      messages.map((m) => m.createdAt),
+      expectedMessageCount ?? null,
+      usage.promptTokens,
+      usage.completionTokens,
+      messages.map((m) => m.idempotencyKey ?? null),
+      messages.map((m) => m.usage?.promptTokens ?? null),
+      messages.map((m) => m.usage?.completionTokens ?? null),
+      parentSeq === undefined,
+      parentSeq ?? null,
+    ]);
     const row = rows[0];
     if (!row) return null;
-    const first = row.last_seq - messages.length + 1;
-    return { messages: appendedMessages(messages, first), messageCount: row.message_count };
+    return { messages: appendedMessages(messages, row.first_seq, row.parent_seq), messageCount: row.message_count };
   }
 
-  async readMessages(sessionId: string, page: { limit: number; beforeSeq?: number | undefined }): Promise<StoredMessage[]> {
-    const { rows } = await this.#query<MessageRow>(
-      `SELECT m.* FROM messages m JOIN sessions s ON s.seq = m.session_seq
-        WHERE s.id = $1 AND m.seq < $2
-        ORDER BY m.seq DESC LIMIT $3`,
-      [sessionId, page.beforeSeq ?? 2_147_483_647, page.limit],
-    );
-    rows.reverse();
+  async readMessages(
+    sessionId: string,
+    page: { limit: number; beforeSeq?: number | undefined; leafSeq?: number | undefined },
+  ): Promise<StoredMessage[]> {
+    const { rows } = await this.#query<MessageRow>(PATH_PAGE, [sessionId, page.beforeSeq ?? 2_147_483_647, page.limit, page.leafSeq ?? null]);
+    return rows.map(messageFromRow);
+  }
+
+  async childrenOf(sessionId: string, parentSeqs: readonly (number | null)[]): Promise<Map<number | null, number[]>> {
+    const children = new Map<number | null, number[]>(parentSeqs.map((p) => [p, []]));
+    if (parentSeqs.length === 0) return children;
+    const { rows } = await this.#query<{ parent_seq: number | null; seq: number }>(CHILDREN_OF, [
+      sessionId,
+      parentSeqs.filter((p) => p !== null),
+      parentSeqs.includes(null),
+    ]);
+    for (const row of rows) children.get(row.parent_seq)!.push(row.seq);
+    return children;
+  }
+
+  async selectMessage(sessionId: string, seq: number): Promise<Session | null> {
+    const { rows } = await this.#query<SessionRow>(SELECT_MESSAGE, [sessionId, seq]);
+    return rows[0] ? sessionFromRow(rows[0]) : null;
+  }
+
+  async readTree(sessionId: string, page: { limit: number; afterSeq?: number | undefined }): Promise<StoredMessage[]> {
+    const { rows } = await this.#query<MessageRow>(READ_TREE, [sessionId, page.afterSeq ?? 0, page.limit]);
     return rows.map(messageFromRow);
   }
 
   async findExchange(sessionId: string, idempotencyKey: string) {
-    const { rows } = await this.#query<MessageRow>(
-      `SELECT m.* FROM sessions s
-         JOIN messages k ON k.session_seq = s.seq AND k.idempotency_key = $2
-         JOIN messages m ON m.session_seq = s.seq AND m.seq IN (k.seq, k.seq + 1)
-        WHERE s.id = $1 ORDER BY m.seq`,
-      [sessionId, idempotencyKey],
-    );
+    const { rows } = await this.#query<MessageRow>(FIND_EXCHANGE, [sessionId, idempotencyKey]);
     if (rows.length === 0) return null;
-    // Each exchange is two messages: the count right after this one follows from its reply's number.
-    return { messages: rows.map(messageFromRow), messageCount: Math.ceil(rows.at(-1)!.seq / 2) };
+    // The count right after it: the exchanges on the path down to its last message.
+    return { messages: rows.map(messageFromRow), messageCount: rows.at(-1)!.exchange_no };
   }
 
   async userUsage(userId: string) {

@@ -104,6 +104,21 @@ const MIGRATIONS: readonly string[] = [
     INSERT INTO session_search (rowid, session_seq, body) SELECT -new.seq, new.seq, new.title WHERE new.title IS NOT NULL;
   END;
   `,
+  /* 6: every session a tree of messages: parents, exchange numbers, the active leaf (existing sessions become lines) */ `
+  ALTER TABLE messages ADD COLUMN parent_seq INTEGER;
+  -- User messages on the path down to this one: a leaf's message count, known without walking.
+  ALTER TABLE messages ADD COLUMN exchange_no INTEGER NOT NULL DEFAULT 0;
+  -- The active path's last message; 0 while the session has none.
+  ALTER TABLE sessions ADD COLUMN active_seq INTEGER NOT NULL DEFAULT 0;
+  -- One pass over the messages in key order: each follows the one before it.
+  UPDATE messages SET parent_seq = line.previous, exchange_no = line.exchanges
+    FROM (SELECT session_seq, seq, LAG(seq) OVER w AS previous, SUM(role = 'user') OVER w AS exchanges
+            FROM messages WINDOW w AS (PARTITION BY session_seq ORDER BY seq)) AS line
+   WHERE messages.session_seq = line.session_seq AND messages.seq = line.seq;
+  UPDATE sessions SET active_seq = COALESCE((SELECT MAX(seq) FROM messages WHERE session_seq = sessions.seq), 0);
+  -- A message's children (and the first messages, parent NULL), oldest first.
+  CREATE INDEX messages_by_parent ON messages (session_seq, parent_seq, seq);
+  `,
 ];
 
 /** Applies the migrations not yet applied, up to `upTo` (all by default; fewer to build an older schema in tests). */

@@ -9,6 +9,7 @@ import { messageFromRow, sessionFromRow, type MessageRow, type SessionRow } from
 import type { NewMessage, Page, Personality, Session, StoredMessage, UniversalRules } from '../../chat/types.js';
 import { openConnection } from './connection.js';
 import { SqliteConnectionQueries } from './connection-queries.js';
+import { CHILDREN_OF, FIND_EXCHANGE, PATH_PAGE, READ_TREE } from './message-tree-sql.js';
 import { migrate } from './migrations.js';
 import { appendedMessages } from '../appended-messages.js';
 import { seqCursor } from '../session-cursors.js';
@@ -105,6 +106,7 @@ export class SqliteStore implements Store, ConnectionStore {
     messages: readonly NewMessage[],
     lastActivity: string,
     expectedMessageCount?: number,
+    parentSeq?: number | null,
   ): Promise<{ messages: StoredMessage[]; messageCount: number } | null> {
     const appended = await this.#writer.write<AppendedExchange | null>({
       kind: 'appendExchange',
@@ -112,25 +114,54 @@ export class SqliteStore implements Store, ConnectionStore {
       messages,
       lastActivity,
       expectedMessageCount: expectedMessageCount ?? null,
+      parent: parentSeq === undefined ? 'active' : parentSeq,
     });
     if (!appended) return null;
     return {
-      messages: appendedMessages(messages, appended.firstSeq),
+      messages: appendedMessages(messages, appended.firstSeq, appended.parentSeq),
       messageCount: appended.messageCount,
     };
   }
 
-  async readMessages(sessionId: string, page: { limit: number; beforeSeq?: number | undefined }): Promise<StoredMessage[]> {
-    const rows = this.#sql.readMessages.all(sessionId, page.beforeSeq ?? Number.MAX_SAFE_INTEGER, page.limit) as MessageRow[];
-    rows.reverse();
+  async readMessages(
+    sessionId: string,
+    page: { limit: number; beforeSeq?: number | undefined; leafSeq?: number | undefined },
+  ): Promise<StoredMessage[]> {
+    const rows = this.#sql.readPath.all({
+      id: sessionId,
+      leaf: page.leafSeq ?? null,
+      before: page.beforeSeq ?? Number.MAX_SAFE_INTEGER,
+      limit: page.limit,
+    }) as MessageRow[];
     return rows.map(messageFromRow);
   }
 
+  async childrenOf(sessionId: string, parentSeqs: readonly (number | null)[]): Promise<Map<number | null, number[]>> {
+    const children = new Map<number | null, number[]>(parentSeqs.map((p) => [p, []]));
+    if (parentSeqs.length === 0) return children;
+    const rows = this.#sql.childrenOf.all({
+      id: sessionId,
+      parents: JSON.stringify(parentSeqs.filter((p) => p !== null)),
+      roots: parentSeqs.includes(null) ? 1 : 0,
+    }) as { parent_seq: number | null; seq: number }[];
+    for (const row of rows) children.get(row.parent_seq)!.push(row.seq);
+    return children;
+  }
+
+  async selectMessage(sessionId: string, seq: number): Promise<Session | null> {
+    const row = await this.#writer.write<SessionRow | null>({ kind: 'selectMessage', sessionId, seq });
+    return row ? sessionFromRow(row) : null;
+  }
+
+  async readTree(sessionId: string, page: { limit: number; afterSeq?: number | undefined }): Promise<StoredMessage[]> {
+    return (this.#sql.readTree.all(sessionId, page.afterSeq ?? 0, page.limit) as MessageRow[]).map(messageFromRow);
+  }
+
   async findExchange(sessionId: string, idempotencyKey: string) {
-    const rows = this.#sql.findExchange.all(sessionId, idempotencyKey) as (MessageRow & { message_count: number })[];
+    const rows = this.#sql.findExchange.all(sessionId, idempotencyKey) as MessageRow[];
     if (rows.length === 0) return null;
-    // Message count right after this exchange: replies up to and including its own.
-    return { messages: rows.map(messageFromRow), messageCount: Math.ceil(rows.at(-1)!.seq / 2) };
+    // The count right after it: the exchanges on the path down to its last message.
+    return { messages: rows.map(messageFromRow), messageCount: rows.at(-1)!.exchange_no };
   }
 
   async userUsage(userId: string) {
@@ -233,11 +264,10 @@ function prepareReads(db: Database.Database) {
     // The user filter is part of the query: another user's session never comes back.
     searchSessions: s(`SELECT * FROM sessions WHERE user_id = ? AND seq < ?
       AND seq IN (SELECT session_seq FROM session_search WHERE session_search MATCH ?) ORDER BY seq DESC LIMIT ?`),
-    readMessages: s(`SELECT * FROM messages
-      WHERE session_seq = (SELECT seq FROM sessions WHERE id = ?) AND seq < ? ORDER BY seq DESC LIMIT ?`),
-    // The keyed user message and the reply right after it.
-    findExchange: s(`SELECT m.* FROM messages k JOIN messages m ON m.session_seq = k.session_seq AND m.seq IN (k.seq, k.seq + 1)
-      WHERE k.session_seq = (SELECT seq FROM sessions WHERE id = ?) AND k.idempotency_key = ? ORDER BY m.seq`),
+    readPath: s(PATH_PAGE),
+    childrenOf: s(CHILDREN_OF),
+    readTree: s(READ_TREE),
+    findExchange: s(FIND_EXCHANGE),
     userUsage: s(`SELECT COUNT(*) AS sessions, SUM(prompt_tokens) AS prompt, SUM(completion_tokens) AS completion
       FROM sessions WHERE user_id = ?`),
     listPersonalities: s('SELECT body FROM personalities ORDER BY seq'),

@@ -1,6 +1,8 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { NewMessage, Personality, Session, UniversalRules } from '../../chat/types.js';
+import { exchangeNumbers } from '../appended-messages.js';
 import { exchangeUsage } from '../exchange-usage.js';
+import type { SessionRow } from '../sql-rows.js';
 import { applyConnectionWrite, prepareConnectionWrites, type ConnectionWriteOp } from './connection-writes.js';
 
 /** Every change the SQLite store makes, as data, so it can cross to the writer thread. */
@@ -14,7 +16,10 @@ export type WriteOp =
       messages: readonly NewMessage[];
       lastActivity: string;
       expectedMessageCount: number | null;
+      /** The message the first one follows: 'active' for the session's active leaf, null for none. */
+      parent: number | null | 'active';
     }
+  | { kind: 'selectMessage'; sessionId: string; seq: number }
   | { kind: 'insertPersonality'; personality: Personality }
   | { kind: 'replacePersonality'; personality: Personality }
   | { kind: 'deletePersonality'; id: string }
@@ -22,8 +27,11 @@ export type WriteOp =
   | { kind: 'putSetting'; key: string; value: UniversalRules }
   | ConnectionWriteOp;
 
-/** What the writer reports back for an exchange: the messages' seqs start at `firstSeq` (their text stays where it came from). */
-export type AppendedExchange = { firstSeq: number; messageCount: number };
+/**
+ * What the writer reports back for an exchange: the messages' seqs start at `firstSeq` and the first
+ * follows `parentSeq` (their text stays where it came from).
+ */
+export type AppendedExchange = { firstSeq: number; parentSeq: number | null; messageCount: number };
 
 export type WriteOutcome = { ok: true; value: unknown } | { ok: false; error: string };
 
@@ -37,14 +45,26 @@ export function prepareWrites(db: Database) {
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     endSession: s(`UPDATE sessions SET status = 'ended', ended_at = ?, last_activity = ? WHERE id = ? AND status = 'active'`),
     setTitle: s('UPDATE sessions SET title = @title WHERE id = @id AND (@onlyIfUnset = 0 OR title IS NULL)'),
-    countExchange: s(`UPDATE sessions SET message_count = message_count + 1, last_activity = @lastActivity,
+    appendTarget: s(`SELECT seq, message_count, active_seq FROM sessions
+      WHERE id = @id AND status = 'active' AND (@expected IS NULL OR message_count = @expected)`),
+    exchangeOf: s('SELECT exchange_no FROM messages WHERE session_seq = ? AND seq = ?'),
+    countExchange: s(`UPDATE sessions SET message_count = @messageCount, active_seq = @activeSeq, last_activity = @lastActivity,
         prompt_tokens = prompt_tokens + @promptTokens, completion_tokens = completion_tokens + @completionTokens
-      WHERE id = @id AND status = 'active' AND (@expected IS NULL OR message_count = @expected)
-      RETURNING seq, message_count`),
+      WHERE seq = @seq`),
     lastMessageSeq: s('SELECT COALESCE(MAX(seq), 0) AS seq FROM messages WHERE session_seq = ?'),
     insertMessage: s(`INSERT INTO messages
-      (session_seq, seq, role, content, tokens, created_at, idempotency_key, prompt_tokens, completion_tokens)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      (session_seq, seq, parent_seq, exchange_no, role, content, tokens, created_at, idempotency_key, prompt_tokens, completion_tokens)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    // Down from the chosen message along the newest child at each step: the deepest is the new leaf.
+    selectLeaf: s(`WITH RECURSIVE down (seq) AS (
+        SELECT seq FROM messages WHERE session_seq = @session AND seq = @seq
+        UNION ALL
+        SELECT (SELECT MAX(c.seq) FROM messages c WHERE c.session_seq = @session AND c.parent_seq = down.seq)
+          FROM down WHERE down.seq IS NOT NULL
+      )
+      SELECT m.seq, m.exchange_no FROM messages m WHERE m.session_seq = @session AND m.seq = (SELECT MAX(seq) FROM down)`),
+    activeSession: s(`SELECT seq FROM sessions WHERE id = ? AND status = 'active'`),
+    selectPath: s('UPDATE sessions SET active_seq = @leaf, message_count = @messageCount WHERE seq = @session RETURNING *'),
     insertPersonality: s(`INSERT INTO personalities (id, seq, body)
       VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM personalities), ?) ON CONFLICT (id) DO NOTHING`),
     replacePersonality: s('UPDATE personalities SET body = ? WHERE id = ?'),
@@ -67,26 +87,14 @@ function apply(sql: Statements, op: WriteOp): unknown {
       return sql.endSession.run(op.endedAt, op.endedAt, op.id).changes === 1;
     case 'setTitle':
       return sql.setTitle.run({ id: op.id, title: op.title, onlyIfUnset: op.onlyIfUnset ? 1 : 0 }).changes === 1;
-    case 'appendExchange': {
-      // One session row and the end of one index are touched, whatever the history length.
-      const usage = exchangeUsage(op.messages);
-      const session = sql.countExchange.get({
-        lastActivity: op.lastActivity,
-        id: op.sessionId,
-        expected: op.expectedMessageCount,
-        ...usage,
-      }) as
-        | { seq: number; message_count: number }
-        | undefined;
+    case 'appendExchange':
+      return appendExchange(sql, op);
+    case 'selectMessage': {
+      const session = sql.activeSession.get(op.sessionId) as { seq: number } | undefined;
       if (!session) return null;
-      const firstSeq = (sql.lastMessageSeq.get(session.seq) as { seq: number }).seq + 1;
-      op.messages.forEach((m, i) => {
-        sql.insertMessage.run(
-          session.seq, firstSeq + i, m.role, m.content, m.tokens, m.createdAt,
-          m.idempotencyKey ?? null, m.usage?.promptTokens ?? null, m.usage?.completionTokens ?? null,
-        );
-      });
-      return { firstSeq, messageCount: session.message_count } satisfies AppendedExchange;
+      const leaf = sql.selectLeaf.get({ session: session.seq, seq: op.seq }) as { seq: number; exchange_no: number } | undefined;
+      if (!leaf) return null;
+      return sql.selectPath.get({ session: session.seq, leaf: leaf.seq, messageCount: leaf.exchange_no }) as SessionRow;
     }
     case 'insertPersonality':
       return sql.insertPersonality.run(op.personality.id, JSON.stringify(op.personality)).changes === 1;
@@ -103,6 +111,43 @@ function apply(sql: Statements, op: WriteOp): unknown {
     default:
       return applyConnectionWrite(sql.connections, op);
   }
+}
+
+/** One session row, a few primary-key lookups and the end of one index are touched, whatever the tree's size. */
+function appendExchange(sql: Statements, op: Extract<WriteOp, { kind: 'appendExchange' }>): AppendedExchange | null {
+  const session = sql.appendTarget.get({ id: op.sessionId, expected: op.expectedMessageCount }) as
+    | { seq: number; message_count: number; active_seq: number }
+    | undefined;
+  if (!session) return null;
+  // The active leaf's exchange number is the session's message count.
+  let parentSeq: number | null = null;
+  let parentExchange = 0;
+  if (op.parent === 'active') {
+    parentSeq = session.active_seq === 0 ? null : session.active_seq;
+    parentExchange = session.message_count;
+  } else if (op.parent !== null) {
+    const parent = sql.exchangeOf.get(session.seq, op.parent) as { exchange_no: number } | undefined;
+    if (!parent) return null;
+    parentSeq = op.parent;
+    parentExchange = parent.exchange_no;
+  }
+  const firstSeq = (sql.lastMessageSeq.get(session.seq) as { seq: number }).seq + 1;
+  const exchanges = exchangeNumbers(op.messages, parentExchange);
+  op.messages.forEach((m, i) => {
+    sql.insertMessage.run(
+      session.seq, firstSeq + i, i === 0 ? parentSeq : firstSeq + i - 1, exchanges[i], m.role, m.content, m.tokens, m.createdAt,
+      m.idempotencyKey ?? null, m.usage?.promptTokens ?? null, m.usage?.completionTokens ?? null,
+    );
+  });
+  const messageCount = exchanges.at(-1) ?? parentExchange;
+  sql.countExchange.run({
+    seq: session.seq,
+    messageCount,
+    activeSeq: op.messages.length === 0 ? (parentSeq ?? 0) : firstSeq + op.messages.length - 1,
+    lastActivity: op.lastActivity,
+    ...exchangeUsage(op.messages),
+  });
+  return { firstSeq, parentSeq, messageCount };
 }
 
 /**
