@@ -45,7 +45,7 @@ connectionContract('Firebase Realtime Database', {
 });
 
 describe('Firebase layout', () => {
-  it("keeps the seed's layout: templates/{id}, userSessions/{id} with its fields, one child per message", async () => {
+  it("keeps the seed's layout: templates/{id}, userSessions/{id} with its fields, one child per message, plus the tree", async () => {
     const databaseUrl = server.databaseUrl(`layout-${randomUUID().slice(0, 8)}`);
     const store = FirebaseStore.open({ databaseUrl, timeoutMs: 5000 });
     const session = newSession('user.with.dots@example.com');
@@ -64,9 +64,12 @@ describe('Firebase layout', () => {
     expect(await read(`userSessions/${session.id}/status`)).toBe('active');
     expect(await read(`userSessions/${session.id}/message_count`)).toBe(1);
     expect(await read(`userSessions/${session.id}/conversation_history`)).toEqual({
-      '0000000001': { role: 'user', content: 'Hi', tokens: 1, timestamp: '2026-01-01T00:00:01.000Z' },
-      '0000000002': { role: 'assistant', content: "Hey! What's up?", tokens: 4, timestamp: '2026-01-01T00:00:02.000Z' },
+      '0000000001': { role: 'user', content: 'Hi', tokens: 1, timestamp: '2026-01-01T00:00:01.000Z', exchange: 1, batch: 2 },
+      '0000000002': { role: 'assistant', content: "Hey! What's up?", tokens: 4, timestamp: '2026-01-01T00:00:02.000Z', exchange: 1, parent_seq: 1 },
     });
+    // The tree: its state, and each parent's children (0: the first messages).
+    expect(await read(`userSessions/${session.id}/tree`)).toEqual({ active_seq: 2, last_seq: 2, message_count: 1 });
+    expect(await read(`userSessions/${session.id}/children`)).toEqual({ '0000000000': { '0000000001': true }, '0000000001': { '0000000002': true } });
     expect(await read('templates/friendly-assistant/personalityPrompt')).toBe('You are friendly-assistant.');
     expect((await store.listSessions('user.with.dots@example.com', { limit: 5 })).items.map((s) => s.id)).toEqual([session.id]);
     await deleteApp(app);

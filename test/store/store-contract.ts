@@ -187,7 +187,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
       const session = newSession();
       await store.createSession(session);
       const first = await store.appendExchange(session.id, exchange('one', 1), at(2));
-      expect(first).toEqual({ messageCount: 1, messages: exchange('one', 1).map((m, i) => ({ ...m, seq: i + 1 })) });
+      expect(first).toEqual({ messageCount: 1, messages: exchange('one', 1).map((m, i) => ({ ...m, seq: i + 1, parentSeq: i === 0 ? null : i })) });
       expect(await store.getSession(session.id)).toMatchObject({ usage: { promptTokens: 10, completionTokens: 4 } });
       const second = await store.appendExchange(session.id, exchange('two', 3), at(4));
       expect(second!.messageCount).toBe(2);
@@ -265,6 +265,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
       expect(older.map((m) => m.seq)).toEqual([4, 5, 6, 7]);
       expect(older[0]).toEqual({
         seq: 4,
+        parentSeq: 3,
         role: 'assistant',
         content: 'Reply to: m2',
         tokens: 5,
