@@ -173,7 +173,7 @@ describe('Firebase idempotency keys', () => {
     { role: 'assistant', content: `Reply to: ${content}`, tokens: 4, createdAt: '2026-01-01T00:00:02.000Z' },
   ];
 
-  it('gives a key back when the write of its append fails, so a retry with it is stored', async () => {
+  it('gives a key back and the active leaf back when the write of its append fails, so a retry with it is stored', async () => {
     const store = FirebaseStore.open({ databaseUrl: server.databaseUrl(`keys-${randomUUID().slice(0, 8)}`), timeoutMs: 5000 });
     try {
       const session = newSession();
@@ -183,6 +183,9 @@ describe('Firebase idempotency keys', () => {
       expect(await store.findExchange(session.id, 'key-1')).toBeNull();
       const retried = await store.appendExchange(session.id, exchange('hello', 'key-1'), '2026-01-01T00:00:02.000Z');
       expect(retried?.messages.map((m) => m.content)).toEqual(['hello', 'Reply to: hello']);
+      // The failed append's leaf was put back: the retry starts the conversation, counted once.
+      expect(retried).toMatchObject({ messageCount: 1, messages: [{ parentSeq: null }, {}] });
+      expect((await store.readMessages(session.id, { limit: 10 })).map((m) => m.content)).toEqual(['hello', 'Reply to: hello']);
       expect((await store.findExchange(session.id, 'key-1'))?.messages.map((m) => m.content)).toEqual(['hello', 'Reply to: hello']);
     } finally {
       await store.close();

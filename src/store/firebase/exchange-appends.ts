@@ -78,8 +78,9 @@ export class ExchangeAppends {
         // Nothing of this append is stored: the active leaf goes back, unless another append has moved it since.
         const last = state.last_seq;
         await this.timed
+          // Null only on a first run before the value is fetched: a write of null (a no-op there) makes it fetch and run again.
           .transaction(this.states.ref(sessionId), (now: TreeStateNode | null) =>
-            now?.active_seq === last && now.last_seq === last ? restore(now, before) : undefined,
+            now === null ? null : now.active_seq === last && now.last_seq === last ? restore(now, before) : undefined,
           )
           .catch(() => undefined);
         throw error;
