@@ -45,7 +45,7 @@ connectionContract('Firebase Realtime Database', {
 });
 
 describe('Firebase layout', () => {
-  it("keeps the seed's layout: templates/{id}, userSessions/{id} with its fields, one child per message", async () => {
+  it("keeps the seed's layout: templates/{id}, userSessions/{id} with its fields, one child per message, plus the tree", async () => {
     const databaseUrl = server.databaseUrl(`layout-${randomUUID().slice(0, 8)}`);
     const store = FirebaseStore.open({ databaseUrl, timeoutMs: 5000 });
     const session = newSession('user.with.dots@example.com');
@@ -64,13 +64,106 @@ describe('Firebase layout', () => {
     expect(await read(`userSessions/${session.id}/status`)).toBe('active');
     expect(await read(`userSessions/${session.id}/message_count`)).toBe(1);
     expect(await read(`userSessions/${session.id}/conversation_history`)).toEqual({
-      '0000000001': { role: 'user', content: 'Hi', tokens: 1, timestamp: '2026-01-01T00:00:01.000Z' },
-      '0000000002': { role: 'assistant', content: "Hey! What's up?", tokens: 4, timestamp: '2026-01-01T00:00:02.000Z' },
+      '0000000001': { role: 'user', content: 'Hi', tokens: 1, timestamp: '2026-01-01T00:00:01.000Z', exchange: 1, batch: 2 },
+      '0000000002': { role: 'assistant', content: "Hey! What's up?", tokens: 4, timestamp: '2026-01-01T00:00:02.000Z', exchange: 1, parent_seq: 1 },
     });
+    // The tree: its state, and each parent's children (0: the first messages).
+    expect(await read(`userSessions/${session.id}/tree`)).toEqual({ active_seq: 2, last_seq: 2, message_count: 1 });
+    expect(await read(`userSessions/${session.id}/children`)).toEqual({ '0000000000': { '0000000001': true }, '0000000001': { '0000000002': true } });
     expect(await read('templates/friendly-assistant/personalityPrompt')).toBe('You are friendly-assistant.');
     expect((await store.listSessions('user.with.dots@example.com', { limit: 5 })).items.map((s) => s.id)).toEqual([session.id]);
     await deleteApp(app);
     await store.close();
+  });
+});
+
+describe('Firebase sessions stored before the tree', () => {
+  const at = (second: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, second)).toISOString();
+  const message = (role: 'user' | 'assistant', content: string, key?: string) =>
+    ({ role, content, tokens: 2, timestamp: at(1), ...(key ? { idempotency_key: key } : {}) });
+  const question = (content: string): NewMessage => ({ role: 'user', content, tokens: 2, createdAt: at(9) });
+  const answer = (content: string): NewMessage => ({ role: 'assistant', content, tokens: 2, createdAt: at(9) });
+
+  /** A session as the previous version wrote it: no tree state, messages without parents, no children index. */
+  async function writeTheOldWay(databaseUrl: string, id: string, messageCount: number, history: Record<number, object>, keys: Record<string, number>) {
+    const app = initializeApp({ databaseURL: databaseUrl }, `old-${randomUUID()}`);
+    const nodes = Object.fromEntries(Object.entries(history).map(([seq, node]) => [String(seq).padStart(10, '0'), node]));
+    await getDatabase(app).ref().update({
+      [`userSessions/${id}`]: {
+        user_id: 'old_user', template_id: 'friendly-assistant', system_prompt: 'Be kind.', status: 'active',
+        created_at: at(0), last_activity: at(8), message_count: messageCount, conversation_history: nodes,
+      },
+      [`userSessionIndex/old_user/${getDatabase(app).ref().push().key}`]: id,
+      ...Object.fromEntries(Object.entries(keys).map(([key, seq]) => [`idempotencyKeys/${id}/${key}`, seq])),
+    });
+    await deleteApp(app);
+  }
+
+  it('reads an old session as a line, then continues it and branches it', async () => {
+    const databaseUrl = server.databaseUrl(`old-${randomUUID().slice(0, 8)}`);
+    const store = FirebaseStore.open({ databaseUrl, timeoutMs: 5000 });
+    const id = randomUUID();
+    try {
+      await writeTheOldWay(databaseUrl, id, 3, {
+        1: message('user', 'q1'), 2: message('assistant', 'a1'), 3: message('user', 'q2', 'old-key'),
+        4: message('assistant', 'a2'), 5: message('user', 'q3'), 6: message('assistant', 'a3'),
+      }, { 'old-key': 3 });
+      const path = async () => (await store.readMessages(id, { limit: 100 })).map((m) => m.content);
+
+      // Read: a line, the last message its leaf, the count as stored.
+      expect(await store.getSession(id)).toMatchObject({ id, messageCount: 3, status: 'active' });
+      expect((await store.readMessages(id, { limit: 10 })).map((m) => [m.seq, m.parentSeq, m.content])).toEqual([
+        [1, null, 'q1'], [2, 1, 'a1'], [3, 2, 'q2'], [4, 3, 'a2'], [5, 4, 'q3'], [6, 5, 'a3'],
+      ]);
+      expect((await store.readMessages(id, { limit: 2, beforeSeq: 5 })).map((m) => [m.seq, m.parentSeq])).toEqual([[3, 2], [4, 3]]);
+      expect((await store.readTree(id, { limit: 3, afterSeq: 2 })).map((m) => [m.seq, m.parentSeq])).toEqual([[3, 2], [4, 3], [5, 4]]);
+      const children = await store.childrenOf(id, [null, 2, 6]);
+      expect([children.get(null), children.get(2), children.get(6)]).toEqual([[1], [3], []]);
+      expect(await store.findExchange(id, 'old-key')).toMatchObject({ messageCount: 2, messages: [{ seq: 3, parentSeq: 2 }, { seq: 4, parentSeq: 3 }] });
+
+      // Continue: below the last message, counted on from the stored count.
+      expect(await store.appendExchange(id, [question('q4'), answer('a4')], at(10), 3)).toMatchObject({
+        messageCount: 4, messages: [{ seq: 7, parentSeq: 6 }, { seq: 8, parentSeq: 7 }],
+      });
+      expect(await path()).toEqual(['q1', 'a1', 'q2', 'a2', 'q3', 'a3', 'q4', 'a4']);
+
+      // Branch: regenerate the second reply, then edit the first question.
+      expect(await store.appendExchange(id, [answer('a2 again')], at(11), 4, 3)).toMatchObject({ messageCount: 2, messages: [{ seq: 9, parentSeq: 3 }] });
+      expect(await path()).toEqual(['q1', 'a1', 'q2', 'a2 again']);
+      expect(await store.appendExchange(id, [question('q1 edited'), answer('a1 edited')], at(12), 2, null)).toMatchObject({ messageCount: 1 });
+      expect(await path()).toEqual(['q1 edited', 'a1 edited']);
+      const branches = await store.childrenOf(id, [null, 3, 6]);
+      expect([branches.get(null), branches.get(3), branches.get(6)]).toEqual([[1, 10], [4, 9], [7]]);
+
+      // Select back: down the old line to its newest branch; or through the old reply to the continued end.
+      expect(await store.selectMessage(id, 1)).toMatchObject({ messageCount: 2 });
+      expect(await path()).toEqual(['q1', 'a1', 'q2', 'a2 again']);
+      expect(await store.selectMessage(id, 4)).toMatchObject({ messageCount: 4 });
+      expect(await path()).toEqual(['q1', 'a1', 'q2', 'a2', 'q3', 'a3', 'q4', 'a4']);
+      expect((await store.getSession(id))!.messageCount).toBe(4);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('reads over the hole a failed old write left, and numbers new messages after every seq it handed out', async () => {
+    const databaseUrl = server.databaseUrl(`old-${randomUUID().slice(0, 8)}`);
+    const store = FirebaseStore.open({ databaseUrl, timeoutMs: 5000 });
+    const id = randomUUID();
+    try {
+      // The second exchange was counted (seqs 3 and 4), then its write failed; the third was stored.
+      await writeTheOldWay(databaseUrl, id, 3, {
+        1: message('user', 'q1'), 2: message('assistant', 'a1'), 5: message('user', 'q3'), 6: message('assistant', 'a3'),
+      }, {});
+      expect((await store.readMessages(id, { limit: 10 })).map((m) => [m.seq, m.parentSeq])).toEqual([[1, null], [2, 1], [5, 2], [6, 5]]);
+      expect((await store.readTree(id, { limit: 10, afterSeq: 4 })).map((m) => [m.seq, m.parentSeq])).toEqual([[5, 2], [6, 5]]);
+      expect((await store.childrenOf(id, [2])).get(2)).toEqual([5]);
+      expect(await store.appendExchange(id, [question('q4'), answer('a4')], at(10))).toMatchObject({
+        messageCount: 4, messages: [{ seq: 7, parentSeq: 6 }, { seq: 8, parentSeq: 7 }],
+      });
+    } finally {
+      await store.close();
+    }
   });
 });
 
@@ -80,7 +173,7 @@ describe('Firebase idempotency keys', () => {
     { role: 'assistant', content: `Reply to: ${content}`, tokens: 4, createdAt: '2026-01-01T00:00:02.000Z' },
   ];
 
-  it('gives a key back when the write of its append fails, so a retry with it is stored', async () => {
+  it('gives a key back and the active leaf back when the write of its append fails, so a retry with it is stored', async () => {
     const store = FirebaseStore.open({ databaseUrl: server.databaseUrl(`keys-${randomUUID().slice(0, 8)}`), timeoutMs: 5000 });
     try {
       const session = newSession();
@@ -90,6 +183,9 @@ describe('Firebase idempotency keys', () => {
       expect(await store.findExchange(session.id, 'key-1')).toBeNull();
       const retried = await store.appendExchange(session.id, exchange('hello', 'key-1'), '2026-01-01T00:00:02.000Z');
       expect(retried?.messages.map((m) => m.content)).toEqual(['hello', 'Reply to: hello']);
+      // The failed append's leaf was put back: the retry starts the conversation, counted once.
+      expect(retried).toMatchObject({ messageCount: 1, messages: [{ parentSeq: null }, {}] });
+      expect((await store.readMessages(session.id, { limit: 10 })).map((m) => m.content)).toEqual(['hello', 'Reply to: hello']);
       expect((await store.findExchange(session.id, 'key-1'))?.messages.map((m) => m.content)).toEqual(['hello', 'Reply to: hello']);
     } finally {
       await store.close();

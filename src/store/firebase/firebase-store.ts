@@ -3,15 +3,16 @@ import { ConnectionStoreDelegate } from '../connection-store-delegate.js';
 import { getDatabase, type Database, type Query, type Reference } from 'firebase-admin/database';
 import { randomUUID } from 'node:crypto';
 import type { Store } from '../../chat/store.js';
-import { exchangeUsage } from '../exchange-usage.js';
-import { appendedMessages } from '../appended-messages.js';
 import { pushKeyCursor } from '../session-cursors.js';
 import type { NewMessage, Page, Personality, Session, StoredMessage, UniversalRules } from '../../chat/types.js';
-import { messageKey, TimedDatabase, userKey, validKey, type TransactionResult } from './firebase-access.js';
+import { TimedDatabase, userKey, validKey, type TransactionResult } from './firebase-access.js';
 import { FirebaseConnections } from './firebase-connections.js';
+import { ExchangeAppends } from './exchange-appends.js';
 import { IdempotencyKeys } from './idempotency-keys.js';
 import { FirebaseSessionTitles } from './session-titles.js';
-import { SESSION_FIELDS, toMessage, toMessageNode, toSession, withoutOrder, type MessageNode, type SessionNode } from './session-nodes.js';
+import { SESSION_FIELDS, toSession, withoutOrder, type SessionNode, type TreeStateNode } from './session-nodes.js';
+import { SessionTree } from './session-tree.js';
+import { TreeStates } from './tree-state.js';
 
 export interface FirebaseOptions {
   /** e.g. https://my-project-default-rtdb.firebaseio.com */
@@ -37,6 +38,9 @@ export class FirebaseStore extends ConnectionStoreDelegate implements Store {
   protected readonly connections: FirebaseConnections;
   readonly #keys: IdempotencyKeys;
   readonly #titles: FirebaseSessionTitles;
+  readonly #states: TreeStates;
+  readonly #tree: SessionTree;
+  readonly #appends: ExchangeAppends;
 
   private constructor(
     private readonly app: App,
@@ -48,6 +52,9 @@ export class FirebaseStore extends ConnectionStoreDelegate implements Store {
     this.connections = new FirebaseConnections(this.#timed);
     this.#keys = new IdempotencyKeys(this.#timed);
     this.#titles = new FirebaseSessionTitles(this.#timed, db, (id) => this.getSession(id));
+    this.#states = new TreeStates(this.#timed);
+    this.#tree = new SessionTree(this.#timed, this.#states);
+    this.#appends = new ExchangeAppends(this.#timed, this.#states, this.#tree, this.#keys);
   }
 
   static open(options: FirebaseOptions): FirebaseStore {
@@ -75,9 +82,10 @@ export class FirebaseStore extends ConnectionStoreDelegate implements Store {
       message_count: s.messageCount,
       ...(s.endedAt ? { ended_at: s.endedAt } : {}),
     };
+    const tree: TreeStateNode = { last_seq: 0, message_count: s.messageCount };
     const indexKey = this.db.ref().push().key!;
     await this.#write(
-      this.db.ref().update({ [`userSessions/${s.id}`]: node, [`userSessionIndex/${userKey(s.userId)}/${indexKey}`]: s.id }),
+      this.db.ref().update({ [`userSessions/${s.id}`]: { ...node, tree }, [`userSessionIndex/${userKey(s.userId)}/${indexKey}`]: s.id }),
     );
   }
 
@@ -85,10 +93,10 @@ export class FirebaseStore extends ConnectionStoreDelegate implements Store {
     if (!validKey(id)) return null;
     // Field by field: reading the session node would download its whole history.
     const ref = this.db.ref(`userSessions/${id}`);
-    const values = await Promise.all(SESSION_FIELDS.map((field) => this.#read(ref.child(field))));
+    const values = await Promise.all([...SESSION_FIELDS, 'tree'].map((field) => this.#read(ref.child(field))));
     const node = Object.fromEntries(SESSION_FIELDS.map((field, i) => [field, values[i]])) as unknown as SessionNode;
     if (node.user_id == null) return null;
-    return toSession(id, node);
+    return toSession(id, node, values[SESSION_FIELDS.length] as TreeStateNode | null);
   }
 
   async listSessions(userId: string, page: { limit: number; cursor?: string | undefined }): Promise<Page<Session>> {
@@ -127,71 +135,12 @@ export class FirebaseStore extends ConnectionStoreDelegate implements Store {
     return true;
   }
 
-  async appendExchange(sessionId: string, messages: readonly NewMessage[], lastActivity: string, expectedMessageCount?: number) {
-    if (!validKey(sessionId)) return null;
-    const ref = this.db.ref(`userSessions/${sessionId}`);
-    if ((await this.#read(ref.child('status'))) !== 'active') return null;
-    const keys = messages.map((m) => m.idempotencyKey).filter((k): k is string => !!k);
-    const reserved = await this.#keys.reserve(sessionId, keys);
-    let stored: StoredMessage[];
-    let messageCount: number;
-    try {
-      // The count is the one value writers race on: a transaction hands each exchange its own number
-      // (and refuses a stale expected count); the messages then take the sequence numbers it implies.
-      const counted = await this.#transact(ref.child('message_count'), (count: number | null) => {
-        const current = count ?? expectedMessageCount ?? 0;
-        if (expectedMessageCount !== undefined && current !== expectedMessageCount) return undefined;
-        return current + 1;
-      });
-      if (!counted.committed) {
-        await this.#keys.release(reserved);
-        return null;
-      }
-      messageCount = counted.snapshot.val() as number;
-      stored = appendedMessages(messages, (messageCount - 1) * messages.length + 1);
-      const base = `userSessions/${sessionId}`;
-      const update: Record<string, unknown> = { [`${base}/last_activity`]: lastActivity };
-      for (const m of stored) {
-        update[`${base}/conversation_history/${messageKey(m.seq)}`] = toMessageNode(m);
-        if (m.idempotencyKey) update[this.#keys.path(sessionId, m.idempotencyKey)] = m.seq;
-      }
-      await this.#write(this.db.ref().update(update));
-    } catch (error) {
-      // Nothing of this exchange is stored (a counted number without messages is a hole readers skip).
-      await this.#keys.release(reserved).catch(() => undefined);
-      throw error;
-    }
-    const usage = exchangeUsage(messages);
-    for (const [field, amount] of [['prompt_tokens', usage.promptTokens], ['completion_tokens', usage.completionTokens]] as const) {
-      if (amount > 0) await this.#transact(ref.child(field), (n: number | null) => (n ?? 0) + amount);
-    }
-    return { messages: stored, messageCount };
+  appendExchange(sessionId: string, messages: readonly NewMessage[], lastActivity: string, expectedMessageCount?: number, parentSeq?: number | null) {
+    return this.#appends.append(sessionId, messages, lastActivity, expectedMessageCount, parentSeq);
   }
 
-  async findExchange(sessionId: string, idempotencyKey: string) {
-    if (!validKey(sessionId)) return null;
-    const held = await this.#keys.held(sessionId, idempotencyKey);
-    if (held === null) return null;
-    const history = this.db.ref(`userSessions/${sessionId}/conversation_history`);
-    let found: Record<string, MessageNode>;
-    if (typeof held === 'number') {
-      const question = (await this.#read(history.child(messageKey(held)))) as MessageNode | null;
-      found = question ? { [messageKey(held)]: question } : {};
-    } else {
-      // Reserved only: its append is under way, or stored it before keys held their seq. The query
-      // is served by the .indexOn in database.rules.json.
-      found = ((await this.#read(history.orderByChild('idempotency_key').equalTo(idempotencyKey).limitToFirst(1))) ?? {}) as Record<
-        string,
-        MessageNode
-      >;
-    }
-    const key = Object.keys(found)[0];
-    if (!key) return null;
-    const replyKey = messageKey(Number(key) + 1);
-    const reply = (await this.#read(history.child(replyKey))) as MessageNode | null;
-    const messages = [toMessage(key, found[key]!), ...(reply ? [toMessage(replyKey, reply)] : [])];
-    // Each exchange is two messages: the count right after this one follows from its reply's number.
-    return { messages, messageCount: Math.ceil(messages.at(-1)!.seq / 2) };
+  findExchange(sessionId: string, idempotencyKey: string) {
+    return this.#appends.find(sessionId, idempotencyKey);
   }
 
   async userUsage(userId: string) {
@@ -207,17 +156,28 @@ export class FirebaseStore extends ConnectionStoreDelegate implements Store {
     return usage;
   }
 
-  async readMessages(sessionId: string, page: { limit: number; beforeSeq?: number | undefined }): Promise<StoredMessage[]> {
-    if (!validKey(sessionId)) return [];
-    let query = this.db.ref(`userSessions/${sessionId}/conversation_history`).orderByKey();
-    if (page.beforeSeq !== undefined) {
-      if (page.beforeSeq <= 1) return [];
-      query = query.endAt(messageKey(page.beforeSeq - 1));
-    }
-    const nodes = ((await this.#read(query.limitToLast(page.limit))) ?? {}) as Record<string, MessageNode>;
-    return Object.keys(nodes)
-      .sort()
-      .map((key) => toMessage(key, nodes[key]!));
+  async readMessages(
+    sessionId: string,
+    page: { limit: number; beforeSeq?: number | undefined; leafSeq?: number | undefined },
+  ): Promise<StoredMessage[]> {
+    if (!validKey(sessionId) || page.limit < 1) return [];
+    const leaf = page.leafSeq ?? (await this.#states.read(sessionId)).active_seq;
+    if (leaf === undefined) return [];
+    return this.#tree.path(sessionId, leaf, page.limit, page.beforeSeq);
+  }
+
+  async childrenOf(sessionId: string, parentSeqs: readonly (number | null)[]): Promise<Map<number | null, number[]>> {
+    if (!validKey(sessionId)) return new Map(parentSeqs.map((p) => [p, []]));
+    return this.#tree.childrenOf(sessionId, parentSeqs, (await this.#states.read(sessionId)).legacy_seq);
+  }
+
+  async selectMessage(sessionId: string, seq: number): Promise<Session | null> {
+    return (await this.#appends.select(sessionId, seq)) ? this.getSession(sessionId) : null;
+  }
+
+  async readTree(sessionId: string, page: { limit: number; afterSeq?: number | undefined }): Promise<StoredMessage[]> {
+    if (!validKey(sessionId) || page.limit < 1) return [];
+    return this.#tree.page(sessionId, page.limit, page.afterSeq ?? 0);
   }
 
   async listPersonalities(): Promise<Personality[]> {

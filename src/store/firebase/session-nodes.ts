@@ -29,14 +29,42 @@ export interface MessageNode {
   idempotency_key?: string;
   prompt_tokens?: number;
   completion_tokens?: number;
+  /** The message this one follows; absent on a first message (and on every message stored before the tree). */
+  parent_seq?: number;
+  /** User messages on the path down to this one, itself included: the session's count when it is the active leaf. */
+  exchange?: number;
+  /** On the first of messages appended together, when they were more than one: how many. */
+  batch?: number;
 }
+
+/**
+ * userSessions/{id}/tree: what appends and selects change together, in one transaction (the session
+ * node itself holds the whole history, too much to transact on).
+ */
+export interface TreeStateNode {
+  /** The active leaf; absent while the session has no message. */
+  active_seq?: number;
+  /** The highest seq handed out (a failed write leaves a hole, which readers skip). */
+  last_seq: number;
+  /** Exchanges on the active path: the authority for the session's count (the seed's message_count mirrors it). */
+  message_count: number;
+  /** Sessions stored before the tree: its messages up to here are a line, parent = the message before. */
+  legacy_seq?: number;
+}
+
+/** Every message written since the tree carries its exchange number; those without one are a line. */
+export const isLegacy = (m: MessageNode): boolean => m.exchange === undefined;
+
+/** A message's exchange number; on a line stored before the tree, two messages per exchange. */
+export const exchangeOf = (seq: number, m: MessageNode): number => m.exchange ?? Math.ceil(seq / 2);
 
 export function withoutOrder(p: Personality & { _order?: number }): Personality {
   const { _order, ...personality } = p;
   return { ...personality, tags: personality.tags ?? [] };
 }
 
-export function toSession(id: string, node: SessionNode): Session {
+/** A session from its fields; the count from its tree state when it has one (sessions stored before the tree have none). */
+export function toSession(id: string, node: SessionNode, tree: TreeStateNode | null): Session {
   return {
     id,
     userId: node.user_id,
@@ -46,15 +74,16 @@ export function toSession(id: string, node: SessionNode): Session {
     createdAt: node.created_at,
     lastActivity: node.last_activity,
     endedAt: node.ended_at ?? null,
-    messageCount: node.message_count ?? 0,
+    messageCount: tree?.message_count ?? node.message_count ?? 0,
     usage: { promptTokens: node.prompt_tokens ?? 0, completionTokens: node.completion_tokens ?? 0 },
     title: node.title ?? null,
   };
 }
 
-export function toMessage(key: string, m: MessageNode): StoredMessage {
+export function toMessage(key: string, m: MessageNode, parentSeq: number | null): StoredMessage {
   return {
     seq: Number(key),
+    parentSeq,
     role: m.role,
     content: m.content,
     tokens: m.tokens ?? 0,
@@ -64,7 +93,7 @@ export function toMessage(key: string, m: MessageNode): StoredMessage {
   };
 }
 
-export function toMessageNode(m: StoredMessage): MessageNode {
+export function toMessageNode(m: StoredMessage, exchange: number, batch: number): MessageNode {
   return {
     role: m.role,
     content: m.content,
@@ -72,5 +101,8 @@ export function toMessageNode(m: StoredMessage): MessageNode {
     timestamp: m.createdAt,
     ...(m.idempotencyKey ? { idempotency_key: m.idempotencyKey } : {}),
     ...(m.usage ? { prompt_tokens: m.usage.promptTokens, completion_tokens: m.usage.completionTokens } : {}),
+    ...(m.parentSeq !== null ? { parent_seq: m.parentSeq } : {}),
+    exchange,
+    ...(batch > 1 ? { batch } : {}),
   };
 }
