@@ -79,6 +79,8 @@ describe('the SQLite writer thread dies', { timeout: 90_000 }, () => {
     const writer = writerOf(server);
     const id = await server.createSession('u_writer_dies');
     expect((await send(id, 'kept')).status).toBe(200);
+    // The session's title is written off the reply's path: it must not be the batch the test kills.
+    await server.chatify.housekeeping.idle();
 
     restore = makeDatabaseUnopenable(server.databasePath);
     const downs = nextDowns(writer, 3);
@@ -118,6 +120,8 @@ describe('the SQLite writer thread dies', { timeout: 90_000 }, () => {
     const writer = writerOf(server);
     const id = await server.createSession('u_writer_dies_after_commit');
     expect((await send(id, 'first', 'key-1')).status).toBe(200);
+    // The session's title is written off the reply's path: it must not be the commit the test loses.
+    await server.chatify.housekeeping.idle();
 
     const up = once(writer.events, 'up');
     killAfterNextCommit(writer.thread!);

@@ -2,6 +2,8 @@ import { LlmError } from '../chat/llm.js';
 
 /** The most the call ends before its deadline, to leave time for the answer to travel. */
 const ANSWER_MARGIN_MS = 500;
+/** How long after the deadline an attempt that it bounds would time out by itself. */
+const DEADLINE_FIRST_BY_MS = 100;
 
 /**
  * One deadline for a whole model call: every attempt, the backoff between them and the fallback
@@ -15,6 +17,7 @@ export class CallDeadline {
   readonly #expired = new AbortController();
   readonly #endsAt: number;
   readonly #timer: NodeJS.Timeout | undefined;
+  #lifted = false;
 
   /**
    * `ms` from `startedAt` (default now); undefined: no deadline beyond each attempt's own timeout. The
@@ -23,13 +26,21 @@ export class CallDeadline {
    */
   constructor(ms: number | undefined, callerSignal: AbortSignal | undefined, startedAt = Date.now()) {
     this.#endsAt = ms === undefined ? Infinity : startedAt + ms - Math.min(ANSWER_MARGIN_MS, ms * 0.02);
-    if (ms !== undefined) this.#timer = setTimeout(() => this.#expired.abort(), Math.max(0, this.#endsAt - Date.now()));
+    const left = this.#endsAt - Date.now();
+    // A message that waited longer than its deadline: the call fails before it reaches the model.
+    if (left <= 0) this.#expired.abort();
+    else if (ms !== undefined) this.#timer = setTimeout(() => this.#expired.abort(), left);
     this.signal = callerSignal ? AbortSignal.any([callerSignal, this.#expired.signal]) : this.#expired.signal;
   }
 
-  /** An attempt's timeout: `perAttemptMs`, or less when the deadline comes first. */
+  /**
+   * An attempt's timeout: `perAttemptMs`, or when the deadline comes first, just after it: the
+   * deadline then cuts the attempt (a timeout), and the two timers never race each other.
+   */
   attemptTimeout(perAttemptMs: number): number {
-    return Math.max(1, Math.min(perAttemptMs, this.#endsAt - Date.now()));
+    const left = this.#endsAt - Date.now();
+    // Whole milliseconds: the SDK refuses any other timeout.
+    return left < perAttemptMs ? Math.max(1, Math.ceil(left)) + DEADLINE_FIRST_BY_MS : perAttemptMs;
   }
 
   get passed(): boolean {
@@ -38,6 +49,7 @@ export class CallDeadline {
 
   /** The reply has begun streaming to the client: the deadline no longer applies. */
   lift(): void {
+    this.#lifted = true;
     clearTimeout(this.#timer);
   }
 
@@ -47,7 +59,9 @@ export class CallDeadline {
       const expire = () => reject(new LlmError('timeout', 'the model did not answer within the deadline'));
       if (this.passed) expire();
       this.#expired.signal.addEventListener('abort', expire, { once: true });
-      call.then(resolve, reject).finally(() => this.#expired.signal.removeEventListener('abort', expire));
+      // A failure once the deadline is up is the deadline's doing (an attempt cut short by it).
+      const fail = (error: unknown) => (!this.#lifted && (this.passed || Date.now() >= this.#endsAt) ? expire() : reject(error));
+      call.then(resolve, fail).finally(() => this.#expired.signal.removeEventListener('abort', expire));
     });
   }
 
