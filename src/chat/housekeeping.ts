@@ -134,12 +134,14 @@ export class Housekeeping {
     const timeout = new AbortController();
     const signal = AbortSignal.any([timeout.signal, this.#closing.signal]);
     let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
     const expired = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         timeout.abort();
         reject(new AttemptTimeout(`took longer than ${this.options.timeoutMs} ms`));
       }, this.options.timeoutMs);
-      signal.addEventListener('abort', () => reject(new AttemptTimeout('aborted')), { once: true });
+      onAbort = () => reject(new AttemptTimeout('aborted'));
+      signal.addEventListener('abort', onAbort, { once: true });
     });
     // Whichever loses the race must not surface later as an unhandled rejection.
     expired.catch(() => undefined);
@@ -147,6 +149,8 @@ export class Housekeeping {
       await Promise.race([job.run(signal), expired]);
     } finally {
       clearTimeout(timer);
+      // The runner's closing signal outlives every attempt: a listener left on it would keep the attempt alive.
+      signal.removeEventListener('abort', onAbort!);
     }
   }
 
@@ -155,11 +159,15 @@ export class Housekeeping {
     const signal = this.#closing.signal;
     if (signal.aborted) return Promise.resolve(false);
     return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(true), ms);
-      signal.addEventListener('abort', () => {
+      const onAbort = () => {
         clearTimeout(timer);
         resolve(false);
-      }, { once: true });
+      };
+      const timer = setTimeout(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(true);
+      }, ms);
+      signal.addEventListener('abort', onAbort, { once: true });
     });
   }
 
