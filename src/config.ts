@@ -10,6 +10,9 @@ const LOCAL_ORIGINS = ['3000', '5173', '8000']
   .flatMap((port) => [`http://localhost:${port}`, `http://127.0.0.1:${port}`])
   .join(',');
 
+/** The longest delay a timer can wait. */
+const MAX_TIMER_MS = 2_147_483_647;
+
 /** Every environment variable Chatify reads, with its default. The README lists the same. */
 const EnvSchema = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8000 }),
@@ -36,9 +39,10 @@ const EnvSchema = Type.Object({
   LLM_PROVIDER: Type.Optional(Type.Union([Type.Literal('openai'), Type.Literal('offline'), Type.Literal('')])),
   LLM_MODEL: Type.Optional(Type.String()),
   MEMORY_MODEL: Type.Optional(Type.String()),
-  LLM_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 30_000 }),
+  // Timers run at most 2^31 - 1 ms ahead; a longer one fires at once.
+  LLM_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: MAX_TIMER_MS, default: 30_000 }),
   LLM_MAX_RETRIES: Type.Integer({ minimum: 0, maximum: 10, default: 2 }),
-  LLM_DEADLINE_MS: Type.Integer({ minimum: 100, default: 60_000 }),
+  LLM_DEADLINE_MS: Type.Integer({ minimum: 100, maximum: MAX_TIMER_MS, default: 60_000 }),
   LLM_FALLBACK_MODEL: Type.Optional(Type.String()),
   LLM_THREAD: Type.Boolean({ default: true }),
   LLM_BREAKER_FAILURES: Type.Integer({ minimum: 1, default: 5 }),

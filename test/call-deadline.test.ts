@@ -15,7 +15,7 @@ describe('a model call deadline', () => {
   });
 
   it('counts from when the message arrived, in whole milliseconds for the SDK', () => {
-    const deadline = new CallDeadline(60_000, undefined, Date.now() - 20_000.25);
+    const deadline = new CallDeadline(60_000, undefined, 20_000.25);
     try {
       expect(Number.isInteger(deadline.attemptTimeout(Number.MAX_SAFE_INTEGER))).toBe(true);
       expect(deadline.attemptTimeout(Number.MAX_SAFE_INTEGER)).toBeLessThanOrEqual(39_600);
@@ -26,7 +26,7 @@ describe('a model call deadline', () => {
   });
 
   it('has passed at once for a message that waited longer than the deadline', async () => {
-    const deadline = new CallDeadline(1000, undefined, Date.now() - 5000);
+    const deadline = new CallDeadline(1000, undefined, 5000);
     await expect(deadline.race(new Promise(() => undefined))).rejects.toThrow(/deadline/);
     deadline.dispose();
   });

@@ -71,6 +71,9 @@ describe('configuration', () => {
   it('refuses invalid values with a clear message', () => {
     expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/PORT/);
     expect(() => loadConfig({ CONTEXT_MAX_MESSAGES: '0' })).toThrow(/CONTEXT_MAX_MESSAGES/);
+    // Beyond a timer's range: it would fire at once and time every call out.
+    expect(() => loadConfig({ LLM_DEADLINE_MS: '3000000000' })).toThrow(/LLM_DEADLINE_MS/);
+    expect(() => loadConfig({ LLM_TIMEOUT_MS: '3000000000' })).toThrow(/LLM_TIMEOUT_MS/);
     expect(() => loadConfig({ SESSION_IDLE_TIMEOUT: 'soon' })).toThrow(/SESSION_IDLE_TIMEOUT/);
     expect(() => loadConfig({ SESSION_IDLE_TIMEOUT: '0' })).toThrow(/SESSION_IDLE_TIMEOUT/);
     expect(() => loadConfig({ LLM_PROVIDER: 'claude' })).toThrow(/LLM_PROVIDER/);

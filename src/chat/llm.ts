@@ -22,10 +22,11 @@ export interface CompletionRequest extends ModelSettings {
    */
   purpose?: 'reply' | 'housekeeping' | undefined;
   /**
-   * When the message arrived (ms since the epoch): the call's deadline counts from then, so time spent
-   * queued behind earlier sends of the session counts too. Default: when the call starts.
+   * How long the message already waited before this call (queued behind earlier sends of the session,
+   * prepared), in ms: it counts against the call's deadline. A duration, not a time, so it means the
+   * same on any thread and whatever the wall clock does meanwhile.
    */
-  arrivedAt?: number | undefined;
+  waitedMs?: number | undefined;
 }
 
 

@@ -230,7 +230,7 @@ export class ChatService {
 
     const modelCalledAt = performance.now();
     // The deadline counts from the message's arrival: waiting behind earlier sends is part of it.
-    const completion = await this.#complete(resolved, messages, options.onDelta, performance.timeOrigin + sentAt);
+    const completion = await this.#complete(resolved, messages, options.onDelta, modelCalledAt - sentAt);
     const modelAnsweredAt = performance.now();
     const answer: NewMessage = {
       role: 'assistant',
@@ -291,7 +291,7 @@ export class ChatService {
     resolved: ResolvedPersonality,
     messages: ModelMessage[],
     onDelta: ((text: string) => void) | undefined,
-    arrivedAt: number,
+    waitedMs: number,
   ): Promise<Completion> {
     const { personality } = resolved;
     try {
@@ -300,7 +300,7 @@ export class ChatService {
         messages,
         persona: { id: personality.id, name: personality.name },
         onDelta,
-        arrivedAt,
+        waitedMs,
       });
     } catch (error) {
       throw toChatError(error);

@@ -20,12 +20,12 @@ export class CallDeadline {
   #lifted = false;
 
   /**
-   * `ms` from `startedAt` (default now); undefined: no deadline beyond each attempt's own timeout. The
+   * `ms`, of which `waitedMs` are already gone; undefined: no deadline beyond each attempt's own timeout. The
    * call gives up a little before it (2%, at most half a second), so that its 504 reaches the client
    * before a proxy that waits just as long gives up on the request.
    */
-  constructor(ms: number | undefined, callerSignal: AbortSignal | undefined, startedAt = Date.now()) {
-    this.#endsAt = ms === undefined ? Infinity : startedAt + ms - Math.min(ANSWER_MARGIN_MS, ms * 0.02);
+  constructor(ms: number | undefined, callerSignal: AbortSignal | undefined, waitedMs = 0) {
+    this.#endsAt = ms === undefined ? Infinity : Date.now() - waitedMs + ms - Math.min(ANSWER_MARGIN_MS, ms * 0.02);
     const left = this.#endsAt - Date.now();
     // A message that waited longer than its deadline: the call fails before it reaches the model.
     if (left <= 0) this.#expired.abort();

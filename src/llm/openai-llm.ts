@@ -40,7 +40,7 @@ export class OpenAiLlm implements Llm {
   }
 
   async complete(request: CompletionRequest): Promise<Completion> {
-    const deadline = new CallDeadline(this.options.deadlineMs, request.signal, request.arrivedAt);
+    const deadline = new CallDeadline(this.options.deadlineMs, request.signal, request.waitedMs);
     try {
       return await deadline.race(this.#completeWithFallback(request, deadline));
     } finally {
