@@ -178,3 +178,27 @@ describe('titles beside a failing model', () => {
     expect(model.titleRequests).toHaveLength(9);
   });
 });
+
+describe('search on a new SQLite database where titles come before messages', () => {
+  let model: FakeOpenAi;
+  let server: ChatifyServer;
+  beforeAll(async () => {
+    model = await FakeOpenAi.start();
+    server = await ChatifyServer.start(ChatifyServer.modelEnv(model.url));
+    expect(server.chatify.store.kind).toBe('sqlite');
+  });
+  afterAll(async () => {
+    await server.close();
+    await model.close();
+  });
+
+  it('keeps finding a message after later renames', async () => {
+    const [first, second, third] = [await server.createSession('zebra_user'), await server.createSession('zebra_user'), await server.createSession('zebra_user')];
+    expect((await server.request('PATCH', sessionPath(third), { title: 'Named before anything was said' })).status).toBe(200);
+    expect((await server.send(first, 'a zebra crossed the road')).status).toBe(200);
+    await server.chatify.housekeeping.idle();
+    expect((await server.request('PATCH', sessionPath(second), { title: 'Named after' })).status).toBe(200);
+    const found = await server.get(`${SESSIONS}?user_id=zebra_user&q=zebra`);
+    expect(found.body.sessions.map((s: { session_id: string }) => s.session_id)).toEqual([first]);
+  });
+});

@@ -96,8 +96,11 @@ const MIGRATIONS: readonly string[] = [
   -- One row per message (its own rowid) and one per titled session (rowid: minus the session's seq).
   CREATE VIRTUAL TABLE session_search USING fts5 (session_seq UNINDEXED, body);
   INSERT INTO session_search (session_seq, body) SELECT session_seq, content FROM messages;
+  -- Messages take rowids above every other (never a title's negative one, even when titles came first).
   CREATE TRIGGER session_search_message AFTER INSERT ON messages BEGIN
-    INSERT INTO session_search (session_seq, body) VALUES (new.session_seq, new.content);
+    INSERT INTO session_search (rowid, session_seq, body) VALUES (
+      max(0, coalesce((SELECT rowid FROM session_search ORDER BY rowid DESC LIMIT 1), 0)) + 1, new.session_seq, new.content
+    );
   END;
   CREATE TRIGGER session_search_title AFTER UPDATE OF title ON sessions BEGIN
     DELETE FROM session_search WHERE rowid = -old.seq;
