@@ -58,6 +58,14 @@ export class LlmError extends Error {
   }
 }
 
+/**
+ * A failure that is the request's own doing (an empty reply, a request the provider refused), not the
+ * model's: it says nothing about the model's health, and another model would not do better.
+ */
+export function isRequestFault(error: unknown): boolean {
+  return error instanceof LlmError && (error.failure === 'bad_response' || error.failure === 'refused');
+}
+
 /** A chat model. Implementations live in src/llm. */
 export interface Llm {
   /** "openai" or "offline": shown by /ready. */

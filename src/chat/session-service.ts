@@ -6,7 +6,7 @@ import { modelSettingsOf, type PersonalityService, type ResolvedPersonality } fr
 import { LocalSessionLock, type SessionLock } from './session-lock.js';
 import type { Store } from './store.js';
 import type { TokenCounter } from './token-count.js';
-import type { NewMessage, Page, Session } from './types.js';
+import type { NewMessage, Session } from './types.js';
 import { checkMessageText } from './message-text.js';
 import { assertSessionId, idempotencyKeyReused, isSessionId, sessionEnded, sessionNotFound, toChatError, visibleTo } from './session-rules.js';
 import type { Caller, EndResult, ExchangeResult, ExchangeTimings, SendOptions, SessionView } from './session-types.js';
@@ -180,10 +180,6 @@ export class ChatService {
 
   userUsage(userId: string) {
     return this.deps.store.userUsage(userId);
-  }
-
-  listSessions(userId: string, page: { limit: number; cursor?: string | undefined }): Promise<Page<Session>> {
-    return this.deps.store.listSessions(userId, page);
   }
 
   /** Ends a session after any sends already queued for it, and lets it leave memory. */

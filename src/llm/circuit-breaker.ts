@@ -1,4 +1,4 @@
-import { LlmError, type Completion, type CompletionRequest, type Llm } from '../chat/llm.js';
+import { isRequestFault, LlmError, type Completion, type CompletionRequest, type Llm } from '../chat/llm.js';
 
 export interface BreakerOptions {
   /** Consecutive failed calls that open the circuit. */
@@ -55,8 +55,7 @@ export class CircuitBreakerLlm implements Llm {
       this.#failures = 0;
       return completion;
     } catch (error) {
-      // An empty reply, or a request the provider refused as such, says nothing about its health.
-      if (!(error instanceof LlmError && (error.failure === 'bad_response' || error.failure === 'refused'))) {
+      if (!isRequestFault(error)) {
         this.#failures += 1;
         if (this.#failures >= this.options.failures) this.#openUntil = this.#now() + this.options.resetMs;
       }

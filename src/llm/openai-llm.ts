@@ -3,7 +3,7 @@ import type { CompletionUsage } from 'openai/resources/completions';
 import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import { CallDeadline } from './call-deadline.js';
 import { createModelFetch } from './http-fetch.js';
-import { LlmError, type Completion, type CompletionRequest, type Llm } from '../chat/llm.js';
+import { isRequestFault, LlmError, type Completion, type CompletionRequest, type Llm } from '../chat/llm.js';
 
 export interface OpenAiLlmOptions {
   apiKey: string;
@@ -62,8 +62,7 @@ export class OpenAiLlm implements Llm {
       return await this.#completeWith(model, { ...request, onDelta }, deadline);
     } catch (error) {
       const fallback = this.options.fallbackModel;
-      // An empty reply or a refused request is the request's own doing: another model would not help.
-      const worthAnotherModel = error instanceof LlmError && error.failure !== 'bad_response' && error.failure !== 'refused';
+      const worthAnotherModel = error instanceof LlmError && !isRequestFault(error);
       if (!fallback || fallback === model || streamed || !worthAnotherModel || deadline.signal.aborted) throw error;
       return this.#completeWith(fallback, { ...request, onDelta }, deadline);
     }
