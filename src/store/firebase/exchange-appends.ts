@@ -32,16 +32,22 @@ export class ExchangeAppends {
   ): Promise<Appended | null> {
     if (!validKey(sessionId) || messages.length === 0) return null;
     const base = `userSessions/${sessionId}`;
-    if ((await this.timed.read(this.timed.db.ref(`${base}/status`))) !== 'active') return null;
+    // Independent reads, in one round trip.
+    const [status, parentNode, known] = await Promise.all([
+      this.timed.read(this.timed.db.ref(`${base}/status`)),
+      typeof parentSeq === 'number'
+        ? (this.timed.read(this.states.history(sessionId).child(messageKey(parentSeq))) as Promise<MessageNode | null>)
+        : null,
+      this.states.read(sessionId),
+    ]);
+    if (status !== 'active') return null;
     // A parent named by the caller must exist; its exchange number starts the new messages' count.
     let named: { seq: number | null; exchange: number } | undefined;
     if (parentSeq === null) named = { seq: null, exchange: 0 };
     else if (parentSeq !== undefined) {
-      const parent = (await this.timed.read(this.states.history(sessionId).child(messageKey(parentSeq)))) as MessageNode | null;
-      if (!parent) return null;
-      named = { seq: parentSeq, exchange: exchangeOf(parentSeq, parent) };
+      if (!parentNode) return null;
+      named = { seq: parentSeq, exchange: exchangeOf(parentSeq, parentNode) };
     }
-    const known = await this.states.read(sessionId);
     const reserved = await this.keys.reserve(sessionId, messages.map((m) => m.idempotencyKey).filter((k): k is string => !!k));
 
     // Set by the transaction's last run, the one that commits.
