@@ -93,13 +93,14 @@ export function rateLimitHooks(
     return undefined;
   };
 
-  /** Takes every slot or none; a 429 when any is full. */
+  /** The user whose budget a request spends: the caller, else (only when a limit needs it) the session's owner. */
   const userFor = async (request: FastifyRequest, needed: boolean): Promise<string | null> => {
     if (!needed) return null;
     if (request.caller.userId !== undefined) return request.caller.userId;
     return sessionOwner((request.params as { id: string }).id);
   };
 
+  /** Takes every slot or none; a 429 when any is full. */
   const streamSlot = async (request: FastifyRequest, reply: FastifyReply) => {
     const owner = await userFor(request, config.userConcurrentStreams > 0);
     const wanted: [string, number][] = [
