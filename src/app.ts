@@ -27,6 +27,7 @@ import { Connection, Message } from './http/schemas/connections.js';
 import { countTokens } from './chat/token-count.js';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './http/error-handler.js';
 import { chatbotRoutes } from './http/routes/chatbot.js';
+import { messageTreeRoutes } from './http/routes/message-tree.js';
 import { healthRoutes } from './http/routes/health.js';
 import { personalityRoutes } from './http/routes/personalities.js';
 import { ErrorBody } from './http/schemas/common.js';
@@ -216,14 +217,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
   await app.register(
     async (api) => {
       registerAuth(api, config.auth);
-      await api.register(chatbotRoutes, {
-        chat,
-        directory: new SessionDirectory(store),
-        personalities,
-        limits,
-        logContent: config.logContent,
-        onStreamError: (code) => metrics.errors.inc({ code }),
-      });
+      const turns = { chat, limits, logContent: config.logContent, onStreamError: (code: string) => metrics.errors.inc({ code }) };
+      await api.register(chatbotRoutes, { ...turns, directory: new SessionDirectory(store), personalities });
+      await api.register(messageTreeRoutes, turns);
       await api.register(personalityRoutes, { personalities });
       await api.register(connectionRoutes, {
         connections,

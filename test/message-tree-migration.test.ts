@@ -78,7 +78,7 @@ function opensContinuesAndBranches(start: (modelUrl: string) => Promise<{ server
   it('branches an old session and selects the old branch back', async () => {
     const store = server.chatify.store;
     // An edit of the second question (seq 3, whose parent is seq 2).
-    const edited = await store.appendExchange(line, [message('user', 'Tell me about the new windmill'), message('assistant', 'It is from 2001.')], AT, 4, 2);
+    const edited = await store.appendExchange(line, [message('user', 'Tell me about the new windmill'), message('assistant', 'It is from 2001.')], AT, 8, 2);
     expect(edited).toMatchObject({ messageCount: 2, messages: [{ seq: 9, parentSeq: 2 }, { seq: 10, parentSeq: 9 }] });
     const branched = await history(line);
     expect(branched.message_count).toBe(2);

@@ -14,6 +14,7 @@ const session = (id: string): Session => ({
   lastActivity: '2026-01-01T00:00:00.000Z',
   endedAt: null,
   messageCount: 0,
+  activeSeq: null,
   usage: { promptTokens: 0, completionTokens: 0 },
     title: null,
 });

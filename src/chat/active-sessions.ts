@@ -78,7 +78,11 @@ export class ActiveSessions {
       this.#cache.delete(sessionId);
       throw sessionEnded();
     }
-    if (cached && cached.session.messageCount === session.messageCount) return cached;
+    // Every append and select moves the active leaf: the same leaf means the same conversation.
+    if (cached && cached.session.activeSeq === session.activeSeq) {
+      cached.session = session;
+      return cached;
+    }
     const recent = await this.store.readMessages(sessionId, { limit: this.options.maxMessages });
     const active: ActiveSession = { session, recent: recent.map(({ role, content, tokens }) => ({ role, content, tokens })) };
     this.#cache.set(sessionId, active);

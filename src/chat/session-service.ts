@@ -1,15 +1,17 @@
 import { ActiveSessions } from './active-sessions.js';
-import { selectContext, type ContextLimits } from './context-window.js';
+import type { ContextLimits } from './context-window.js';
 import { ChatError } from './errors.js';
-import type { Completion, Llm, ModelMessage } from './llm.js';
-import { modelSettingsOf, type PersonalityService, type ResolvedPersonality } from './personality-service.js';
+import { Exchanges } from './exchanges.js';
+import type { Llm } from './llm.js';
+import type { PersonalityService } from './personality-service.js';
 import { LocalSessionLock, type SessionLock } from './session-lock.js';
 import type { Store } from './store.js';
 import type { TokenCounter } from './token-count.js';
-import type { NewMessage, Session } from './types.js';
+import type { Session, StoredMessage } from './types.js';
 import { checkMessageText } from './message-text.js';
-import { assertSessionId, idempotencyKeyReused, isSessionId, sessionEnded, sessionNotFound, toChatError, visibleTo } from './session-rules.js';
+import { assertSessionId, isSessionId, sessionEnded, sessionNotFound, toChatError, visibleTo } from './session-rules.js';
 import type { Caller, EndResult, ExchangeResult, ExchangeTimings, SendOptions, SessionView } from './session-types.js';
+import { checkTarget, messageNotFound, turnText, type Turn } from './turns.js';
 
 export type { Caller, EndResult, ExchangeResult, ExchangeTimings, SendOptions, SessionView };
 
@@ -38,9 +40,6 @@ interface Deps {
   afterFirstExchange?: (sessionId: string, question: string, answer: string) => void;
 }
 
-/** Which keyed send is which in `#keyed`: keys are the client's, so they are scoped by session. */
-const keyedSend = (sessionId: string, key: string) => `${sessionId}\n${key}`;
-
 /**
  * Conversations between a user and a personality: the seed's create / send / end, plus reading.
  * Sends and ends of one session run one at a time in arrival order; the store is written before a
@@ -49,10 +48,7 @@ const keyedSend = (sessionId: string, key: string) => `${sessionId}\n${key}`;
 export class ChatService {
   readonly #active: ActiveSessions;
   readonly #lock: SessionLock;
-  /** Exchanges under way, so shutdown can let them finish (a streamed reply may outlive its client). */
-  readonly #inFlight = new Set<Promise<unknown>>();
-  /** Keyed sends under way: a retry that arrives meanwhile waits for the same answer. */
-  readonly #keyed = new Map<string, { text: string; exchange: Promise<ExchangeResult> }>();
+  readonly #exchanges: Exchanges;
 
   constructor(
     private readonly deps: Deps,
@@ -63,6 +59,12 @@ export class ChatService {
       ...options.cache,
       maxMessages: options.context.maxMessages,
       sharedStore: options.sharedStore ?? false,
+    });
+    this.#exchanges = new Exchanges({
+      ...deps,
+      lock: this.#lock,
+      active: this.#active,
+      context: options.context,
     });
   }
 
@@ -86,6 +88,7 @@ export class ChatService {
       lastActivity: now,
       endedAt: null,
       messageCount: 0,
+      activeSeq: null,
       usage: { promptTokens: 0, completionTokens: 0 },
       title: null,
     };
@@ -100,42 +103,21 @@ export class ChatService {
    * and is stored even if whoever listens to the streamed pieces goes away.
    */
   sendMessage(sessionId: string, text: string, options: SendOptions = {}): Promise<ExchangeResult> {
-    checkMessageText(text, this.options.maxMessageLength);
-    assertSessionId(sessionId);
-    const receivedAt = this.#now();
-    const sentAt = performance.now();
-    const keyed = options.idempotencyKey === undefined ? undefined : keyedSend(sessionId, options.idempotencyKey);
-    const running = keyed === undefined ? undefined : this.#keyed.get(keyed);
-    if (running) return this.#joinRunning(sessionId, text, options.caller ?? {}, running);
-    const exchange = this.#lock.run(sessionId, () => this.#exchange(sessionId, text, receivedAt, sentAt, options));
-    this.#inFlight.add(exchange);
-    if (keyed !== undefined) this.#keyed.set(keyed, { text, exchange });
-    const forget = () => {
-      this.#inFlight.delete(exchange);
-      if (keyed !== undefined) this.#keyed.delete(keyed);
-    };
-    exchange.then(forget, forget);
-    return exchange;
+    return this.ask(sessionId, { kind: 'send', text }, options);
   }
 
-  /** A retry of a keyed send still under way: same caller rules and same text, then the same answer. */
-  async #joinRunning(
-    sessionId: string,
-    text: string,
-    caller: Caller,
-    running: { text: string; exchange: Promise<ExchangeResult> },
-  ): Promise<ExchangeResult> {
-    if (!visibleTo(caller, await this.#active.current(sessionId))) throw sessionNotFound();
-    if (running.text !== text) throw idempotencyKeyReused();
-    return { ...(await running.exchange), replayed: true };
+  /**
+   * Runs a turn (send, regenerate, edit) once the session's earlier work is done: the new reply and
+   * anything new before it are stored and become the end of the active path.
+   */
+  ask(sessionId: string, turn: Turn, options: SendOptions = {}): Promise<ExchangeResult> {
+    this.#checkTurnInput(sessionId, turn);
+    return this.#exchanges.run(sessionId, turn, options);
   }
 
   /** Resolves when every exchange under way has finished, or after `timeoutMs`, whichever is first. */
-  async drain(timeoutMs: number): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
-    await Promise.race([Promise.allSettled([...this.#inFlight]), deadline]);
-    clearTimeout(timer);
+  drain(timeoutMs: number): Promise<void> {
+    return this.#exchanges.drain(timeoutMs);
   }
 
   /** Who a session belongs to, or null if there is no such session (for per-user limits). */
@@ -144,25 +126,26 @@ export class ChatService {
     return (this.#active.peek(sessionId) ?? (await this.deps.store.getSession(sessionId)))?.userId ?? null;
   }
 
-  /** Throws as sendMessage would for this id and text, without queueing anything. */
-  async checkSendable(sessionId: string, text: string, caller: Caller = {}, idempotencyKey?: string): Promise<void> {
-    checkMessageText(text, this.options.maxMessageLength);
-    assertSessionId(sessionId);
+  /** Throws as `ask` would for this turn, without queueing anything (a stream then starts only for what can be answered). */
+  async checkTurn(sessionId: string, turn: Turn, caller: Caller = {}, idempotencyKey?: string): Promise<void> {
+    this.#checkTurnInput(sessionId, turn);
     const session = visibleTo(caller, await this.#active.current(sessionId));
     if (!session) throw sessionNotFound();
-    // A keyed send already under way answers as that send does, whatever happened since.
-    if (idempotencyKey !== undefined && this.#keyed.has(keyedSend(sessionId, idempotencyKey))) return;
-    if (session.status !== 'active') {
-      // A keyed retry may replay an answer the session stored before it ended; any other send to an
-      // ended session is refused here, before a stream starts.
-      if (idempotencyKey === undefined || !(await this.#replay(sessionId, text, idempotencyKey, caller))) throw sessionEnded();
-      return;
-    }
+    // A keyed turn already under way answers as that turn does, whatever happened since.
+    if (idempotencyKey !== undefined && this.#exchanges.isRunning(sessionId, idempotencyKey)) return;
+    const replay = idempotencyKey === undefined ? null : await this.#exchanges.replay(sessionId, turn, idempotencyKey, caller);
+    if (replay) return;
+    // A keyed retry may replay an answer the session stored before it ended; any other is refused here.
+    if (session.status !== 'active') throw sessionEnded();
+    await checkTarget(this.deps.store, session, turn);
     // A model that would refuse the call at once (an open circuit) is reported before a stream starts.
     const paused = this.deps.llm.unavailableNow?.();
-    if (paused && (idempotencyKey === undefined || !(await this.deps.store.findExchange(sessionId, idempotencyKey)))) {
-      throw toChatError(paused);
-    }
+    if (paused) throw toChatError(paused);
+  }
+
+  /** Throws as sendMessage would for this id and text, without queueing anything. */
+  checkSendable(sessionId: string, text: string, caller: Caller = {}, idempotencyKey?: string): Promise<void> {
+    return this.checkTurn(sessionId, { kind: 'send', text }, caller, idempotencyKey);
   }
 
   async getSession(sessionId: string, page: { limit: number; before?: number | undefined }, caller: Caller = {}): Promise<SessionView> {
@@ -176,6 +159,39 @@ export class ChatService {
     const parents = [...new Set(messages.map((m) => m.parentSeq))];
     const siblings = parents.length === 0 ? new Map<number | null, number[]>() : await this.deps.store.childrenOf(sessionId, parents);
     return { session, messages, siblings, hasMore };
+  }
+
+  /**
+   * Makes the path through a message active (down its newest replies), after the session's earlier
+   * work; the session as `getSession` then shows it.
+   */
+  selectMessage(sessionId: string, seq: number, page: { limit: number }, caller: Caller = {}): Promise<SessionView> {
+    assertSessionId(sessionId);
+    return this.#lock.run(sessionId, async () => {
+      const session = visibleTo(caller, await this.#active.current(sessionId));
+      if (!session) throw sessionNotFound();
+      if (session.status !== 'active') throw sessionEnded();
+      const selected = Number.isSafeInteger(seq) && seq > 0 ? await this.deps.store.selectMessage(sessionId, seq) : null;
+      // Memory no longer holds the active path (and, if nothing changed, rereading it is cheap).
+      this.#active.forget(sessionId);
+      if (!selected) {
+        if ((await this.deps.store.getSession(sessionId))?.status !== 'active') throw sessionEnded();
+        throw messageNotFound();
+      }
+      return this.getSession(sessionId, page, caller);
+    });
+  }
+
+  /** Every message of the session's tree, oldest first, `limit` at a time after `afterSeq`. */
+  async readTree(
+    sessionId: string,
+    page: { limit: number; afterSeq?: number | undefined },
+    caller: Caller = {},
+  ): Promise<{ messages: StoredMessage[]; hasMore: boolean }> {
+    assertSessionId(sessionId);
+    if (!visibleTo(caller, await this.deps.store.getSession(sessionId))) throw sessionNotFound();
+    const fetched = await this.deps.store.readTree(sessionId, { limit: page.limit + 1, afterSeq: page.afterSeq });
+    return { messages: fetched.slice(0, page.limit), hasMore: fetched.length > page.limit };
   }
 
   userUsage(userId: string) {
@@ -205,102 +221,10 @@ export class ChatService {
     this.#active.close();
   }
 
-  async #exchange(sessionId: string, text: string, receivedAt: string, sentAt: number, options: SendOptions): Promise<ExchangeResult> {
-    if (options.idempotencyKey !== undefined) {
-      const replay = await this.#replay(sessionId, text, options.idempotencyKey, options.caller ?? {});
-      if (replay) return replay;
-    }
-    const active = await this.#active.load(sessionId);
-    if (!visibleTo(options.caller ?? {}, active.session)) throw sessionNotFound();
-    const resolved = await this.deps.personalities.forSession(active.session);
-    const question: NewMessage = {
-      role: 'user',
-      content: text,
-      tokens: this.deps.countTokens(text),
-      createdAt: receivedAt,
-      idempotencyKey: options.idempotencyKey ?? null,
-    };
-    const context = selectContext(active.recent, question, resolved.systemPromptTokens, this.options.context);
-    const messages: ModelMessage[] = [{ role: 'system', content: resolved.systemPrompt }];
-    for (const m of context) messages.push({ role: m.role, content: m.content });
-
-    const modelCalledAt = performance.now();
-    // The deadline counts from the message's arrival: waiting behind earlier sends is part of it.
-    const completion = await this.#complete(resolved, messages, options.onDelta, modelCalledAt - sentAt);
-    const modelAnsweredAt = performance.now();
-    const answer: NewMessage = {
-      role: 'assistant',
-      content: completion.text,
-      tokens: this.deps.countTokens(completion.text),
-      createdAt: this.#now(),
-      usage: completion.usage,
-    };
-    // The count the context was built on fences the write: a stale view never lands.
-    const basis = active.session.messageCount;
-    const stored = await this.deps.store.appendExchange(sessionId, [question, answer], answer.createdAt, basis).catch((error: unknown) => {
-      // The write may have landed before the store failed (a retry with the same key then replays it):
-      // memory no longer knows the session's state, so the next send reads it from the store.
-      this.#active.forget(sessionId);
-      throw error;
-    });
-    const storedAt = performance.now();
-    if (!stored) {
-      this.#active.forget(sessionId);
-      const now = await this.deps.store.getSession(sessionId);
-      if (now?.status === 'active') {
-        throw new ChatError('session_conflict', 'This session changed while the reply was written. Please send again.');
-      }
-      throw sessionEnded();
-    }
-    this.#active.remember(active, question, answer);
-    if (stored.messageCount === 1) this.deps.afterFirstExchange?.(sessionId, text, completion.text);
-    active.session.messageCount = stored.messageCount;
-    active.session.lastActivity = answer.createdAt;
-    if (completion.usage) {
-      active.session.usage = {
-        promptTokens: active.session.usage.promptTokens + completion.usage.promptTokens,
-        completionTokens: active.session.usage.completionTokens + completion.usage.completionTokens,
-      };
-    }
-    return {
-      session: { ...active.session },
-      reply: completion.text,
-      messages: stored.messages,
-      messageCount: stored.messageCount,
-      replayed: false,
-      timings: { prepareMs: modelCalledAt - sentAt, modelMs: modelAnsweredAt - modelCalledAt, storeMs: storedAt - modelAnsweredAt },
-    };
-  }
-
-  /** The stored answer to an earlier send with this key, if there was one. */
-  async #replay(sessionId: string, text: string, key: string, caller: Caller): Promise<ExchangeResult | null> {
-    const prior = await this.deps.store.findExchange(sessionId, key);
-    if (!prior) return null;
-    const session = visibleTo(caller, await this.deps.store.getSession(sessionId));
-    if (!session) throw sessionNotFound();
-    const [question, answer] = prior.messages;
-    if (question?.content !== text) throw idempotencyKeyReused();
-    return { session, reply: answer?.content ?? '', messages: prior.messages, messageCount: prior.messageCount, replayed: true };
-  }
-
-  async #complete(
-    resolved: ResolvedPersonality,
-    messages: ModelMessage[],
-    onDelta: ((text: string) => void) | undefined,
-    waitedMs: number,
-  ): Promise<Completion> {
-    const { personality } = resolved;
-    try {
-      return await this.deps.llm.complete({
-        ...modelSettingsOf(personality),
-        messages,
-        persona: { id: personality.id, name: personality.name },
-        onDelta,
-        waitedMs,
-      });
-    } catch (error) {
-      throw toChatError(error);
-    }
+  #checkTurnInput(sessionId: string, turn: Turn): void {
+    const text = turnText(turn);
+    if (text !== undefined) checkMessageText(text, this.options.maxMessageLength);
+    assertSessionId(sessionId);
   }
 
   #now(): string {

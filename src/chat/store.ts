@@ -38,14 +38,14 @@ export interface Store {
    * user message; an edit is a user message and its reply whose parent is the edited message's parent.
    * An idempotency key (on the first message) already used in the session makes it fail. Returns null,
    * writing nothing, when the session is not active, when `parentSeq` names no message of the session,
-   * or when `expectedMessageCount` is given and the session has moved on from it (the exchange was
-   * built on a stale view: a fencing check across instances).
+   * or when `expectedLeaf` is given and the session's active leaf is no longer it (null: no message
+   * yet): the exchange was built on a stale view, a fencing check across instances.
    */
   appendExchange(
     sessionId: string,
     messages: readonly NewMessage[],
     lastActivity: string,
-    expectedMessageCount?: number,
+    expectedLeaf?: number | null,
     parentSeq?: number | null,
   ): Promise<{ messages: StoredMessage[]; messageCount: number } | null>;
   /**

@@ -13,8 +13,10 @@ export interface Session {
   createdAt: string;
   lastActivity: string;
   endedAt: string | null;
-  /** Completed exchanges (user message + reply). */
+  /** Completed exchanges (user message + reply) on the active path. */
   messageCount: number;
+  /** The seq of the active path's last message (the active leaf); null before the first message. */
+  activeSeq: number | null;
   /** Tokens the model reported for this session's replies, summed. */
   usage: TokenUsage;
   /** A short name: made after the first exchange, or set by the user; null until then. */

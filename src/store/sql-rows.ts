@@ -23,6 +23,8 @@ export interface SessionRow {
   last_activity: Stamp;
   ended_at: Stamp | null;
   message_count: number;
+  /** The active leaf's seq; 0 while the session has no message. */
+  active_seq: number;
   prompt_tokens: number;
   completion_tokens: number;
   title: string | null;
@@ -57,6 +59,7 @@ export function sessionFromRow(row: SessionRow): Session {
     lastActivity: iso(row.last_activity),
     endedAt: row.ended_at === null ? null : iso(row.ended_at),
     messageCount: row.message_count,
+    activeSeq: row.active_seq === 0 ? null : row.active_seq,
     usage: { promptTokens: row.prompt_tokens, completionTokens: row.completion_tokens },
     title: row.title ?? null,
   };

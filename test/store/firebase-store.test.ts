@@ -111,7 +111,7 @@ describe('Firebase sessions stored before the tree', () => {
       const path = async () => (await store.readMessages(id, { limit: 100 })).map((m) => m.content);
 
       // Read: a line, the last message its leaf, the count as stored.
-      expect(await store.getSession(id)).toMatchObject({ id, messageCount: 3, status: 'active' });
+      expect(await store.getSession(id)).toMatchObject({ id, messageCount: 3, activeSeq: 6, status: 'active' });
       expect((await store.readMessages(id, { limit: 10 })).map((m) => [m.seq, m.parentSeq, m.content])).toEqual([
         [1, null, 'q1'], [2, 1, 'a1'], [3, 2, 'q2'], [4, 3, 'a2'], [5, 4, 'q3'], [6, 5, 'a3'],
       ]);
@@ -122,15 +122,15 @@ describe('Firebase sessions stored before the tree', () => {
       expect(await store.findExchange(id, 'old-key')).toMatchObject({ messageCount: 2, messages: [{ seq: 3, parentSeq: 2 }, { seq: 4, parentSeq: 3 }] });
 
       // Continue: below the last message, counted on from the stored count.
-      expect(await store.appendExchange(id, [question('q4'), answer('a4')], at(10), 3)).toMatchObject({
+      expect(await store.appendExchange(id, [question('q4'), answer('a4')], at(10), 6)).toMatchObject({
         messageCount: 4, messages: [{ seq: 7, parentSeq: 6 }, { seq: 8, parentSeq: 7 }],
       });
       expect(await path()).toEqual(['q1', 'a1', 'q2', 'a2', 'q3', 'a3', 'q4', 'a4']);
 
       // Branch: regenerate the second reply, then edit the first question.
-      expect(await store.appendExchange(id, [answer('a2 again')], at(11), 4, 3)).toMatchObject({ messageCount: 2, messages: [{ seq: 9, parentSeq: 3 }] });
+      expect(await store.appendExchange(id, [answer('a2 again')], at(11), 8, 3)).toMatchObject({ messageCount: 2, messages: [{ seq: 9, parentSeq: 3 }] });
       expect(await path()).toEqual(['q1', 'a1', 'q2', 'a2 again']);
-      expect(await store.appendExchange(id, [question('q1 edited'), answer('a1 edited')], at(12), 2, null)).toMatchObject({ messageCount: 1 });
+      expect(await store.appendExchange(id, [question('q1 edited'), answer('a1 edited')], at(12), 9, null)).toMatchObject({ messageCount: 1 });
       expect(await path()).toEqual(['q1 edited', 'a1 edited']);
       const branches = await store.childrenOf(id, [null, 3, 6]);
       expect([branches.get(null), branches.get(3), branches.get(6)]).toEqual([[1, 10], [4, 9], [7]]);

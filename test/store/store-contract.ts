@@ -24,6 +24,7 @@ export function newSession(userId = 'user_contract', overrides: Partial<Session>
     lastActivity: at(0),
     endedAt: null,
     messageCount: 0,
+    activeSeq: null,
     usage: { promptTokens: 0, completionTokens: 0 },
     title: null,
     ...overrides,
@@ -232,29 +233,45 @@ export function storeContract(name: string, factory: StoreFactory): void {
       expect(await store.userUsage('nobody_here')).toEqual({ sessions: 0, promptTokens: 0, completionTokens: 0 });
     });
 
-    it('refuses an append built on a stale message count (fencing), writing nothing', async () => {
+    it('refuses an append built on a stale active leaf (fencing), writing nothing', async () => {
       const session = newSession();
       await store.createSession(session);
-      expect(await store.appendExchange(session.id, exchange('first'), at(2), 0)).toMatchObject({ messageCount: 1 });
-      expect(await store.appendExchange(session.id, exchange('stale'), at(3), 0)).toBeNull();
-      expect(await store.appendExchange(session.id, exchange('current'), at(4), 1)).toMatchObject({ messageCount: 2 });
+      expect((await store.getSession(session.id))?.activeSeq).toBeNull();
+      expect(await store.appendExchange(session.id, exchange('first'), at(2), null)).toMatchObject({ messageCount: 1 });
+      expect((await store.getSession(session.id))?.activeSeq).toBe(2);
+      expect(await store.appendExchange(session.id, exchange('stale'), at(3), null)).toBeNull();
+      expect(await store.appendExchange(session.id, exchange('current'), at(4), 2)).toMatchObject({ messageCount: 2 });
       const stored = await store.readMessages(session.id, { limit: 10 });
       expect(stored.filter((m) => m.role === 'user').map((m) => m.content)).toEqual(['first', 'current']);
+      expect((await store.getSession(session.id))?.activeSeq).toBe(4);
+    });
+
+    it('fences on the active leaf, not the count: after a select to a path as long, an append built before it is refused', async () => {
+      const session = newSession();
+      await store.createSession(session);
+      await store.appendExchange(session.id, exchange('one'), at(2));
+      // A second version of the first exchange: as many exchanges, another leaf.
+      await store.appendExchange(session.id, exchange('one, again'), at(3), 2, null);
+      expect(await store.getSession(session.id)).toMatchObject({ messageCount: 1, activeSeq: 4 });
+      expect(await store.selectMessage(session.id, 1)).toMatchObject({ messageCount: 1, activeSeq: 2 });
+      expect(await store.appendExchange(session.id, exchange('built on the other path'), at(4), 4)).toBeNull();
+      expect(await store.appendExchange(session.id, exchange('two'), at(5), 2)).toMatchObject({ messageCount: 2 });
+      expect((await store.readMessages(session.id, { limit: 10 })).map((m) => m.content)).toEqual(['one', 'Reply to: one', 'two', 'Reply to: two']);
     });
 
     it('gives an idempotency key back when its append is fenced, so a retry with it is stored', async () => {
       const session = newSession();
       await store.createSession(session);
-      await store.appendExchange(session.id, exchange('elsewhere', 1), at(2), 0);
-      expect(await store.appendExchange(session.id, exchange('stale', 3, 'retry-me'), at(4), 0)).toBeNull();
+      await store.appendExchange(session.id, exchange('elsewhere', 1), at(2), null);
+      expect(await store.appendExchange(session.id, exchange('stale', 3, 'retry-me'), at(4), null)).toBeNull();
       expect(await store.findExchange(session.id, 'retry-me')).toBeNull();
-      const retried = await store.appendExchange(session.id, exchange('stale', 5, 'retry-me'), at(6), 1);
+      const retried = await store.appendExchange(session.id, exchange('stale', 5, 'retry-me'), at(6), 2);
       expect(retried?.messageCount).toBe(2);
       expect((await store.findExchange(session.id, 'retry-me'))?.messages.map((m) => [m.seq, m.content])).toEqual([
         [3, 'stale'],
         [4, 'Reply to: stale'],
       ]);
-      await expect(store.appendExchange(session.id, exchange('stale', 7, 'retry-me'), at(8), 2)).rejects.toThrow();
+      await expect(store.appendExchange(session.id, exchange('stale', 7, 'retry-me'), at(8), 4)).rejects.toThrow();
     });
 
     it('pages messages: the newest first-page, older pages before a sequence number, oldest first', async () => {

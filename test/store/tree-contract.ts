@@ -59,9 +59,9 @@ export function treeContract(name: string, factory: StoreFactory): void {
 
     it('regenerates: a sibling reply becomes the active leaf; the count stays, every reply is kept', async () => {
       const id = await lineOf(2);
-      const first = await store.appendExchange(id, [answer('a2 again')], at(5), 2, 3);
+      const first = await store.appendExchange(id, [answer('a2 again')], at(5), 4, 3);
       expect(first).toMatchObject({ messageCount: 2, messages: [{ seq: 5, parentSeq: 3, content: 'a2 again' }] });
-      await store.appendExchange(id, [answer('a2 third')], at(6), 2, 3);
+      await store.appendExchange(id, [answer('a2 third')], at(6), 5, 3);
       expect(await contents(id)).toEqual(['q1', 'a1', 'q2', 'a2 third']);
       expect((await store.getSession(id))!.messageCount).toBe(2);
       const children = await store.childrenOf(id, [3, 1, null, 99]);
@@ -72,7 +72,7 @@ export function treeContract(name: string, factory: StoreFactory): void {
     it('edits: a sibling user message and its reply; the path is as long as the edit point', async () => {
       const id = await lineOf(5);
       // The second question is seq 3, whose parent is seq 2.
-      const edited = await store.appendExchange(id, [question('q2 edited'), answer('a2 edited')], at(20), 5, 2);
+      const edited = await store.appendExchange(id, [question('q2 edited'), answer('a2 edited')], at(20), 10, 2);
       expect(edited).toMatchObject({ messageCount: 2, messages: [{ seq: 11, parentSeq: 2 }, { seq: 12, parentSeq: 11 }] });
       expect(await contents(id)).toEqual(['q1', 'a1', 'q2 edited', 'a2 edited']);
       expect((await store.getSession(id))!.messageCount).toBe(2);
@@ -83,7 +83,7 @@ export function treeContract(name: string, factory: StoreFactory): void {
 
     it('selects: the path through a message, down its newest children, with its count', async () => {
       const id = await lineOf(5);
-      await store.appendExchange(id, [question('q2 edited'), answer('a2 edited')], at(20), 5, 2);
+      await store.appendExchange(id, [question('q2 edited'), answer('a2 edited')], at(20), 10, 2);
       const back = await store.selectMessage(id, 3);
       expect(back).toMatchObject({ id, messageCount: 5 });
       expect(await contents(id)).toEqual(['q1', 'a1', 'q2', 'a2', 'q3', 'a3', 'q4', 'a4', 'q5', 'a5']);
@@ -111,17 +111,17 @@ export function treeContract(name: string, factory: StoreFactory): void {
       expect(await store.readTree(randomUUID(), { limit: 10 })).toEqual([]);
     });
 
-    it('fences a branch built on a stale count, and finds a keyed regenerate by its key', async () => {
+    it('fences a branch built on a stale active leaf, and finds a keyed regenerate by its key', async () => {
       const id = await lineOf(2);
-      expect(await store.appendExchange(id, [answer('stale')], at(5), 1, 3)).toBeNull();
-      const keyed = await store.appendExchange(id, [answer('a2 keyed', 'regen-1')], at(6), 2, 3);
+      expect(await store.appendExchange(id, [answer('stale')], at(5), 3, 3)).toBeNull();
+      const keyed = await store.appendExchange(id, [answer('a2 keyed', 'regen-1')], at(6), 4, 3);
       expect(await store.findExchange(id, 'regen-1')).toEqual(keyed);
-      await expect(store.appendExchange(id, [answer('again', 'regen-1')], at(7), 2, 3)).rejects.toThrow();
+      await expect(store.appendExchange(id, [answer('again', 'regen-1')], at(7), 5, 3)).rejects.toThrow();
     });
 
     it('pages a path by seq, newest first-page, whatever branches lie beside it', async () => {
       const id = await lineOf(4);
-      for (let i = 0; i < 3; i++) await store.appendExchange(id, [answer(`a4 v${i}`)], at(10 + i), 4, 7);
+      for (let i = 0; i < 3; i++) await store.appendExchange(id, [answer(`a4 v${i}`)], at(10 + i), 8 + i, 7);
       expect(await contents(id, { limit: 3 })).toEqual(['a3', 'q4', 'a4 v2']);
       expect(await contents(id, { limit: 3, beforeSeq: 6 })).toEqual(['q2', 'a2', 'q3']);
       expect(await contents(id, { limit: 10, beforeSeq: 1 })).toEqual([]);

@@ -1,16 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { ChatService, ExchangeResult, SessionView } from '../../chat/session-service.js';
+import type { ChatService } from '../../chat/session-service.js';
 import type { SessionDirectory } from '../../chat/session-directory.js';
 import type { PersonalityService } from '../../chat/personality-service.js';
-import type { Session, TokenUsage } from '../../chat/types.js';
-import { Type } from 'typebox';
 import { userOf } from '../auth.js';
-import { idempotencyKeyOf } from '../idempotency-key.js';
-import { streamErrorOf } from '../error-handler.js';
 import type { rateLimitHooks } from '../rate-limits.js';
 import { errors } from '../schemas/common.js';
-import { serverTimingOf } from '../server-timing.js';
-import { EventStream, wantsEventStream } from '../sse.js';
+import { chatReply, sessionDetail, sessionJson, usageJson } from '../session-json.js';
+import { answerTurn } from '../turn-answer.js';
 import {
   ChatReply,
   CreateSessionBody,
@@ -24,6 +20,7 @@ import {
   SessionList,
   SessionListQuery,
   SessionParams,
+  turnReplyResponse,
   UsageQuery,
   UserUsage,
 } from '../schemas/chatbot.js';
@@ -63,7 +60,8 @@ A JSON answer carries a \`Server-Timing\` header: \`prepare\` (queueing behind e
 building the context), \`model\` (the model call), \`store\` (the durable write) and \`total\`, in milliseconds.`;
 
 /** The seed's session API: create, send, read, list, end. */
-export const chatbotRoutes: FastifyPluginAsyncTypebox<ChatbotRoutesOptions> = async (app, { chat, directory, personalities, limits, logContent, onStreamError }) => {
+export const chatbotRoutes: FastifyPluginAsyncTypebox<ChatbotRoutesOptions> = async (app, options) => {
+  const { chat, directory, personalities, limits } = options;
   app.post('/chatbot/session', {
     schema: {
       tags,
@@ -87,59 +85,11 @@ export const chatbotRoutes: FastifyPluginAsyncTypebox<ChatbotRoutesOptions> = as
       params: SessionParams,
       querystring: SendMessageQuery,
       body: SendMessageBody,
-      response: {
-        200: {
-          description: 'The reply: JSON, or Server-Sent Events when streaming',
-          content: {
-            'application/json': { schema: ChatReply },
-            'text/event-stream': { schema: Type.String({ description: 'delta* then done, or error' }) },
-          },
-        },
-        ...errors(401, 404, 409, 413, 422, 429, 502, 503, 504),
-      },
+      response: { 200: turnReplyResponse, ...errors(401, 404, 409, 413, 422, 429, 502, 503, 504) },
     },
     preHandler: limits.messages,
-    handler: async (request, reply) => {
-      const { id } = request.params;
-      const { message } = request.body;
-      const idempotencyKey = idempotencyKeyOf(request);
-      const answer = (result: ExchangeResult) => {
-        if (logContent) request.log.info({ session_id: id, message, reply: result.reply }, 'exchange');
-        const usage = result.replayed ? undefined : result.messages.at(-1)?.usage;
-        if (usage) limits.spendTokens(result.session.userId, usage.promptTokens + usage.completionTokens);
-        return { ...chatReply(result.session, { response: result.reply }), message_count: result.messageCount };
-      };
-      if (!wantsEventStream(request, request.query.stream)) {
-        const result = await chat.sendMessage(id, message, { caller: request.caller, idempotencyKey });
-        if (result.replayed) reply.header('idempotent-replayed', 'true');
-        if (result.timings) reply.header('server-timing', serverTimingOf(result.timings, reply.elapsedTime));
-        return answer(result);
-      }
-      // Refusals that need no model call still get a plain status and JSON body.
-      await chat.checkSendable(id, message, request.caller, idempotencyKey);
-      const release = await limits.streamSlot(request, reply);
-      if (!release) return reply;
-      const events = new EventStream(request, reply);
-      Promise.resolve()
-        .then(() =>
-          chat.sendMessage(id, message, { caller: request.caller, idempotencyKey, onDelta: (text) => events.send('delta', { text }) }),
-        )
-        .then((result) => {
-          // A replayed answer arrives whole: send it as one piece so clients that render deltas show it.
-          if (result.replayed) events.send('delta', { text: result.reply });
-          events.send('done', answer(result));
-        })
-        .catch((error: unknown) => {
-          const failure = streamErrorOf(error, request.log);
-          onStreamError(failure.code);
-          events.send('error', failure);
-        })
-        .finally(() => {
-          release();
-          events.end();
-        });
-      return reply;
-    },
+    handler: (request, reply) =>
+      answerTurn(options, request, reply, request.params.id, { kind: 'send', text: request.body.message }, request.query.stream),
   });
 
   app.get('/chatbot/session/:id', {
@@ -229,56 +179,3 @@ export const chatbotRoutes: FastifyPluginAsyncTypebox<ChatbotRoutesOptions> = as
   });
 };
 
-function chatReply(session: Session, extra: { message?: string; response?: string }) {
-  return {
-    success: true as const,
-    message: extra.message ?? null,
-    error: null,
-    session_id: session.id,
-    response: extra.response ?? null,
-    message_count: session.messageCount,
-  };
-}
-
-function sessionDetail({ session, messages, siblings, hasMore }: SessionView) {
-  const id = (seq: number) => String(seq);
-  return {
-    ...chatReply(session, {}),
-    ...sessionJson(session),
-    conversation_history: messages.map((m) => ({
-      seq: m.seq,
-      id: id(m.seq),
-      parent_id: m.parentSeq === null ? null : id(m.parentSeq),
-      sibling_ids: (siblings.get(m.parentSeq) ?? [m.seq]).map(id),
-      role: m.role,
-      content: m.content,
-      timestamp: m.createdAt,
-      usage: m.usage ? { prompt_tokens: m.usage.promptTokens, completion_tokens: m.usage.completionTokens } : null,
-    })),
-    has_more: hasMore,
-    next_before: hasMore ? (messages[0]?.seq ?? null) : null,
-  };
-}
-
-function sessionJson(session: Session) {
-  return {
-    session_id: session.id,
-    user_id: session.userId,
-    template_id: session.templateId,
-    status: session.status,
-    created_at: session.createdAt,
-    last_activity: session.lastActivity,
-    ended_at: session.endedAt,
-    message_count: session.messageCount,
-    usage: usageJson(session.usage),
-    title: session.title,
-  };
-}
-
-function usageJson(usage: TokenUsage) {
-  return {
-    prompt_tokens: usage.promptTokens,
-    completion_tokens: usage.completionTokens,
-    total_tokens: usage.promptTokens + usage.completionTokens,
-  };
-}

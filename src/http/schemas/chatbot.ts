@@ -34,6 +34,27 @@ const chatReplyFields = {
 
 export const ChatReply = Type.Object(chatReplyFields);
 
+/** A message's id: its seq, in decimal. */
+export const MessageId = Type.String({ pattern: '^[1-9][0-9]{0,15}$' });
+
+/** What a send, regenerate or edit answers: the reply and where it is stored. */
+export const TurnReply = Type.Object({
+  ...chatReplyFields,
+  message_count: Type.Integer({ description: 'Exchanges on the active path after this one (a regenerate leaves it as it was)' }),
+  message_id: Type.Union([Type.String({ ...MessageId }), Type.Null()], { description: "The reply's message id (its place in the session's tree)" }),
+});
+
+export type TurnReply = Static<typeof TurnReply>;
+
+/** The 200 of a turn: JSON, or Server-Sent Events when streaming. */
+export const turnReplyResponse = {
+  description: 'The reply: JSON, or Server-Sent Events when streaming',
+  content: {
+    'application/json': { schema: TurnReply },
+    'text/event-stream': { schema: Type.String({ description: 'delta* then done (the JSON answer), or error' }) },
+  },
+};
+
 const Usage = Type.Object(
   {
     prompt_tokens: Type.Integer(),
@@ -58,9 +79,6 @@ const sessionFields = {
   }),
 };
 export const SessionSummary = Type.Object(sessionFields);
-
-/** A message's id: its seq, in decimal. */
-const MessageId = Type.String({ pattern: '^[1-9][0-9]*$' });
 
 export const HistoryMessage = Type.Object({
   seq: Type.Integer({ description: 'Position in the session, from 1, in the order messages were stored (whatever their branch)' }),

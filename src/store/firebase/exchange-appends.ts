@@ -12,7 +12,7 @@ type Appended = { messages: StoredMessage[]; messageCount: number };
 /**
  * Appends to a session's tree, finds them again by idempotency key, and moves its active leaf. The
  * tree state (active leaf, last seq, count) is the one value writers race on: a transaction on it
- * hands each append its seqs and parent (and refuses a stale expected count); the messages, their
+ * hands each append its seqs and parent (and refuses a stale expected leaf); the messages, their
  * children-index entries and their keys then follow in one multi-path update.
  */
 export class ExchangeAppends {
@@ -27,7 +27,7 @@ export class ExchangeAppends {
     sessionId: string,
     messages: readonly NewMessage[],
     lastActivity: string,
-    expectedMessageCount?: number,
+    expectedLeaf?: number | null,
     parentSeq?: number | null,
   ): Promise<Appended | null> {
     if (!validKey(sessionId) || messages.length === 0) return null;
@@ -59,7 +59,7 @@ export class ExchangeAppends {
       const result = await this.timed.transaction(this.states.ref(sessionId), (current: TreeStateNode | null) => {
         // Null on a first run before the value is fetched (then it runs again), or for a session stored before the tree.
         before = current ?? known;
-        if (expectedMessageCount !== undefined && before.message_count !== expectedMessageCount) return undefined;
+        if (expectedLeaf !== undefined && (before.active_seq ?? null) !== expectedLeaf) return undefined;
         parent = named ? named.seq : (before.active_seq ?? null);
         let exchange = named ? named.exchange : before.message_count;
         exchanges = messages.map((m) => (exchange += m.role === 'user' ? 1 : 0));

@@ -96,7 +96,9 @@ export class FirebaseStore extends ConnectionStoreDelegate implements Store {
     const values = await Promise.all([...SESSION_FIELDS, 'tree'].map((field) => this.#read(ref.child(field))));
     const node = Object.fromEntries(SESSION_FIELDS.map((field, i) => [field, values[i]])) as unknown as SessionNode;
     if (node.user_id == null) return null;
-    return toSession(id, node, values[SESSION_FIELDS.length] as TreeStateNode | null);
+    // A session stored before the tree has no state node: its line implies one.
+    const tree = (values[SESSION_FIELDS.length] as TreeStateNode | null) ?? (await this.#states.read(id));
+    return toSession(id, node, tree);
   }
 
   async listSessions(userId: string, page: { limit: number; cursor?: string | undefined }): Promise<Page<Session>> {
@@ -135,8 +137,8 @@ export class FirebaseStore extends ConnectionStoreDelegate implements Store {
     return true;
   }
 
-  appendExchange(sessionId: string, messages: readonly NewMessage[], lastActivity: string, expectedMessageCount?: number, parentSeq?: number | null) {
-    return this.#appends.append(sessionId, messages, lastActivity, expectedMessageCount, parentSeq);
+  appendExchange(sessionId: string, messages: readonly NewMessage[], lastActivity: string, expectedLeaf?: number | null, parentSeq?: number | null) {
+    return this.#appends.append(sessionId, messages, lastActivity, expectedLeaf, parentSeq);
   }
 
   findExchange(sessionId: string, idempotencyKey: string) {

@@ -63,8 +63,8 @@ export function withoutOrder(p: Personality & { _order?: number }): Personality 
   return { ...personality, tags: personality.tags ?? [] };
 }
 
-/** A session from its fields; the count from its tree state when it has one (sessions stored before the tree have none). */
-export function toSession(id: string, node: SessionNode, tree: TreeStateNode | null): Session {
+/** A session from its fields, its count and active leaf from its tree state. */
+export function toSession(id: string, node: SessionNode, tree: TreeStateNode): Session {
   return {
     id,
     userId: node.user_id,
@@ -74,7 +74,8 @@ export function toSession(id: string, node: SessionNode, tree: TreeStateNode | n
     createdAt: node.created_at,
     lastActivity: node.last_activity,
     endedAt: node.ended_at ?? null,
-    messageCount: tree?.message_count ?? node.message_count ?? 0,
+    messageCount: tree.message_count,
+    activeSeq: tree.active_seq ?? null,
     usage: { promptTokens: node.prompt_tokens ?? 0, completionTokens: node.completion_tokens ?? 0 },
     title: node.title ?? null,
   };

@@ -6,7 +6,7 @@
 
 /**
  * Appends a chain of messages below a parent: $1 session id, $2 last activity, $3…$6 and $10…$12 the
- * messages' columns as arrays, $7 the expected message count (fencing) or null, $8/$9 the tokens
+ * messages' columns as arrays, $7 the expected active leaf (fencing; 0: none) or null, $8/$9 the tokens
  * used, $13 true to follow the active leaf, else $14 the parent's seq (null: a new first message).
  *
  * The session row is locked first (FOR UPDATE returns its newest version, after any append it waited
@@ -17,7 +17,7 @@
 export const APPEND_EXCHANGE = `
   WITH target AS (
     SELECT seq, last_seq, message_count, active_seq FROM sessions
-     WHERE id = $1 AND status = 'active' AND ($7::int IS NULL OR message_count = $7)
+     WHERE id = $1 AND status = 'active' AND ($7::int IS NULL OR active_seq = $7)
        FOR UPDATE
   ), parent AS (
     SELECT t.seq AS session_seq, t.last_seq,

@@ -134,7 +134,7 @@ export class PostgresStore extends ConnectionStoreDelegate implements Store {
     sessionId: string,
     messages: readonly NewMessage[],
     lastActivity: string,
-    expectedMessageCount?: number,
+    expectedLeaf?: number | null,
     parentSeq?: number | null,
   ) {
     const usage = exchangeUsage(messages);
@@ -145,7 +145,7 @@ export class PostgresStore extends ConnectionStoreDelegate implements Store {
       messages.map((m) => m.content),
       messages.map((m) => m.tokens),
       messages.map((m) => m.createdAt),
-      expectedMessageCount ?? null,
+      expectedLeaf === undefined ? null : (expectedLeaf ?? 0),
       usage.promptTokens,
       usage.completionTokens,
       messages.map((m) => m.idempotencyKey ?? null),

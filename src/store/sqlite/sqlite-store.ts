@@ -105,7 +105,7 @@ export class SqliteStore implements Store, ConnectionStore {
     sessionId: string,
     messages: readonly NewMessage[],
     lastActivity: string,
-    expectedMessageCount?: number,
+    expectedLeaf?: number | null,
     parentSeq?: number | null,
   ): Promise<{ messages: StoredMessage[]; messageCount: number } | null> {
     const appended = await this.#writer.write<AppendedExchange | null>({
@@ -113,7 +113,7 @@ export class SqliteStore implements Store, ConnectionStore {
       sessionId,
       messages,
       lastActivity,
-      expectedMessageCount: expectedMessageCount ?? null,
+      expectedLeaf: expectedLeaf === undefined ? null : (expectedLeaf ?? 0),
       parent: parentSeq === undefined ? 'active' : parentSeq,
     });
     if (!appended) return null;

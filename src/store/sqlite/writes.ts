@@ -15,7 +15,8 @@ export type WriteOp =
       sessionId: string;
       messages: readonly NewMessage[];
       lastActivity: string;
-      expectedMessageCount: number | null;
+      /** The active leaf the exchange was built on (0: none), or null for no check. */
+      expectedLeaf: number | null;
       /** The message the first one follows: 'active' for the session's active leaf, null for none. */
       parent: number | null | 'active';
     }
@@ -46,7 +47,7 @@ export function prepareWrites(db: Database) {
     endSession: s(`UPDATE sessions SET status = 'ended', ended_at = ?, last_activity = ? WHERE id = ? AND status = 'active'`),
     setTitle: s('UPDATE sessions SET title = @title WHERE id = @id AND (@onlyIfUnset = 0 OR title IS NULL)'),
     appendTarget: s(`SELECT seq, message_count, active_seq FROM sessions
-      WHERE id = @id AND status = 'active' AND (@expected IS NULL OR message_count = @expected)`),
+      WHERE id = @id AND status = 'active' AND (@expected IS NULL OR active_seq = @expected)`),
     exchangeOf: s('SELECT exchange_no FROM messages WHERE session_seq = ? AND seq = ?'),
     countExchange: s(`UPDATE sessions SET message_count = @messageCount, active_seq = @activeSeq, last_activity = @lastActivity,
         prompt_tokens = prompt_tokens + @promptTokens, completion_tokens = completion_tokens + @completionTokens
@@ -115,7 +116,7 @@ function apply(sql: Statements, op: WriteOp): unknown {
 
 /** One session row, a few primary-key lookups and the end of one index are touched, whatever the tree's size. */
 function appendExchange(sql: Statements, op: Extract<WriteOp, { kind: 'appendExchange' }>): AppendedExchange | null {
-  const session = sql.appendTarget.get({ id: op.sessionId, expected: op.expectedMessageCount }) as
+  const session = sql.appendTarget.get({ id: op.sessionId, expected: op.expectedLeaf }) as
     | { seq: number; message_count: number; active_seq: number }
     | undefined;
   if (!session) return null;

@@ -1,0 +1,74 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ChatService, ExchangeResult } from '../chat/session-service.js';
+import type { Turn } from '../chat/turns.js';
+import { streamErrorOf } from './error-handler.js';
+import { idempotencyKeyOf } from './idempotency-key.js';
+import type { rateLimitHooks } from './rate-limits.js';
+import type { TurnReply } from './schemas/chatbot.js';
+import { serverTimingOf } from './server-timing.js';
+import { chatReply, messageId } from './session-json.js';
+import { EventStream, wantsEventStream } from './sse.js';
+
+export interface TurnAnswerOptions {
+  chat: ChatService;
+  limits: ReturnType<typeof rateLimitHooks>;
+  /** LOG_CONTENT: also log what was said (never otherwise). */
+  logContent: boolean;
+  /** Told the code of every failure inside a stream (its HTTP status was already 200). */
+  onStreamError: (code: string) => void;
+}
+
+/**
+ * Answers a turn (send, regenerate, edit) as the send call does: JSON once the reply is stored, or
+ * Server-Sent Events (deltas, then done or error) when the client asks for a stream. Whatever the
+ * model cannot answer without a call (unknown or ended session, bad input, a paused model) is refused
+ * with a plain status first. Undefined when the reply has been sent here (a stream, or a 429).
+ */
+export async function answerTurn(
+  { chat, limits, logContent, onStreamError }: TurnAnswerOptions,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  sessionId: string,
+  turn: Turn,
+  stream: boolean | undefined,
+): Promise<TurnReply | undefined> {
+  const idempotencyKey = idempotencyKeyOf(request);
+  const answer = (result: ExchangeResult): TurnReply => {
+    if (logContent) request.log.info({ session_id: sessionId, turn, reply: result.reply }, 'exchange');
+    const usage = result.replayed ? undefined : result.messages.at(-1)?.usage;
+    if (usage) limits.spendTokens(result.session.userId, usage.promptTokens + usage.completionTokens);
+    const last = result.messages.at(-1);
+    return {
+      ...chatReply(result.session, { response: result.reply }),
+      message_count: result.messageCount,
+      message_id: last ? messageId(last.seq) : null,
+    };
+  };
+  if (!wantsEventStream(request, stream)) {
+    const result = await chat.ask(sessionId, turn, { caller: request.caller, idempotencyKey });
+    if (result.replayed) reply.header('idempotent-replayed', 'true');
+    if (result.timings) reply.header('server-timing', serverTimingOf(result.timings, reply.elapsedTime));
+    return answer(result);
+  }
+  await chat.checkTurn(sessionId, turn, request.caller, idempotencyKey);
+  const release = await limits.streamSlot(request, reply);
+  if (!release) return undefined;
+  const events = new EventStream(request, reply);
+  Promise.resolve()
+    .then(() => chat.ask(sessionId, turn, { caller: request.caller, idempotencyKey, onDelta: (text) => events.send('delta', { text }) }))
+    .then((result) => {
+      // A replayed answer arrives whole: send it as one piece so clients that render deltas show it.
+      if (result.replayed) events.send('delta', { text: result.reply });
+      events.send('done', answer(result));
+    })
+    .catch((error: unknown) => {
+      const failure = streamErrorOf(error, request.log);
+      onStreamError(failure.code);
+      events.send('error', failure);
+    })
+    .finally(() => {
+      release();
+      events.end();
+    });
+  return undefined;
+}
