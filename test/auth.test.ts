@@ -45,6 +45,11 @@ describe('AUTH_MODE=jwt: users kept apart', () => {
       ['GET', '', undefined],
       ['POST', '/message', { message: 'let me in' }],
       ['POST', '/message?stream=true', { message: 'let me in' }],
+      ['POST', '/regenerate', undefined],
+      ['POST', '/regenerate?stream=true', undefined],
+      ['POST', '/messages/1/edit', { message: 'let me in' }],
+      ['POST', '/messages/2/select', undefined],
+      ['GET', '/tree', undefined],
       ['DELETE', '', undefined],
     ] as const) {
       const other = await server.request(method, path + suffix, body, bearer(bob));

@@ -57,7 +57,7 @@ forEachStore((kind) =>
       await server.send(id, 'two');
       // A second reply to "two" (seq 3), made the active leaf: a sibling of the first one (seq 4).
       const store = server.chatify.store;
-      expect(await store.appendExchange(id, [reply('two, again')], new Date().toISOString(), 2, 3)).toMatchObject({ messageCount: 2 });
+      expect(await store.appendExchange(id, [reply('two, again')], new Date().toISOString(), 4, 3)).toMatchObject({ messageCount: 2 });
       const branched = await history(id);
       expect(branched.message_count).toBe(2);
       expect(placed(branched.conversation_history)).toEqual([

@@ -282,3 +282,29 @@ describe.runIf(postgresConfigured() && redisConfigured())('people limits across 
     }
   });
 });
+
+describe('abuse limits on the message tree', () => {
+  it('counts regenerates and edits as messages: over the limit they are refused (429) and store nothing', async () => {
+    const model = await FakeOpenAi.start();
+    const server = await ChatifyServer.start(ChatifyServer.modelEnv(model.url, { RATE_LIMIT_USER_MESSAGES_PER_MINUTE: '2' }));
+    try {
+      const id = await server.createSession('user_branchy');
+      expect((await server.send(id, 'hello')).status).toBe(200);
+      expect((await server.post(`/api/v1/chatbot/session/${id}/regenerate`)).status).toBe(200);
+      const before = dumpDatabase(server.databasePath);
+      const calls = model.requests.length;
+      for (const refused of [
+        await server.post(`/api/v1/chatbot/session/${id}/regenerate`),
+        await server.post(`/api/v1/chatbot/session/${id}/messages/1/edit`, { message: 'hi' }),
+      ]) {
+        expect([refused.status, refused.body.error.code]).toEqual([429, 'rate_limited']);
+        expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+      }
+      expect(dumpDatabase(server.databasePath)).toBe(before);
+      expect(model.requests.length).toBe(calls);
+    } finally {
+      await server.close();
+      await model.close();
+    }
+  });
+});
