@@ -13,6 +13,7 @@ import type { Llm } from './chat/llm.js';
 import { PersonalityService } from './chat/personality-service.js';
 import { ChatService } from './chat/session-service.js';
 import { Housekeeping } from './chat/housekeeping.js';
+import { SessionTransfer } from './chat/session-transfer.js';
 import { SessionDirectory } from './chat/session-directory.js';
 import { TitleWriter } from './chat/session-titles.js';
 import type { Store } from './chat/store.js';
@@ -28,6 +29,7 @@ import { countTokens } from './chat/token-count.js';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './http/error-handler.js';
 import { chatbotRoutes } from './http/routes/chatbot.js';
 import { messageTreeRoutes } from './http/routes/message-tree.js';
+import { sessionTransferRoutes } from './http/routes/session-transfer.js';
 import { healthRoutes } from './http/routes/health.js';
 import { personalityRoutes } from './http/routes/personalities.js';
 import { ErrorBody } from './http/schemas/common.js';
@@ -130,6 +132,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
     },
   );
   metrics.watchActiveSessions(() => chat.activeSessionCount);
+  const transfer = new SessionTransfer({ store, personalities, countTokens, now, newId: randomUUID, maxMessageLength: config.maxMessageLength });
 
   const timeouts = serverTimeouts(config.http);
   const app = Fastify({
@@ -220,6 +223,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
       const turns = { chat, limits, logContent: config.logContent, onStreamError: (code: string) => metrics.errors.inc({ code }) };
       await api.register(chatbotRoutes, { ...turns, directory: new SessionDirectory(store), personalities });
       await api.register(messageTreeRoutes, turns);
+      await api.register(sessionTransferRoutes, { chat, personalities, transfer });
       await api.register(personalityRoutes, { personalities });
       await api.register(connectionRoutes, {
         connections,

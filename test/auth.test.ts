@@ -50,6 +50,8 @@ describe('AUTH_MODE=jwt: users kept apart', () => {
       ['POST', '/messages/1/edit', { message: 'let me in' }],
       ['POST', '/messages/2/select', undefined],
       ['GET', '/tree', undefined],
+      ['GET', '/export', undefined],
+      ['GET', '/export?format=markdown', undefined],
       ['DELETE', '', undefined],
     ] as const) {
       const other = await server.request(method, path + suffix, body, bearer(bob));
@@ -61,6 +63,17 @@ describe('AUTH_MODE=jwt: users kept apart', () => {
     // And Alice's session is untouched.
     const mine = await server.request('GET', path, undefined, bearer(alice));
     expect(mine.body).toMatchObject({ status: 'active', message_count: 1 });
+  });
+
+  it("imports a file for the signed-in user, whoever's it names", async () => {
+    const file = (await server.request('GET', `/api/v1/chatbot/session/${alicesSession}/export`, undefined, bearer(alice))).body;
+    expect(file.user_id).toBe('alice');
+    const imported = await server.request('POST', '/api/v1/chatbot/sessions/import', file, bearer(bob));
+    expect(imported.status).toBe(201);
+    expect(imported.body.user_id).toBe('bob');
+    expect((await server.request('GET', `/api/v1/chatbot/session/${imported.body.session_id}`, undefined, bearer(alice))).status).toBe(404);
+    const aliceAsked = await server.request('POST', '/api/v1/chatbot/sessions/import?user_id=alice', file, bearer(bob));
+    expect([aliceAsked.status, aliceAsked.body.error?.code]).toEqual([403, 'user_mismatch']);
   });
 
   it("refuses a user_id that is not the token's subject", async () => {

@@ -26,6 +26,12 @@ export interface Store {
    * Firebase searches titles only.
    */
   searchSessions(userId: string, words: readonly string[], page: { limit: number; cursor?: string | undefined }): Promise<Page<Session>>;
+  /**
+   * Creates a session with a whole tree at once (an import), atomically: message i of `messages` has
+   * seq i + 1 and a parentSeq naming an earlier one or null; the session's activeSeq and
+   * messageCount name its active leaf and the exchanges on the path down to it.
+   */
+  importSession(session: Session, messages: readonly StoredMessage[]): Promise<void>;
   /** Marks an active session ended; returns false when it was not active (missing or already ended). */
   endSession(id: string, endedAt: string): Promise<boolean>;
 

@@ -9,8 +9,14 @@ import type {
   PersonalitySummaries,
   SessionDetail,
   SessionList,
+  TurnReply,
 } from '../http/schemas/chatbot.js';
 import type { Connection, ConnectionListItem, Message, ReadReply } from '../http/schemas/connections.js';
+import type { TreePage } from '../http/schemas/message-tree.js';
+import type { SessionExportJson as SessionExportSchema } from '../http/schemas/session-transfer.js';
+import { readEventStream } from './event-stream.js';
+
+export { readEventStream };
 import type {
   CreatePersonalityBody,
   Personality,
@@ -20,6 +26,11 @@ import type {
 } from '../http/schemas/personalities.js';
 
 export type ChatReplyJson = Static<typeof ChatReply>;
+/** What a send, regenerate or edit answers: the reply and its `message_id`. */
+export type TurnReplyJson = Static<typeof TurnReply>;
+export type TreePageJson = Static<typeof TreePage>;
+/** A session as `export` gives it and `importSession` takes it: every message of its tree. */
+export type SessionExportJson = Static<typeof SessionExportSchema>;
 export type SessionDetailJson = Static<typeof SessionDetail>;
 /** One message of a session's conversation, with its place in the session's tree (`id`, `parent_id`, `sibling_ids`). */
 export type HistoryMessageJson = SessionDetailJson['conversation_history'][number];
@@ -113,24 +124,47 @@ export class ChatifyClient {
   }
 
   /** Sends a message and streams the reply; resolves with the same JSON as sendMessage. */
-  async streamMessage(sessionId: string, message: string, options: StreamOptions = {}): Promise<ChatReplyJson> {
-    const response = await this.#request('POST', `/api/v1/chatbot/session/${encodeURIComponent(sessionId)}/message`, {
-      body: { message },
-      accept: 'text/event-stream',
-      signal: options.signal,
-    });
-    if (!response.ok || !response.body) throw await errorOf(response);
-    let done: ChatReplyJson | undefined;
-    for await (const { event, data } of readEventStream(response.body)) {
-      if (event === 'delta') options.onDelta?.((data as { text: string }).text);
-      else if (event === 'done') done = data as ChatReplyJson;
-      else if (event === 'error') {
-        const { code, message: text } = data as { code: string; message: string };
-        throw new ChatifyError(response.status, code, text);
-      }
-    }
-    if (!done) throw new ChatifyError(0, 'network_error', 'The connection closed before the reply was complete.');
-    return done;
+  streamMessage(sessionId: string, message: string, options: StreamOptions = {}): Promise<TurnReplyJson> {
+    return this.#stream(`${sessionPath(sessionId)}/message`, { message }, options);
+  }
+
+  /** A new version of a reply on the conversation shown (by default the last), made its end. */
+  regenerate(sessionId: string, messageId?: string, options?: StreamOptions): Promise<TurnReplyJson> {
+    const body = messageId === undefined ? {} : { message_id: messageId };
+    const path = `${sessionPath(sessionId)}/regenerate`;
+    return options ? this.#stream(path, body, options) : this.#call('POST', path, body);
+  }
+
+  /** A new version of a user message on the conversation shown, then its reply. */
+  editMessage(sessionId: string, messageId: string, message: string, options?: StreamOptions): Promise<TurnReplyJson> {
+    const path = `${sessionPath(sessionId)}/messages/${encodeURIComponent(messageId)}/edit`;
+    return options ? this.#stream(path, { message }, options) : this.#call('POST', path, { message });
+  }
+
+  /** Switches branch: the conversation through this message (down its newest replies). */
+  selectMessage(sessionId: string, messageId: string): Promise<SessionDetailJson> {
+    return this.#call('POST', `${sessionPath(sessionId)}/messages/${encodeURIComponent(messageId)}/select`);
+  }
+
+  /** Every message of the session, every branch, oldest first. */
+  getTree(sessionId: string, page: { limit?: number; after?: string } = {}): Promise<TreePageJson> {
+    return this.#call('GET', `${sessionPath(sessionId)}/tree${query(page)}`);
+  }
+
+  exportSession(sessionId: string): Promise<SessionExportJson> {
+    return this.#call('GET', `${sessionPath(sessionId)}/export`);
+  }
+
+  /** The conversation shown, as Markdown. */
+  async exportMarkdown(sessionId: string): Promise<string> {
+    const response = await this.#request('GET', `${sessionPath(sessionId)}/export?format=markdown`, { accept: 'text/markdown' });
+    if (!response.ok) throw await errorOf(response);
+    return response.text();
+  }
+
+  /** A new session from an exported one (for `userId` when the server trusts the client's user id). */
+  importSession(file: SessionExportJson, userId?: string): Promise<SessionDetailJson> {
+    return this.#call('POST', `/api/v1/chatbot/sessions/import${query({ user_id: userId })}`, file);
   }
 
   getSession(sessionId: string, page: { limit?: number; before?: number } = {}): Promise<SessionDetailJson> {
@@ -229,6 +263,22 @@ export class ChatifyClient {
     return new URL(path, base).toString().replace(/^http/, 'ws');
   }
 
+  async #stream(path: string, body: unknown, options: StreamOptions): Promise<TurnReplyJson> {
+    const response = await this.#request('POST', path, { body, accept: 'text/event-stream', signal: options.signal });
+    if (!response.ok || !response.body) throw await errorOf(response);
+    let done: TurnReplyJson | undefined;
+    for await (const { event, data } of readEventStream(response.body)) {
+      if (event === 'delta') options.onDelta?.((data as { text: string }).text);
+      else if (event === 'done') done = data as TurnReplyJson;
+      else if (event === 'error') {
+        const { code, message: text } = data as { code: string; message: string };
+        throw new ChatifyError(response.status, code, text);
+      }
+    }
+    if (!done) throw new ChatifyError(0, 'network_error', 'The connection closed before the reply was complete.');
+    return done;
+  }
+
   async #call<T>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<T> {
     const response = await this.#request(method, path, { body, headers });
     if (!response.ok) throw await errorOf(response);
@@ -266,31 +316,9 @@ async function errorOf(response: Response): Promise<ChatifyError> {
   return new ChatifyError(response.status, 'http_error', `The server answered ${response.status}.`);
 }
 
+const sessionPath = (sessionId: string) => `/api/v1/chatbot/session/${encodeURIComponent(sessionId)}`;
+
 function query(params: Record<string, string | number | undefined>): string {
   const entries = Object.entries(params).filter(([, v]) => v !== undefined) as [string, string | number][];
   return entries.length ? `?${new URLSearchParams(entries.map(([k, v]): [string, string] => [k, String(v)]))}` : '';
-}
-
-/** Parses a Server-Sent Events body into {event, data} as the blocks arrive. */
-export async function* readEventStream(body: ReadableStream<Uint8Array>): AsyncGenerator<{ event: string; data: unknown }> {
-  const reader = body.getReader();
-  const decoder = new TextDecoder();
-  let buffer = '';
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) return;
-    buffer += decoder.decode(value, { stream: true });
-    let end: number;
-    while ((end = buffer.indexOf('\n\n')) >= 0) {
-      const block = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      let event = 'message';
-      const data: string[] = [];
-      for (const line of block.split('\n')) {
-        if (line.startsWith('event:')) event = line.slice(6).trim();
-        else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
-      }
-      if (data.length) yield { event, data: JSON.parse(data.join('\n')) as unknown };
-    }
-  }
 }

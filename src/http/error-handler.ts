@@ -101,7 +101,8 @@ export function registerErrorHandling(app: FastifyInstance): void {
   );
 }
 
-function validationMessage(error: FastifyError): string {
+/** What failed validation, in a sentence: where, and what was wrong. */
+export function validationMessage(error: Pick<FastifyError, 'validation' | 'validationContext' | 'message'>): string {
   const first = error.validation?.[0];
   if (!first) return error.message;
   const where = `${error.validationContext ?? 'request'}${first.instancePath.replaceAll('/', '.')}`;

@@ -19,3 +19,13 @@ export function exchangeNumbers(messages: readonly NewMessage[], parentExchange:
   let exchange = parentExchange;
   return messages.map((m) => (m.role === 'user' ? ++exchange : exchange));
 }
+
+/** The exchange number of each message of a whole tree, given in seq order (parents first). */
+export function treeExchangeNumbers(messages: readonly StoredMessage[]): number[] {
+  const bySeq = new Map<number, number>();
+  return messages.map((m) => {
+    const exchange = (m.parentSeq === null ? 0 : (bySeq.get(m.parentSeq) ?? 0)) + (m.role === 'user' ? 1 : 0);
+    bySeq.set(m.seq, exchange);
+    return exchange;
+  });
+}

@@ -119,6 +119,28 @@ export function treeContract(name: string, factory: StoreFactory): void {
       await expect(store.appendExchange(id, [answer('again', 'regen-1')], at(7), 5, 3)).rejects.toThrow();
     });
 
+    it('imports a session with its whole tree at once; it then reads, branches and continues like any other', async () => {
+      const session = { ...newSession(`tree_${randomUUID().slice(0, 8)}`), title: 'Imported windmills', messageCount: 2, activeSeq: 5 };
+      // q1 → a1 → (q2 → a2) | (q2' → a2'), the second version active.
+      const shape: [number | null, 'user' | 'assistant', string][] = [
+        [null, 'user', 'q1'], [1, 'assistant', 'a1'], [2, 'user', 'q2'], [3, 'assistant', 'a2'], [2, 'user', "q2'"], [5, 'assistant', "a2'"],
+      ];
+      session.activeSeq = 6;
+      const messages = shape.map(([parentSeq, role, content], i) => ({
+        seq: i + 1, parentSeq, role, content, tokens: 2, createdAt: at(i), idempotencyKey: null, usage: null,
+      }));
+      await store.importSession(session, messages);
+      expect(await store.getSession(session.id)).toMatchObject({ messageCount: 2, activeSeq: 6, title: 'Imported windmills', status: 'active' });
+      expect(await store.readTree(session.id, { limit: 100 })).toEqual(messages);
+      expect(await contents(session.id)).toEqual(['q1', 'a1', "q2'", "a2'"]);
+      expect((await store.childrenOf(session.id, [2])).get(2)).toEqual([3, 5]);
+      expect(await store.selectMessage(session.id, 3)).toMatchObject({ messageCount: 2, activeSeq: 4 });
+      const next = await store.appendExchange(session.id, [question('q3'), answer('a3')], at(30), 4);
+      expect(next).toMatchObject({ messageCount: 3, messages: [{ seq: 7, parentSeq: 4 }, { seq: 8, parentSeq: 7 }] });
+      const found = await store.searchSessions(session.userId, ['windmills'], { limit: 5 });
+      expect(found.items.map((s) => s.id)).toEqual([session.id]);
+    });
+
     it('pages a path by seq, newest first-page, whatever branches lie beside it', async () => {
       const id = await lineOf(4);
       for (let i = 0; i < 3; i++) await store.appendExchange(id, [answer(`a4 v${i}`)], at(10 + i), 8 + i, 7);

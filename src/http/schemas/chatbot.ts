@@ -64,7 +64,7 @@ const Usage = Type.Object(
   { description: 'Tokens the model reported using' },
 );
 
-const sessionFields = {
+export const sessionFields = {
   session_id: Type.String({ format: 'uuid' }),
   user_id: Type.String(),
   template_id: Type.String(),

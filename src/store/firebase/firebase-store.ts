@@ -3,15 +3,16 @@ import { ConnectionStoreDelegate } from '../connection-store-delegate.js';
 import { getDatabase, type Database, type Query, type Reference } from 'firebase-admin/database';
 import { randomUUID } from 'node:crypto';
 import type { Store } from '../../chat/store.js';
+import { treeExchangeNumbers } from '../appended-messages.js';
 import { pushKeyCursor } from '../session-cursors.js';
 import type { NewMessage, Page, Personality, Session, StoredMessage, UniversalRules } from '../../chat/types.js';
-import { TimedDatabase, userKey, validKey, type TransactionResult } from './firebase-access.js';
+import { messageKey, TimedDatabase, userKey, validKey, type TransactionResult } from './firebase-access.js';
 import { FirebaseConnections } from './firebase-connections.js';
 import { ExchangeAppends } from './exchange-appends.js';
 import { IdempotencyKeys } from './idempotency-keys.js';
 import { FirebaseSessionTitles } from './session-titles.js';
-import { SESSION_FIELDS, toSession, withoutOrder, type SessionNode, type TreeStateNode } from './session-nodes.js';
-import { SessionTree } from './session-tree.js';
+import { SESSION_FIELDS, toMessageNode, toSession, withoutOrder, type MessageNode, type SessionNode, type TreeStateNode } from './session-nodes.js';
+import { parentKey, SessionTree } from './session-tree.js';
 import { TreeStates } from './tree-state.js';
 
 export interface FirebaseOptions {
@@ -71,7 +72,12 @@ export class FirebaseStore extends ConnectionStoreDelegate implements Store {
     await deleteApp(this.app);
   }
 
-  async createSession(s: Session): Promise<void> {
+  createSession(s: Session): Promise<void> {
+    return this.importSession(s, []);
+  }
+
+  /** The session node, its tree state, messages and children index, and its index entry: one multi-path update. */
+  async importSession(s: Session, messages: readonly StoredMessage[]): Promise<void> {
     const node: SessionNode = {
       user_id: s.userId,
       template_id: s.templateId,
@@ -81,11 +87,26 @@ export class FirebaseStore extends ConnectionStoreDelegate implements Store {
       last_activity: s.lastActivity,
       message_count: s.messageCount,
       ...(s.endedAt ? { ended_at: s.endedAt } : {}),
+      ...(s.title !== null ? { title: s.title } : {}),
     };
-    const tree: TreeStateNode = { last_seq: 0, message_count: s.messageCount };
+    const tree: TreeStateNode = {
+      last_seq: messages.at(-1)?.seq ?? 0,
+      message_count: s.messageCount,
+      ...(s.activeSeq !== null ? { active_seq: s.activeSeq } : {}),
+    };
+    const exchanges = treeExchangeNumbers(messages);
+    const history: Record<string, MessageNode> = {};
+    const children: Record<string, Record<string, true>> = {};
+    messages.forEach((m, i) => {
+      history[messageKey(m.seq)] = toMessageNode(m, exchanges[i]!, 1);
+      (children[parentKey(m.parentSeq)] ??= {})[messageKey(m.seq)] = true;
+    });
     const indexKey = this.db.ref().push().key!;
     await this.#write(
-      this.db.ref().update({ [`userSessions/${s.id}`]: { ...node, tree }, [`userSessionIndex/${userKey(s.userId)}/${indexKey}`]: s.id }),
+      this.db.ref().update({
+        [`userSessions/${s.id}`]: { ...node, tree, conversation_history: history, children },
+        [`userSessionIndex/${userKey(s.userId)}/${indexKey}`]: s.id,
+      }),
     );
   }
 

@@ -105,3 +105,19 @@ export const FIND_EXCHANGE = `
 export const READ_TREE = `
   SELECT m.* FROM sessions s JOIN messages m ON m.session_seq = s.seq
    WHERE s.id = $1 AND m.seq > $2 ORDER BY m.seq LIMIT $3`;
+
+/**
+ * Creates a session with its whole tree in one statement ($1…$11 the session's columns, $12 its last
+ * seq, $13…$19 the messages' columns as arrays), so an import is stored whole or not at all.
+ */
+export const IMPORT_SESSION = `
+  WITH s AS (
+    INSERT INTO sessions
+      (id, user_id, template_id, system_prompt, status, created_at, last_activity, ended_at, message_count, active_seq, title, last_seq)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+    RETURNING seq
+  )
+  INSERT INTO messages (session_seq, seq, parent_seq, exchange_no, role, content, tokens, created_at)
+  SELECT s.seq, x.seq, x.parent_seq, x.exchange_no, x.role, x.content, x.tokens, x.created_at
+    FROM s, unnest($13::int[], $14::int[], $15::int[], $16::text[], $17::text[], $18::int[], $19::timestamptz[])
+      AS x(seq, parent_seq, exchange_no, role, content, tokens, created_at)`;

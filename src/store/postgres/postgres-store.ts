@@ -5,9 +5,9 @@ import type { Store } from '../../chat/store.js';
 import { messageFromRow, sessionFromRow, type MessageRow, type SessionRow } from '../sql-rows.js';
 import type { NewMessage, Page, Personality, Session, StoredMessage, UniversalRules } from '../../chat/types.js';
 import { exchangeUsage } from '../exchange-usage.js';
-import { appendedMessages } from '../appended-messages.js';
+import { appendedMessages, treeExchangeNumbers } from '../appended-messages.js';
 import { seqCursor } from '../session-cursors.js';
-import { APPEND_EXCHANGE, CHILDREN_OF, FIND_EXCHANGE, PATH_PAGE, READ_TREE, SELECT_MESSAGE } from './message-tree-sql.js';
+import { APPEND_EXCHANGE, CHILDREN_OF, FIND_EXCHANGE, IMPORT_SESSION, PATH_PAGE, READ_TREE, SELECT_MESSAGE } from './message-tree-sql.js';
 import { migrate } from './migrations.js';
 import { PostgresConnections } from './postgres-connections.js';
 
@@ -84,6 +84,20 @@ export class PostgresStore extends ConnectionStoreDelegate implements Store {
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
       [s.id, s.userId, s.templateId, s.systemPrompt, s.status, s.createdAt, s.lastActivity, s.endedAt, s.messageCount],
     );
+  }
+
+  async importSession(s: Session, messages: readonly StoredMessage[]): Promise<void> {
+    await this.#query(IMPORT_SESSION, [
+      s.id, s.userId, s.templateId, s.systemPrompt, s.status, s.createdAt, s.lastActivity, s.endedAt, s.messageCount, s.activeSeq ?? 0,
+      s.title, messages.length,
+      messages.map((m) => m.seq),
+      messages.map((m) => m.parentSeq),
+      treeExchangeNumbers(messages),
+      messages.map((m) => m.role),
+      messages.map((m) => m.content),
+      messages.map((m) => m.tokens),
+      messages.map((m) => m.createdAt),
+    ]);
   }
 
   async getSession(id: string): Promise<Session | null> {

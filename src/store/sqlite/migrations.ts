@@ -122,6 +122,11 @@ const MIGRATIONS: readonly string[] = [
   -- A message's children (and the first messages, parent NULL), oldest first.
   CREATE INDEX messages_by_parent ON messages (session_seq, parent_seq, seq);
   `,
+  /* 7: a session that arrives with its title (an import) is found by it too */ `
+  CREATE TRIGGER session_search_new_title AFTER INSERT ON sessions WHEN new.title IS NOT NULL BEGIN
+    INSERT INTO session_search (rowid, session_seq, body) VALUES (-new.seq, new.seq, new.title);
+  END;
+  `,
 ];
 
 /** Applies the migrations not yet applied, up to `upTo` (all by default; fewer to build an older schema in tests). */

@@ -67,7 +67,11 @@ export class SqliteStore implements Store, ConnectionStore {
   }
 
   createSession(session: Session): Promise<void> {
-    return this.#writer.write({ kind: 'createSession', session });
+    return this.#writer.write({ kind: 'createSession', session, messages: [] });
+  }
+
+  importSession(session: Session, messages: readonly StoredMessage[]): Promise<void> {
+    return this.#writer.write({ kind: 'createSession', session, messages });
   }
 
   async getSession(id: string): Promise<Session | null> {

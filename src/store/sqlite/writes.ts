@@ -1,13 +1,14 @@
 import type { Database, Statement } from 'better-sqlite3';
-import type { NewMessage, Personality, Session, UniversalRules } from '../../chat/types.js';
-import { exchangeNumbers } from '../appended-messages.js';
+import type { NewMessage, Personality, Session, StoredMessage, UniversalRules } from '../../chat/types.js';
+import { exchangeNumbers, treeExchangeNumbers } from '../appended-messages.js';
 import { exchangeUsage } from '../exchange-usage.js';
 import type { SessionRow } from '../sql-rows.js';
 import { applyConnectionWrite, prepareConnectionWrites, type ConnectionWriteOp } from './connection-writes.js';
 
 /** Every change the SQLite store makes, as data, so it can cross to the writer thread. */
 export type WriteOp =
-  | { kind: 'createSession'; session: Session }
+  /** A new session; an import brings its whole tree (`messages` in seq order). */
+  | { kind: 'createSession'; session: Session; messages: readonly StoredMessage[] }
   | { kind: 'endSession'; id: string; endedAt: string }
   | { kind: 'setTitle'; id: string; title: string; onlyIfUnset: boolean }
   | {
@@ -42,8 +43,9 @@ export function prepareWrites(db: Database) {
   const s = (sql: string): Statement => db.prepare(sql);
   return {
     insertSession: s(`INSERT INTO sessions
-      (id, user_id, template_id, system_prompt, status, created_at, last_activity, ended_at, message_count)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      (id, user_id, template_id, system_prompt, status, created_at, last_activity, ended_at, message_count, active_seq, title)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      RETURNING seq`),
     endSession: s(`UPDATE sessions SET status = 'ended', ended_at = ?, last_activity = ? WHERE id = ? AND status = 'active'`),
     setTitle: s('UPDATE sessions SET title = @title WHERE id = @id AND (@onlyIfUnset = 0 OR title IS NULL)'),
     appendTarget: s(`SELECT seq, message_count, active_seq FROM sessions
@@ -81,7 +83,16 @@ function apply(sql: Statements, op: WriteOp): unknown {
   switch (op.kind) {
     case 'createSession': {
       const s = op.session;
-      sql.insertSession.run(s.id, s.userId, s.templateId, s.systemPrompt, s.status, s.createdAt, s.lastActivity, s.endedAt, s.messageCount);
+      const { seq } = sql.insertSession.get(
+        s.id, s.userId, s.templateId, s.systemPrompt, s.status, s.createdAt, s.lastActivity, s.endedAt, s.messageCount, s.activeSeq ?? 0, s.title,
+      ) as { seq: number };
+      const exchanges = treeExchangeNumbers(op.messages);
+      op.messages.forEach((m, i) => {
+        sql.insertMessage.run(
+          seq, m.seq, m.parentSeq, exchanges[i], m.role, m.content, m.tokens, m.createdAt,
+          m.idempotencyKey ?? null, m.usage?.promptTokens ?? null, m.usage?.completionTokens ?? null,
+        );
+      });
       return undefined;
     }
     case 'endSession':
