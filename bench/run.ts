@@ -19,6 +19,10 @@ import {
 import { machine, ms, percentile, record, table, type Row } from './report.js';
 import { stageBreakdown } from './stages.js';
 import { bareServerRate } from './calibrate.js';
+import { growBranches } from './branches.js';
+
+/** Versions of one reply in the flatness row's wide tree. */
+const BRANCHES = 1000;
 
 const { values: args } = parseArgs({
   options: {
@@ -258,10 +262,13 @@ try {
       };
       const small = await create();
       const large = await create();
+      const branchy = await create();
       const fill = (sessionId: string, messages: number, tag: string) =>
         load.run({ baseUrl: server.url, users: 1, messagesPerSession: messages / 2, durationMs: 0, stream: false, tag, sessionId });
       await fill(small, 10, 'fill-small');
       await fill(large, big, 'fill-large');
+      await fill(branchy, 10, 'fill-branchy');
+      await growBranches(server.url, branchy, BRANCHES);
       const median = async (sessionId: string, tag: string) => {
         const result = await load.run({ baseUrl: server.url, users: 1, messagesPerSession: probe, durationMs: 0, stream: false, tag, sessionId });
         return percentile(result.samples.map((s) => s.totalMs), 50);
@@ -269,16 +276,24 @@ try {
       // Alternate to spread machine noise over both.
       const smallCost = [await median(small, 's1'), await median(small, 's2')];
       const largeCost = [await median(large, 'l1'), await median(large, 'l2')];
+      const branchyCost = [await median(branchy, 'b1'), await median(branchy, 'b2')];
       const a = Math.min(...smallCost);
       const b = Math.min(...largeCost);
+      const c = Math.min(...branchyCost);
       await model.timings();
-      return { a, b, ratio: b / a };
+      return { a, b, ratio: b / a, c, treeRatio: c / a };
     });
     rows.push({
       metric: `flatness: message cost with 10 vs ${big.toLocaleString('en')} messages in the session (median of ${probe})`,
       result: `${ms(ratio.a)} vs ${ms(ratio.b)}: ${ratio.ratio.toFixed(2)}×`,
       target: '≤ 1.3×',
       met: ratio.ratio <= 1.3,
+    });
+    rows.push({
+      metric: `flatness: message cost in a fresh session vs on an older branch of a ${BRANCHES.toLocaleString('en')}-branch tree (median of ${probe})`,
+      result: `${ms(ratio.a)} vs ${ms(ratio.c)}: ${ratio.treeRatio.toFixed(2)}×`,
+      target: '≤ 1.3×',
+      met: ratio.treeRatio <= 1.3,
     });
   }
 

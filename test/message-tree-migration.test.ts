@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NewMessage } from '../src/chat/types.js';
 import type { HistoryMessageJson } from '../src/client/chatify-client.js';
 import { migrate as migratePostgres } from '../src/store/postgres/migrations.js';
 import { migrate as migrateSqlite } from '../src/store/sqlite/migrations.js';
@@ -20,7 +19,6 @@ const role = (i: number) => (i % 2 === 0 ? 'user' : 'assistant');
 
 /** Each message of `conversation_history` as [content, id, parent_id, sibling_ids]. */
 const placed = (history: HistoryMessageJson[]) => history.map((m) => [m.content, m.id, m.parent_id, m.sibling_ids]);
-const message = (r: NewMessage['role'], content: string): NewMessage => ({ role: r, content, tokens: 3, createdAt: new Date().toISOString() });
 
 /** What a database of the previous version must do once the new code opens it. */
 function opensContinuesAndBranches(start: (modelUrl: string) => Promise<{ server: ChatifyServer; line: string; empty: string }>, kind: string) {
@@ -75,21 +73,24 @@ function opensContinuesAndBranches(start: (modelUrl: string) => Promise<{ server
     ]);
   });
 
-  it('branches an old session and selects the old branch back', async () => {
-    const store = server.chatify.store;
+  it('branches an old session over HTTP (edit, regenerate) and selects the old branch back', async () => {
     // An edit of the second question (seq 3, whose parent is seq 2).
-    const edited = await store.appendExchange(line, [message('user', 'Tell me about the new windmill'), message('assistant', 'It is from 2001.')], AT, 8, 2);
-    expect(edited).toMatchObject({ messageCount: 2, messages: [{ seq: 9, parentSeq: 2 }, { seq: 10, parentSeq: 9 }] });
+    const edited = await server.post(`/api/v1/chatbot/session/${line}/messages/3/edit`, { message: 'Tell me about the new windmill' });
+    expect(edited.body).toMatchObject({ message_count: 2, message_id: '10' });
+    expect(model.requests.at(-1)!.messages.slice(1).map((m) => m.content)).toEqual(['Hello', 'Hi! How can I help?', 'Tell me about the new windmill']);
+    const regenerated = await server.post(`/api/v1/chatbot/session/${line}/regenerate`);
+    expect(regenerated.body).toMatchObject({ message_count: 2, message_id: '11' });
     const branched = await history(line);
     expect(branched.message_count).toBe(2);
     expect(placed(branched.conversation_history)).toEqual([
       ['Hello', '1', null, ['1']],
       ['Hi! How can I help?', '2', '1', ['2']],
       ['Tell me about the new windmill', '9', '2', ['3', '9']],
-      ['It is from 2001.', '10', '9', ['10']],
+      ['Reply to: Tell me about the new windmill', '11', '9', ['10', '11']],
     ]);
 
-    expect(await store.selectMessage(line, 3)).toMatchObject({ messageCount: 4 });
+    const selected = await server.post(`/api/v1/chatbot/session/${line}/messages/3/select`);
+    expect(selected.body.message_count).toBe(4);
     const restored = await history(line);
     expect(restored.message_count).toBe(4);
     expect(restored.conversation_history.map((m) => m.content)).toEqual([...OLD_LINE, 'And the canals?', 'Reply to: And the canals?']);

@@ -146,7 +146,8 @@ forEachStore((kind) =>
       const calls = model.requests.length;
       held.release();
       const [sent, regenerated] = await Promise.all([send, regen]);
-      expect(sent.body).toMatchObject({ message_count: 2, message_id: '4' });
+      expect(sent.body.message_count).toBe(2);
+      expect(sent.body).not.toHaveProperty('message_id');
       expect(regenerated.body).toMatchObject({ message_count: 2, message_id: '5' });
       expect(model.requests.length).toBe(calls + 1);
       expect(shown(model.requests.at(-1)!).at(-1)).toBe('user: q2');

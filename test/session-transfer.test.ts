@@ -65,7 +65,7 @@ forEachStore((kind) =>
 
       // The imported session goes on like any other, from its active path.
       const sent = await server.send(newId, 'And today?');
-      expect(sent.body).toMatchObject({ message_count: 4, message_id: '11' });
+      expect(sent.body.message_count).toBe(4);
       const context = model.requests.at(-1)!.messages.map((m) => m.content);
       expect(context).toContain('Who built the first?');
       expect(context).not.toContain('Who built the oldest?');

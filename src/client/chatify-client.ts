@@ -2,79 +2,30 @@
  * A small typed client for the Chatify API, for browsers and Node (anything with fetch). Its types
  * are the server's own schemas, so client and server cannot drift apart.
  */
-import type { Static } from 'typebox';
 import type {
-  ChatReply,
-  EndReply,
-  PersonalitySummaries,
-  SessionDetail,
-  SessionList,
-  TurnReply,
-} from '../http/schemas/chatbot.js';
-import type { Connection, ConnectionListItem, Message, ReadReply } from '../http/schemas/connections.js';
-import type { TreePage } from '../http/schemas/message-tree.js';
-import type { SessionExportJson as SessionExportSchema } from '../http/schemas/session-transfer.js';
+  ChatReplyJson,
+  ConnectionJson,
+  ConnectionMessageJson,
+  ConnectionSummaryJson,
+  EndReplyJson,
+  LiveUrlOptions,
+  NewPersonalityJson,
+  PersonalityChangesJson,
+  PersonalityJson,
+  PersonalitySummariesJson,
+  ReadReceiptJson,
+  RulesChangesJson,
+  SessionDetailJson,
+  SessionExportJson,
+  SessionListJson,
+  TreePageJson,
+  TurnReplyJson,
+  UniversalRulesJson,
+} from './api-types.js';
 import { readEventStream } from './event-stream.js';
 
+export type * from './api-types.js';
 export { readEventStream };
-import type {
-  CreatePersonalityBody,
-  Personality,
-  UniversalRules,
-  UpdatePersonalityBody,
-  UpdateRulesBody,
-} from '../http/schemas/personalities.js';
-
-export type ChatReplyJson = Static<typeof ChatReply>;
-/** What a send, regenerate or edit answers: the reply and its `message_id`. */
-export type TurnReplyJson = Static<typeof TurnReply>;
-export type TreePageJson = Static<typeof TreePage>;
-/** A session as `export` gives it and `importSession` takes it: every message of its tree. */
-export type SessionExportJson = Static<typeof SessionExportSchema>;
-export type SessionDetailJson = Static<typeof SessionDetail>;
-/** One message of a session's conversation, with its place in the session's tree (`id`, `parent_id`, `sibling_ids`). */
-export type HistoryMessageJson = SessionDetailJson['conversation_history'][number];
-export type SessionSummaryJson = Static<typeof SessionList>['sessions'][number];
-export type SessionListJson = Static<typeof SessionList>;
-export type EndReplyJson = Static<typeof EndReply>;
-export type PersonalitySummariesJson = Static<typeof PersonalitySummaries>;
-export type PersonalityJson = Static<typeof Personality>;
-export type NewPersonalityJson = Static<typeof CreatePersonalityBody>;
-export type PersonalityChangesJson = Static<typeof UpdatePersonalityBody>;
-export type UniversalRulesJson = Static<typeof UniversalRules>;
-export type RulesChangesJson = Static<typeof UpdateRulesBody>;
-
-/** A chat between two people. */
-export type ConnectionJson = Static<typeof Connection>;
-/** One message between people; `seq` counts from 1 in its connection, without gaps. */
-export type ConnectionMessageJson = Static<typeof Message>;
-/** A connection as one participant sees it in their list. */
-export type ConnectionSummaryJson = Omit<Static<typeof ConnectionListItem>, 'last_message'> & {
-  last_message: ConnectionMessageJson | null;
-};
-export type ReadReceiptJson = Static<typeof ReadReply>;
-
-/** What the live socket (GET /api/v1/ws) sends. */
-export type LiveServerFrame =
-  | { type: 'ready'; user_id: string }
-  | { type: 'message'; connection_id: string; message: ConnectionMessageJson }
-  | { type: 'typing'; connection_id: string; user_id: string }
-  | { type: 'read'; connection_id: string; user_id: string; up_to: number }
-  | { type: 'connection'; connection: ConnectionJson }
-  | { type: 'error'; error: { code: string; message: string } }
-  | { type: 'pong' };
-
-/** What a client may send on the live socket. */
-export type LiveClientFrame = { type: 'typing'; connection_id: string } | { type: 'ping' };
-
-export interface LiveUrlOptions {
-  /** Without sign-in: the user to listen for. */
-  userId?: string | undefined;
-  /** With sign-in: the token (browsers cannot set headers on a WebSocket). */
-  accessToken?: string | undefined;
-  /** Resume: the last seq the client has per connection; the server first sends what came after. */
-  after?: ReadonlyMap<string, number> | Record<string, number> | undefined;
-}
 
 /** An error answer from the API (or the network), with the API's stable code. */
 export class ChatifyError extends Error {
@@ -124,21 +75,21 @@ export class ChatifyClient {
   }
 
   /** Sends a message and streams the reply; resolves with the same JSON as sendMessage. */
-  streamMessage(sessionId: string, message: string, options: StreamOptions = {}): Promise<TurnReplyJson> {
-    return this.#stream(`${sessionPath(sessionId)}/message`, { message }, options);
+  streamMessage(sessionId: string, message: string, options: StreamOptions = {}): Promise<ChatReplyJson> {
+    return this.#stream<ChatReplyJson>(`${sessionPath(sessionId)}/message`, { message }, options);
   }
 
   /** A new version of a reply on the conversation shown (by default the last), made its end. */
   regenerate(sessionId: string, messageId?: string, options?: StreamOptions): Promise<TurnReplyJson> {
     const body = messageId === undefined ? {} : { message_id: messageId };
     const path = `${sessionPath(sessionId)}/regenerate`;
-    return options ? this.#stream(path, body, options) : this.#call('POST', path, body);
+    return options ? this.#stream<TurnReplyJson>(path, body, options) : this.#call('POST', path, body);
   }
 
   /** A new version of a user message on the conversation shown, then its reply. */
   editMessage(sessionId: string, messageId: string, message: string, options?: StreamOptions): Promise<TurnReplyJson> {
     const path = `${sessionPath(sessionId)}/messages/${encodeURIComponent(messageId)}/edit`;
-    return options ? this.#stream(path, { message }, options) : this.#call('POST', path, { message });
+    return options ? this.#stream<TurnReplyJson>(path, { message }, options) : this.#call('POST', path, { message });
   }
 
   /** Switches branch: the conversation through this message (down its newest replies). */
@@ -263,13 +214,13 @@ export class ChatifyClient {
     return new URL(path, base).toString().replace(/^http/, 'ws');
   }
 
-  async #stream(path: string, body: unknown, options: StreamOptions): Promise<TurnReplyJson> {
+  async #stream<T>(path: string, body: unknown, options: StreamOptions): Promise<T> {
     const response = await this.#request('POST', path, { body, accept: 'text/event-stream', signal: options.signal });
     if (!response.ok || !response.body) throw await errorOf(response);
-    let done: TurnReplyJson | undefined;
+    let done: T | undefined;
     for await (const { event, data } of readEventStream(response.body)) {
       if (event === 'delta') options.onDelta?.((data as { text: string }).text);
-      else if (event === 'done') done = data as TurnReplyJson;
+      else if (event === 'done') done = data as T;
       else if (event === 'error') {
         const { code, message: text } = data as { code: string; message: string };
         throw new ChatifyError(response.status, code, text);

@@ -4,7 +4,7 @@ import type { Turn } from '../chat/turns.js';
 import { streamErrorOf } from './error-handler.js';
 import { idempotencyKeyOf } from './idempotency-key.js';
 import type { rateLimitHooks } from './rate-limits.js';
-import type { TurnReply } from './schemas/chatbot.js';
+import type { ChatReply, TurnReply } from './schemas/chatbot.js';
 import { serverTimingOf } from './server-timing.js';
 import { chatReply, messageId } from './session-json.js';
 import { EventStream, wantsEventStream } from './sse.js';
@@ -31,18 +31,17 @@ export async function answerTurn(
   sessionId: string,
   turn: Turn,
   stream: boolean | undefined,
-): Promise<TurnReply | undefined> {
+): Promise<ChatReply | TurnReply | undefined> {
   const idempotencyKey = idempotencyKeyOf(request);
-  const answer = (result: ExchangeResult): TurnReply => {
+  const answer = (result: ExchangeResult): ChatReply | TurnReply => {
     if (logContent) request.log.info({ session_id: sessionId, turn, reply: result.reply }, 'exchange');
     const usage = result.replayed ? undefined : result.messages.at(-1)?.usage;
     if (usage) limits.spendTokens(result.session.userId, usage.promptTokens + usage.completionTokens);
+    const reply = { ...chatReply(result.session, { response: result.reply }), message_count: result.messageCount };
+    // A send answers exactly as the seed's did; a new version says where it is.
+    if (turn.kind === 'send') return reply;
     const last = result.messages.at(-1);
-    return {
-      ...chatReply(result.session, { response: result.reply }),
-      message_count: result.messageCount,
-      message_id: last ? messageId(last.seq) : null,
-    };
+    return { ...reply, message_id: last ? messageId(last.seq) : null };
   };
   if (!wantsEventStream(request, stream)) {
     const result = await chat.ask(sessionId, turn, { caller: request.caller, idempotencyKey });

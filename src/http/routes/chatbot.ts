@@ -85,7 +85,7 @@ export const chatbotRoutes: FastifyPluginAsyncTypebox<ChatbotRoutesOptions> = as
       params: SessionParams,
       querystring: SendMessageQuery,
       body: SendMessageBody,
-      response: { 200: turnReplyResponse, ...errors(401, 404, 409, 413, 422, 429, 502, 503, 504) },
+      response: { 200: turnReplyResponse(ChatReply), ...errors(401, 404, 409, 413, 422, 429, 502, 503, 504) },
     },
     preHandler: limits.messages,
     handler: (request, reply) =>

@@ -3,7 +3,7 @@ import type { ChatService } from '../../chat/session-service.js';
 import { messageNotFound } from '../../chat/turns.js';
 import type { rateLimitHooks } from '../rate-limits.js';
 import { errors, MAX_SEQ } from '../schemas/common.js';
-import { SendMessageQuery, SessionDetail, SessionParams, turnReplyResponse } from '../schemas/chatbot.js';
+import { SendMessageQuery, SessionDetail, SessionParams, TurnReply, turnReplyResponse } from '../schemas/chatbot.js';
 import { EditBody, MessageParams, RegenerateBody, SelectQuery, TreePage, TreeQuery } from '../schemas/message-tree.js';
 import { messageId, sessionDetail, treeMessageJson } from '../session-json.js';
 import { answerTurn } from '../turn-answer.js';
@@ -43,7 +43,7 @@ that of the reply's exchange). ${TURN_RULES}`,
       params: SessionParams,
       querystring: SendMessageQuery,
       body: RegenerateBody,
-      response: { 200: turnReplyResponse, ...errors(401, 404, 409, 413, 422, 429, 502, 503, 504) },
+      response: { 200: turnReplyResponse(TurnReply), ...errors(401, 404, 409, 413, 422, 429, 502, 503, 504) },
     },
     preHandler: limits.messages,
     handler: (request, reply) => {
@@ -62,7 +62,7 @@ the model answers it; the two become the active path (which ends there). ${TURN_
       params: MessageParams,
       querystring: SendMessageQuery,
       body: EditBody,
-      response: { 200: turnReplyResponse, ...errors(401, 404, 409, 413, 422, 429, 502, 503, 504) },
+      response: { 200: turnReplyResponse(TurnReply), ...errors(401, 404, 409, 413, 422, 429, 502, 503, 504) },
     },
     preHandler: limits.messages,
     handler: (request, reply) => {

@@ -33,6 +33,7 @@ const chatReplyFields = {
 };
 
 export const ChatReply = Type.Object(chatReplyFields);
+export type ChatReply = Static<typeof ChatReply>;
 
 /** A message's id: its seq, in decimal. */
 export const MessageId = Type.String({ pattern: '^[1-9][0-9]{0,15}$' });
@@ -46,14 +47,14 @@ export const TurnReply = Type.Object({
 
 export type TurnReply = Static<typeof TurnReply>;
 
-/** The 200 of a turn: JSON, or Server-Sent Events when streaming. */
-export const turnReplyResponse = {
+/** The 200 of a send (the seed's answer) or of a regenerate or edit (with message_id): JSON, or Server-Sent Events when streaming. */
+export const turnReplyResponse = (schema: typeof ChatReply | typeof TurnReply) => ({
   description: 'The reply: JSON, or Server-Sent Events when streaming',
   content: {
-    'application/json': { schema: TurnReply },
+    'application/json': { schema },
     'text/event-stream': { schema: Type.String({ description: 'delta* then done (the JSON answer), or error' }) },
   },
-};
+});
 
 const Usage = Type.Object(
   {
