@@ -165,6 +165,19 @@ forEachStore((kind) =>
       expect(retry.body).toEqual(first.body);
       expect(model.requests.length).toBe(calls);
       expect((await tree(id)).length).toBe(3);
+
+      // A keyed edit likewise: once stored, its retry is the same answer.
+      const editKey = { 'idempotency-key': 'edit-once' };
+      const editPath = path(id, '/messages/1/edit');
+      const edited = await server.request('POST', editPath, { message: 'hello again' }, editKey);
+      const editCalls = model.requests.length;
+      const editRetry = await server.request('POST', editPath, { message: 'hello again' }, editKey);
+      expect([editRetry.status, editRetry.headers.get('idempotent-replayed')]).toEqual([200, 'true']);
+      expect(editRetry.body).toEqual(edited.body);
+      expect(model.requests.length).toBe(editCalls);
+      const otherText = await server.request('POST', editPath, { message: 'something else' }, editKey);
+      expect([otherText.status, otherText.body.error?.code]).toEqual([422, 'idempotency_key_reused']);
+      expect((await tree(id)).length).toBe(5);
       // The same key on another kind of request is a client bug.
       const misused = await server.request('POST', path(id, '/message'), { message: 'hello' }, key);
       expect([misused.status, misused.body.error.code]).toEqual([422, 'idempotency_key_reused']);
