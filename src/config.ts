@@ -49,6 +49,12 @@ const EnvSchema = Type.Object({
   LLM_BREAKER_RESET_MS: Type.Integer({ minimum: 100, default: 30_000 }),
   CONTEXT_MAX_TOKENS: Type.Integer({ minimum: 1, default: 6000 }),
   CONTEXT_MAX_MESSAGES: Type.Integer({ minimum: 1, maximum: 1000, default: 20 }),
+  CONTEXT_SUMMARY: Type.Boolean({ default: true }),
+  SUMMARY_MAX_TOKENS: Type.Integer({ minimum: 16, maximum: 4000, default: 300 }),
+  MEMORY_ENABLED: Type.Boolean({ default: true }),
+  MEMORY_EVERY_EXCHANGES: Type.Integer({ minimum: 1, maximum: 1000, default: 5 }),
+  MEMORY_MAX_ITEMS: Type.Integer({ minimum: 1, maximum: 1000, default: 50 }),
+  MEMORY_MAX_TOKENS: Type.Integer({ minimum: 16, maximum: 4000, default: 300 }),
   SESSION_IDLE_TIMEOUT: Type.String({ pattern: '^\\d+(ms|s|m|h)?$', default: '30m' }),
   SESSION_CACHE_MAX: Type.Integer({ minimum: 1, default: 10_000 }),
   MAX_MESSAGE_LENGTH: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 4000 }),
@@ -133,6 +139,10 @@ export interface Config {
   /** Set when OPENAI_BASE_URL is given but unused (no key, no LLM_PROVIDER): worth a warning. */
   unusedBaseUrl: string | undefined;
   context: { maxTokens: number; maxMessages: number };
+  /** The rolling summary of what left the context window (CONTEXT_SUMMARY, SUMMARY_MAX_TOKENS). */
+  summary: { enabled: boolean; maxTokens: number };
+  /** Long-term memory of facts about users (MEMORY_*). */
+  memory: { enabled: boolean; everyExchanges: number; maxItems: number; maxTokens: number };
   sessionCache: { maxSessions: number; idleTimeoutMs: number };
   maxMessageLength: number;
   bodyLimitBytes: number;
@@ -228,6 +238,13 @@ export function loadConfig(env?: Record<string, string | undefined>): Config {
     memoryModel: blankToUndefined(raw.MEMORY_MODEL) ?? blankToUndefined(raw.LLM_MODEL),
     unusedBaseUrl: provider === 'offline' && baseURL ? withoutCredentials(baseURL) : undefined,
     context: { maxTokens: raw.CONTEXT_MAX_TOKENS, maxMessages: raw.CONTEXT_MAX_MESSAGES },
+    summary: { enabled: raw.CONTEXT_SUMMARY, maxTokens: raw.SUMMARY_MAX_TOKENS },
+    memory: {
+      enabled: raw.MEMORY_ENABLED,
+      everyExchanges: raw.MEMORY_EVERY_EXCHANGES,
+      maxItems: raw.MEMORY_MAX_ITEMS,
+      maxTokens: raw.MEMORY_MAX_TOKENS,
+    },
     sessionCache: { maxSessions: raw.SESSION_CACHE_MAX, idleTimeoutMs: idleTimeout(raw.SESSION_IDLE_TIMEOUT) },
     maxMessageLength: raw.MAX_MESSAGE_LENGTH,
     bodyLimitBytes: raw.BODY_LIMIT_BYTES,

@@ -12,7 +12,7 @@ export const DEFAULT_MODEL_SETTINGS: ModelSettings = {
 export const DEFAULT_PERSONALITY_ID = 'friendly-assistant';
 
 /** All of them are seeded as defaults (isDefault: true). */
-type ShippedPersonality = Omit<PersonalityInput, keyof ModelSettings | 'isDefault'> & Partial<ModelSettings> & { id: string };
+type ShippedPersonality = Omit<PersonalityInput, keyof ModelSettings | 'isDefault' | 'memory'> & Partial<ModelSettings> & { id: string };
 
 /** Shipped personalities, seeded into an empty store. Written to be useful, kind and distinct. */
 export const SHIPPED_PERSONALITIES: readonly ShippedPersonality[] = [

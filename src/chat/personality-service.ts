@@ -59,6 +59,7 @@ export class PersonalityService {
         ...DEFAULT_MODEL_SETTINGS,
         ...shipped,
         isDefault: true,
+        memory: true,
         usageCount: 0,
         createdAt: now,
         updatedAt: now,
@@ -69,14 +70,14 @@ export class PersonalityService {
     }
   }
 
-  list(): Promise<Personality[]> {
-    return this.deps.store.listPersonalities();
+  async list(): Promise<Personality[]> {
+    return (await this.deps.store.listPersonalities()).map(withFieldDefaults);
   }
 
   async get(id: string): Promise<Personality> {
     const found = await this.deps.store.getPersonality(id);
     if (!found) throw notFound(id);
-    return found;
+    return withFieldDefaults(found);
   }
 
   async create(input: NewPersonality): Promise<Personality> {
@@ -93,6 +94,7 @@ export class PersonalityService {
       tags: [],
       isPublic: true,
       isDefault: false,
+      memory: true,
       ...withoutBlankTags(input),
       id,
       usageCount: 0,
@@ -153,7 +155,8 @@ export class PersonalityService {
     const cached = this.#resolved.get(id);
     if (cached) return cached;
     const generation = this.#generation;
-    const personality = await this.deps.store.getPersonality(id);
+    const stored = await this.deps.store.getPersonality(id);
+    const personality = stored && withFieldDefaults(stored);
     if (!personality) return null;
     const systemPrompt = composeSystemPrompt(await this.getRules(), personality.personalityPrompt);
     const resolved = { personality, systemPrompt, systemPromptTokens: this.deps.countTokens(systemPrompt) };
@@ -178,6 +181,7 @@ export class PersonalityService {
         tags: [],
         isPublic: false,
         isDefault: false,
+        memory: true,
         usageCount: 0,
         createdAt: session.createdAt,
         updatedAt: session.createdAt,
@@ -238,4 +242,9 @@ function notFound(id: string): ChatError {
 export function modelSettingsOf(personality: ModelSettings): ModelSettings {
   const { model, temperature, maxTokens, presencePenalty, frequencyPenalty } = personality;
   return { model, temperature, maxTokens, presencePenalty, frequencyPenalty };
+}
+
+/** Fields added after a personality may have been stored take their defaults. */
+function withFieldDefaults(p: Personality): Personality {
+  return p.memory === undefined ? { ...p, memory: true } : p;
 }

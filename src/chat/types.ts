@@ -69,6 +69,8 @@ export interface Personality extends ModelSettings {
   isPublic: boolean;
   /** Cannot be deleted while set; the shipped personalities start with it, clients may set and clear it. */
   isDefault: boolean;
+  /** Whether it keeps what it learns about a user across sessions (long-term memory). */
+  memory: boolean;
   usageCount: number;
   createdAt: string;
   updatedAt: string;

@@ -1,10 +1,11 @@
 import type { Store } from '../chat/store.js';
 import type { ConnectionStore } from '../people/connection-store.js';
+import type { MemoryStore } from '../chat/memory-store.js';
 import type { FirebaseOptions } from './firebase/firebase-store.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';
 
 /** What every store keeps: the chat with personalities and the chat between people. */
-export type ChatifyStore = Store & ConnectionStore;
+export type ChatifyStore = Store & ConnectionStore & { readonly memories: MemoryStore };
 
 export interface StoreConfig {
   databaseUrl: string;

@@ -9,6 +9,7 @@ import { TcpProxy } from '../support/tcp-proxy.js';
 import { connectionContract } from './connection-contract.js';
 import { newSession, personality, storeContract } from './store-contract.js';
 import { treeContract } from './tree-contract.js';
+import { memoryContract } from './memory-contract.js';
 import type { NewMessage } from '../../src/chat/types.js';
 
 let server: FirebaseServer;
@@ -38,6 +39,10 @@ storeContract('Firebase Realtime Database', {
 
 treeContract('Firebase Realtime Database', {
   open: async () => FirebaseStore.open({ databaseUrl: server.databaseUrl(`${namespace}-tree`), timeoutMs: 5000 }),
+});
+
+memoryContract('Firebase Realtime Database', 'firebase', {
+  open: async () => FirebaseStore.open({ databaseUrl: server.databaseUrl(`${namespace}-memories`), timeoutMs: 5000 }),
 });
 
 connectionContract('Firebase Realtime Database', {

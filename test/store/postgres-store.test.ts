@@ -4,6 +4,7 @@ import { createTestDatabase, postgresConfigured } from '../support/postgres.js';
 import { connectionContract } from './connection-contract.js';
 import { storeContract } from './store-contract.js';
 import { treeContract } from './tree-contract.js';
+import { memoryContract } from './memory-contract.js';
 
 /** Opens stores on a database of its own, created on first use and dropped by dispose. */
 function onNewDatabase() {
@@ -21,4 +22,5 @@ describe.runIf(postgresConfigured())('PostgreSQL', () => {
   storeContract('PostgreSQL', onNewDatabase());
   connectionContract('PostgreSQL', onNewDatabase());
   treeContract('PostgreSQL', onNewDatabase());
+  memoryContract('PostgreSQL', 'postgres', onNewDatabase());
 });

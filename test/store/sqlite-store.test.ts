@@ -4,6 +4,7 @@ import { tempDir } from '../support/chatify-server.js';
 import { connectionContract } from './connection-contract.js';
 import { storeContract } from './store-contract.js';
 import { treeContract } from './tree-contract.js';
+import { memoryContract } from './memory-contract.js';
 
 const path = join(tempDir(), 'contract.db');
 storeContract('SQLite', { open: async () => new SqliteStore({ path, synchronous: 'FULL' }) });
@@ -13,3 +14,6 @@ connectionContract('SQLite', { open: async () => new SqliteStore({ path: connect
 
 const treePath = join(tempDir(), 'tree.db');
 treeContract('SQLite', { open: async () => new SqliteStore({ path: treePath, synchronous: 'FULL' }) });
+
+const memoryPath = join(tempDir(), 'memories.db');
+memoryContract('SQLite', 'sqlite', { open: async () => new SqliteStore({ path: memoryPath, synchronous: 'FULL' }) });

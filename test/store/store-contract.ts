@@ -60,6 +60,7 @@ export function personality(id: string, overrides: Partial<Personality> = {}): P
     tags: ['a', 'b'],
     isPublic: true,
     isDefault: false,
+    memory: true,
     usageCount: 0,
     createdAt: at(0),
     updatedAt: at(0),

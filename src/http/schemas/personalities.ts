@@ -19,6 +19,7 @@ const editable = {
   tags: Type.Array(Text(40), { maxItems: 20, description: 'Empty or blank tags are dropped' }),
   isPublic: Type.Boolean(),
   isDefault: Type.Boolean({ description: 'A default personality cannot be deleted (the shipped ones start as defaults)' }),
+  memory: Type.Boolean({ description: 'Remembers facts about each user across sessions (default true; see MEMORY_ENABLED)' }),
 };
 
 /** Browser forms send numbers as text: "1.3" counts as 1.3 in these bodies, and "hot" is still refused. */

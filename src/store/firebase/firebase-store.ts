@@ -8,6 +8,7 @@ import { pushKeyCursor } from '../session-cursors.js';
 import type { NewMessage, Page, Personality, Session, StoredMessage, UniversalRules } from '../../chat/types.js';
 import { messageKey, TimedDatabase, userKey, validKey, type TransactionResult } from './firebase-access.js';
 import { FirebaseConnections } from './firebase-connections.js';
+import { FirebaseMemories } from './firebase-memories.js';
 import { ExchangeAppends } from './exchange-appends.js';
 import { IdempotencyKeys } from './idempotency-keys.js';
 import { FirebaseSessionTitles } from './session-titles.js';
@@ -37,6 +38,7 @@ export class FirebaseStore extends ConnectionStoreDelegate implements Store {
   readonly kind = 'firebase';
   readonly #timed: TimedDatabase;
   protected readonly connections: FirebaseConnections;
+  readonly memories: FirebaseMemories;
   readonly #keys: IdempotencyKeys;
   readonly #titles: FirebaseSessionTitles;
   readonly #states: TreeStates;
@@ -51,6 +53,7 @@ export class FirebaseStore extends ConnectionStoreDelegate implements Store {
     super();
     this.#timed = new TimedDatabase(db, timeoutMs);
     this.connections = new FirebaseConnections(this.#timed);
+    this.memories = new FirebaseMemories(this.#timed);
     this.#keys = new IdempotencyKeys(this.#timed);
     this.#titles = new FirebaseSessionTitles(this.#timed, db, (id) => this.getSession(id));
     this.#states = new TreeStates(this.#timed);

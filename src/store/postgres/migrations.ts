@@ -117,6 +117,21 @@ const MIGRATIONS: readonly string[] = [
   -- A message's children (and the first messages, parent NULL), oldest first.
   CREATE INDEX messages_by_parent ON messages (session_seq, parent_seq, seq);
   `,
+  /* 7: memory: a rolling summary per session, long-term facts per user and personality */ `
+  ALTER TABLE sessions ADD COLUMN summary TEXT;
+  ALTER TABLE sessions ADD COLUMN summary_seq INTEGER NOT NULL DEFAULT 0;
+  CREATE TABLE memories (
+    id                TEXT PRIMARY KEY,
+    user_id           TEXT NOT NULL,
+    personality_id    TEXT,
+    text              TEXT NOT NULL,
+    source_session_id TEXT,
+    created_at        TIMESTAMPTZ NOT NULL,
+    updated_at        TIMESTAMPTZ NOT NULL,
+    used_at           TIMESTAMPTZ NOT NULL
+  );
+  CREATE INDEX memories_by_user ON memories (user_id, personality_id);
+  `,
 ];
 
 /** An arbitrary constant: the advisory lock that lets one instance migrate while others wait. */

@@ -10,6 +10,7 @@ import { seqCursor } from '../session-cursors.js';
 import { APPEND_EXCHANGE, CHILDREN_OF, FIND_EXCHANGE, IMPORT_SESSION, PATH_PAGE, READ_TREE, SELECT_MESSAGE } from './message-tree-sql.js';
 import { migrate } from './migrations.js';
 import { PostgresConnections } from './postgres-connections.js';
+import { PostgresMemories } from './postgres-memories.js';
 
 export interface PostgresOptions {
   connectionString: string;
@@ -32,11 +33,13 @@ export class PostgresStore extends ConnectionStoreDelegate implements Store {
   readonly #pool: pg.Pool;
   /** User-to-user chat, in postgres-connections.ts. */
   protected readonly connections: PostgresConnections;
+  readonly memories: PostgresMemories;
 
   private constructor(pool: pg.Pool) {
     super();
     this.#pool = pool;
     this.connections = new PostgresConnections((text, values) => this.#query(text, values));
+    this.memories = new PostgresMemories((text, values) => this.#query(text, values));
   }
 
   /** Connects and brings the schema up to date (one instance at a time). */

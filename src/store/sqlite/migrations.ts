@@ -127,6 +127,22 @@ const MIGRATIONS: readonly string[] = [
     INSERT INTO session_search (rowid, session_seq, body) VALUES (-new.seq, new.seq, new.title);
   END;
   `,
+  /* 8: memory: a rolling summary per session, long-term facts per user and personality */ `
+  ALTER TABLE sessions ADD COLUMN summary TEXT;
+  -- The last message the summary covers; 0 while there is none.
+  ALTER TABLE sessions ADD COLUMN summary_seq INTEGER NOT NULL DEFAULT 0;
+  CREATE TABLE memories (
+    id                TEXT PRIMARY KEY,
+    user_id           TEXT NOT NULL,
+    personality_id    TEXT,
+    text              TEXT NOT NULL,
+    source_session_id TEXT,
+    created_at        TEXT NOT NULL,
+    updated_at        TEXT NOT NULL,
+    used_at           TEXT NOT NULL
+  );
+  CREATE INDEX memories_by_user ON memories (user_id, personality_id);
+  `,
 ];
 
 /** Applies the migrations not yet applied, up to `upTo` (all by default; fewer to build an older schema in tests). */

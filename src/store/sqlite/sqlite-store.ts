@@ -14,6 +14,7 @@ import { migrate } from './migrations.js';
 import { appendedMessages } from '../appended-messages.js';
 import { seqCursor } from '../session-cursors.js';
 import { ThreadWriter } from './thread-writer.js';
+import { SqliteMemories } from './memory-sql.js';
 import { InlineWriter } from './writer.js';
 import type { AppendedExchange } from './writes.js';
 
@@ -38,6 +39,7 @@ export class SqliteStore implements Store, ConnectionStore {
   readonly #sql: ReturnType<typeof prepareReads>;
   readonly #connections: SqliteConnectionQueries;
   readonly #writer: ThreadWriter | InlineWriter;
+  readonly memories: SqliteMemories;
 
   constructor(options: SqliteOptions) {
     const inMemory = options.path === ':memory:';
@@ -47,6 +49,7 @@ export class SqliteStore implements Store, ConnectionStore {
     this.#sql = prepareReads(this.#db);
     this.#connections = new SqliteConnectionQueries(this.#db);
     this.#writer = inMemory ? new InlineWriter(this.#db) : new ThreadWriter(options.path, options.synchronous);
+    this.memories = new SqliteMemories(this.#db, (op) => this.#writer.write(op));
   }
 
   /** Resolves when reads answer and writes can be made (the writer thread is up). */

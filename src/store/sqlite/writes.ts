@@ -4,6 +4,7 @@ import { exchangeNumbers, treeExchangeNumbers } from '../appended-messages.js';
 import { exchangeUsage } from '../exchange-usage.js';
 import type { SessionRow } from '../sql-rows.js';
 import { applyConnectionWrite, prepareConnectionWrites, type ConnectionWriteOp } from './connection-writes.js';
+import { applyMemoryWrite, isMemoryWrite, prepareMemoryWrites, type MemoryWriteOp } from './memory-sql.js';
 
 /** Every change the SQLite store makes, as data, so it can cross to the writer thread. */
 export type WriteOp =
@@ -27,7 +28,8 @@ export type WriteOp =
   | { kind: 'deletePersonality'; id: string }
   | { kind: 'incrementUsage'; id: string }
   | { kind: 'putSetting'; key: string; value: UniversalRules }
-  | ConnectionWriteOp;
+  | ConnectionWriteOp
+  | MemoryWriteOp;
 
 /**
  * What the writer reports back for an exchange: the messages' seqs start at `firstSeq` and the first
@@ -76,6 +78,7 @@ export function prepareWrites(db: Database) {
       SET body = json_set(body, '$.usageCount', COALESCE(json_extract(body, '$.usageCount'), 0) + 1) WHERE id = ?`),
     putSetting: s('INSERT INTO settings (key, body) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET body = excluded.body'),
     connections: prepareConnectionWrites(db),
+    memories: prepareMemoryWrites(db),
   };
 }
 
@@ -121,7 +124,7 @@ function apply(sql: Statements, op: WriteOp): unknown {
       sql.putSetting.run(op.key, JSON.stringify(op.value));
       return undefined;
     default:
-      return applyConnectionWrite(sql.connections, op);
+      return isMemoryWrite(op) ? applyMemoryWrite(sql.memories, op) : applyConnectionWrite(sql.connections, op);
   }
 }
 
