@@ -13,12 +13,9 @@ import type { Llm } from './chat/llm.js';
 import { PersonalityService } from './chat/personality-service.js';
 import { ChatService } from './chat/session-service.js';
 import { Housekeeping } from './chat/housekeeping.js';
-import { SessionTransfer } from './chat/session-transfer.js';
+import { assembleConversation } from './conversation.js';
 import { SessionDirectory } from './chat/session-directory.js';
-import { TitleWriter } from './chat/session-titles.js';
-import type { Store } from './chat/store.js';
 import { ConnectionService } from './people/connection-service.js';
-import type { ConnectionStore } from './people/connection-store.js';
 import { PushTargetService } from './people/push-targets.js';
 import { createNotifier, type NotifierOverrides } from './notify/create-notifier.js';
 import { connectionRoutes } from './http/routes/connections.js';
@@ -32,6 +29,7 @@ import { messageTreeRoutes } from './http/routes/message-tree.js';
 import { sessionTransferRoutes } from './http/routes/session-transfer.js';
 import { healthRoutes } from './http/routes/health.js';
 import { personalityRoutes } from './http/routes/personalities.js';
+import { memoryRoutes } from './http/routes/memories.js';
 import { ErrorBody } from './http/schemas/common.js';
 import { Personality } from './http/schemas/personalities.js';
 import { registerBodyParsing } from './http/body-parsing.js';
@@ -47,13 +45,13 @@ import { localCoordination, type Coordination } from './coordination/coordinatio
 import { createLlm } from './llm/create-llm.js';
 import { MeteredLlm } from './llm/metered-llm.js';
 import { Metrics } from './metrics.js';
-import { openStore } from './store/open-store.js';
+import { openStore, type ChatifyStore } from './store/open-store.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
 import { logWriterThread } from './store/sqlite/thread-writer.js';
 
 /** Replaceable parts, for tests and embedding; each defaults to what the config names. */
 export interface AppDeps {
-  store?: Store & ConnectionStore;
+  store?: ChatifyStore;
   llm?: Llm;
   coordination?: Coordination;
   now?: () => Date;
@@ -68,7 +66,7 @@ export interface Chatify {
   chat: ChatService;
   personalities: PersonalityService;
   connections: ConnectionService;
-  store: Store & ConnectionStore;
+  store: ChatifyStore;
   llm: Llm;
   /** Work beside the conversation (titles); tests wait for it with `idle()`. */
   housekeeping: Housekeeping;
@@ -113,26 +111,19 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
     { finished: (kind, outcome, seconds) => metrics.housekeeping.observe({ kind, outcome }, seconds) },
   );
   metrics.watchHousekeeping(() => housekeeping.size);
-  const titles = new TitleWriter({
+  const { chat, memories, transfer } = assembleConversation({
+    config,
     store,
     llm,
-    memoryModel: config.memoryModel,
-    personalityOf: async (session) => (await personalities.forSession(session)).personality,
+    personalities,
+    housekeeping,
+    countTokens,
+    now,
+    lock: coordination.lock,
+    // A server database may be shared by other instances: never trust memory over it.
+    sharedStore: coordination.kind === 'redis' || store.kind !== 'sqlite',
   });
-  const afterFirstExchange = (sessionId: string, question: string, answer: string) =>
-    void housekeeping.enqueue({ kind: 'title', sessionId, run: (signal) => titles.write(sessionId, question, answer, signal) });
-  const chat = new ChatService(
-    { store, llm, personalities, countTokens, now, newId: randomUUID, lock: coordination.lock, afterFirstExchange },
-    {
-      context: config.context,
-      maxMessageLength: config.maxMessageLength,
-      cache: config.sessionCache,
-      // A server database may be shared by other instances: never trust memory over it.
-      sharedStore: coordination.kind === 'redis' || store.kind !== 'sqlite',
-    },
-  );
   metrics.watchActiveSessions(() => chat.activeSessionCount);
-  const transfer = new SessionTransfer({ store, personalities, countTokens, now, newId: randomUUID, maxMessageLength: config.maxMessageLength });
 
   const timeouts = serverTimeouts(config.http);
   const app = Fastify({
@@ -225,6 +216,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
       await api.register(messageTreeRoutes, turns);
       await api.register(sessionTransferRoutes, { chat, personalities, transfer });
       await api.register(personalityRoutes, { personalities });
+      await api.register(memoryRoutes, { memories, personalities });
       await api.register(connectionRoutes, {
         connections,
         limitMessages: limits.peopleMessages,

@@ -86,6 +86,32 @@ describe('AUTH_MODE=jwt: users kept apart', () => {
     expect(own.body.sessions.map((s: any) => s.session_id)).toEqual([alicesSession]);
   });
 
+  it("keeps memories apart: Bob cannot list, read, change or erase Carol's (404), and his prompts never carry them", async () => {
+    const carol = await token('carol');
+    const created = await server.request('POST', '/api/v1/memories', { text: 'Carol keeps a secret garden.' }, bearer(carol));
+    expect([created.status, created.body.user_id]).toEqual([201, 'carol']);
+    const path = `/api/v1/memories/${created.body.id}`;
+    for (const [method, url, body] of [
+      ['GET', '/api/v1/memories?user_id=carol', undefined],
+      ['DELETE', '/api/v1/memories?user_id=carol', undefined],
+      ['POST', '/api/v1/memories', { user_id: 'carol', text: 'Planted by Bob.' }],
+      ['PUT', path, { text: 'Changed by Bob.' }],
+      ['DELETE', path, undefined],
+    ] as const) {
+      const refused = await server.request(method, url, body, bearer(bob));
+      expect([method, url, refused.status, refused.body.error?.code]).toEqual([method, url, 404, 'memory_not_found']);
+    }
+    expect((await server.request('GET', '/api/v1/memories', undefined, bearer(bob))).body.memories).toEqual([]);
+    const mine = await server.request('GET', '/api/v1/memories', undefined, bearer(carol));
+    expect(mine.body.memories.map((m: { text: string }) => m.text)).toEqual(['Carol keeps a secret garden.']);
+    const bobs = (await server.request('POST', '/api/v1/chatbot/session', {}, bearer(bob))).body.session_id;
+    await server.request('POST', `/api/v1/chatbot/session/${bobs}/message`, { message: 'What do you know about me?' }, bearer(bob));
+    expect(JSON.stringify(model.requests.at(-1))).not.toContain('secret garden');
+    const carols = (await server.request('POST', '/api/v1/chatbot/session', {}, bearer(carol))).body.session_id;
+    await server.request('POST', `/api/v1/chatbot/session/${carols}/message`, { message: 'And about me?' }, bearer(carol));
+    expect(JSON.stringify(model.requests.at(-1))).toContain('secret garden');
+  });
+
   it('answers 401 without a token, with a bad one and with an expired one', async () => {
     const path = `/api/v1/chatbot/session/${alicesSession}`;
     const expired = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('alice').setExpirationTime(Math.floor(Date.now() / 1000) - 60).sign(key);

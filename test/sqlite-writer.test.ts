@@ -17,6 +17,7 @@ const session = (id: string): Session => ({
   activeSeq: null,
   usage: { promptTokens: 0, completionTokens: 0 },
     title: null,
+    summary: null,
 });
 const message = (content: string) => ({ role: 'user' as const, content, tokens: 1, createdAt: '2026-01-01T00:00:01.000Z' });
 

@@ -1,13 +1,25 @@
 import { LRUCache } from 'lru-cache';
 import type { ContextMessage } from './context-window.js';
 import type { Store } from './store.js';
-import type { NewMessage, Session } from './types.js';
+import type { Session, SessionSummary } from './types.js';
 import { sessionEnded, sessionNotFound } from './session-rules.js';
+
+/** A summary as a prompt uses it: counted once. */
+export interface HeldSummary extends SessionSummary {
+  tokens: number;
+}
 
 /** An active session held in memory: its record and the newest messages that may enter the context. */
 export interface ActiveSession {
   session: Session;
   recent: ContextMessage[];
+  /** The session's summary when it belongs to the active path (else null). */
+  summary: HeldSummary | null;
+  /**
+   * Changes whenever the active path is replaced (a reload, a regenerate or edit), not when it
+   * grows: work started on one path (a summary) may update memory only while it is still that path.
+   */
+  pathEpoch: number;
 }
 
 export interface ActiveSessionsOptions {
@@ -20,7 +32,14 @@ export interface ActiveSessionsOptions {
    * agrees (one primary-key read).
    */
   sharedStore: boolean;
+  /** Whether a stored summary belongs to the path down to a leaf; summaries are off without it. */
+  summaryBelongs?: ((sessionId: string, summary: SessionSummary, leafSeq: number | null) => Promise<boolean>) | undefined;
+  countTokens: (text: string) => number;
 }
+
+let epochs = 0;
+const toContext = ({ role, content, tokens, seq, parentSeq }: ContextMessage): ContextMessage => ({ role, content, tokens, seq, parentSeq });
+const sameSummary = (a: SessionSummary | null, b: SessionSummary | null) => a?.throughSeq === b?.throughSeq && a?.text === b?.text;
 
 /**
  * The sessions this instance holds in memory, bounded in number and evicted when idle, so a send does
@@ -46,7 +65,7 @@ export class ActiveSessions {
 
   /** A session just created: nothing said yet. */
   add(session: Session): void {
-    this.#cache.set(session.id, { session, recent: [] });
+    this.#cache.set(session.id, { session, recent: [], summary: null, pathEpoch: ++epochs });
   }
 
   /** Memory no longer knows the session's state (ended, or a write whose outcome is unknown). */
@@ -80,24 +99,47 @@ export class ActiveSessions {
     }
     // Every append and select moves the active leaf: the same leaf means the same conversation.
     if (cached && cached.session.activeSeq === session.activeSeq) {
+      // Another instance may have summarised meanwhile.
+      if (!sameSummary(cached.session.summary, session.summary)) cached.summary = await this.#held(session);
       cached.session = session;
       return cached;
     }
-    const recent = await this.store.readMessages(sessionId, { limit: this.options.maxMessages });
-    const active: ActiveSession = { session, recent: recent.map(({ role, content, tokens }) => ({ role, content, tokens })) };
+    const [recent, summary] = await Promise.all([this.store.readMessages(sessionId, { limit: this.options.maxMessages }), this.#held(session)]);
+    const active: ActiveSession = { session, recent: recent.map(toContext), summary, pathEpoch: ++epochs };
     this.#cache.set(sessionId, active);
     return active;
   }
 
-  /** Adds a stored exchange, keeping only as many messages as could enter the context: memory stays flat. */
-  remember(active: ActiveSession, ...messages: NewMessage[]): void {
-    for (const { role, content, tokens } of messages) active.recent.push({ role, content, tokens });
+  /** Adds stored messages, keeping only as many as could enter the context: memory stays flat. */
+  remember(active: ActiveSession, ...messages: ContextMessage[]): void {
+    for (const m of messages) active.recent.push(toContext(m));
     const excess = active.recent.length - this.options.maxMessages;
     if (excess > 0) active.recent.splice(0, excess);
+  }
+
+  /** The path was replaced by `recent` (a regenerate or edit), with the summary that still belongs to it. */
+  replacePath(active: ActiveSession, recent: readonly ContextMessage[], summary: HeldSummary | null): void {
+    active.recent = recent.map(toContext);
+    active.summary = summary;
+    active.pathEpoch = ++epochs;
+  }
+
+  /** A summary just stored for the path it was made on: memory takes it if that is still the path held. */
+  summaryStored(sessionId: string, summary: SessionSummary, pathEpoch: number): void {
+    const cached = this.#cache.get(sessionId);
+    if (!cached || cached.pathEpoch !== pathEpoch) return;
+    cached.session.summary = summary;
+    cached.summary = { ...summary, tokens: this.options.countTokens(summary.text) };
   }
 
   close(): void {
     clearInterval(this.#purgeTimer);
     this.#cache.clear();
+  }
+
+  async #held(session: Session): Promise<HeldSummary | null> {
+    const { summary } = session;
+    if (!summary || !this.options.summaryBelongs || !(await this.options.summaryBelongs(session.id, summary, session.activeSeq))) return null;
+    return { ...summary, tokens: this.options.countTokens(summary.text) };
   }
 }

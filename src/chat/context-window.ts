@@ -4,6 +4,9 @@ export interface ContextMessage {
   role: Role;
   content: string;
   tokens: number;
+  /** Where it is stored, once it is: its seq and its parent's (rolling summaries need them). */
+  seq?: number | undefined;
+  parentSeq?: number | null | undefined;
 }
 
 export interface ContextLimits {

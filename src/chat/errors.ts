@@ -14,6 +14,7 @@ export type ChatErrorCode =
   | 'push_target_not_found'
   | 'session_ended'
   | 'message_not_found'
+  | 'memory_not_found'
   | 'invalid_message_target'
   | 'invalid_import'
   | 'template_not_found'

@@ -1,4 +1,4 @@
-import type { ActiveSession, ActiveSessions } from './active-sessions.js';
+import type { ActiveSession, ActiveSessions, HeldSummary } from './active-sessions.js';
 import { selectContext, type ContextLimits } from './context-window.js';
 import { ChatError } from './errors.js';
 import type { Completion, Llm, ModelMessage } from './llm.js';
@@ -9,7 +9,10 @@ import type { Caller, ExchangeResult, SendOptions } from './session-types.js';
 import type { Store } from './store.js';
 import type { TokenCounter } from './token-count.js';
 import { planBranch, turnFingerprint, turnText, type Turn, type TurnPlan } from './turns.js';
-import type { NewMessage, StoredMessage } from './types.js';
+import type { NewMessage, Personality, Session, StoredMessage } from './types.js';
+import type { Recollection } from './memory-service.js';
+import { SUMMARY_PREFIX } from './session-summaries.js';
+import { MESSAGE_FRAMING_TOKENS } from './context-window.js';
 
 export interface ExchangesDeps {
   store: Store;
@@ -20,8 +23,24 @@ export interface ExchangesDeps {
   lock: SessionLock;
   active: ActiveSessions;
   context: ContextLimits;
-  /** Told once a session's first exchange is stored (to name it); must return at once and never throw. */
-  afterFirstExchange?: ((sessionId: string, question: string, answer: string) => void) | undefined;
+  /** What the personality remembers about the user, for the prompt; null for nothing. */
+  recall?: ((session: Session, personality: Personality) => Promise<Recollection | null>) | undefined;
+  /** Told about every exchange once stored (titles, summaries, memories); must return at once and never throw. */
+  afterExchange?: ((event: ExchangeEvent) => void) | undefined;
+}
+
+/** What housekeeping needs to know about a stored exchange; never on the reply's path. */
+export interface ExchangeEvent {
+  session: Session;
+  turn: Turn;
+  question: string;
+  answer: string;
+  /** The first message of the path that reached the model (the window's start), as stored. */
+  windowStart: { seq: number; parentSeq: number | null };
+  /** The summary's last message when one went with the prompt. */
+  summaryThrough: number | null;
+  /** Identifies the path held in memory (see ActiveSession.pathEpoch). */
+  pathEpoch: number;
 }
 
 /** Which keyed turn is which in `#keyed`: keys are the client's, so they are scoped by session. */
@@ -39,7 +58,11 @@ export class Exchanges {
   /** Keyed turns under way: a retry that arrives meanwhile waits for the same answer. */
   readonly #keyed = new Map<string, { fingerprint: string; exchange: Promise<ExchangeResult> }>();
 
-  constructor(private readonly deps: ExchangesDeps) {}
+  readonly #summaryPrefixTokens: number;
+
+  constructor(private readonly deps: ExchangesDeps) {
+    this.#summaryPrefixTokens = deps.countTokens(SUMMARY_PREFIX);
+  }
 
   /** Whether a turn with this key is under way (it then answers its retries, whatever happened since). */
   isRunning(sessionId: string, key: string): boolean {
@@ -106,9 +129,26 @@ export class Exchanges {
     const active = await this.deps.active.load(sessionId);
     if (!visibleTo(options.caller ?? {}, active.session)) throw sessionNotFound();
     const resolved = await this.deps.personalities.forSession(active.session);
-    const plan = await this.#plan(active, turn, receivedAt, options.idempotencyKey ?? null);
-    const context = selectContext(plan.history, plan.question, resolved.systemPromptTokens, this.deps.context);
-    const messages: ModelMessage[] = [{ role: 'system', content: resolved.systemPrompt }];
+    const [plan, recollection] = await Promise.all([
+      this.#plan(active, turn, receivedAt, options.idempotencyKey ?? null),
+      resolved.personality.memory && this.deps.recall ? this.deps.recall(active.session, resolved.personality) : null,
+    ]);
+    const summary = this.#summaryFor(active, plan);
+    // The prompt: system prompt, what is remembered, the summary, then the newest messages that fit.
+    const preamble: ModelMessage[] = [{ role: 'system', content: resolved.systemPrompt }];
+    let preambleTokens = resolved.systemPromptTokens;
+    if (recollection) {
+      preamble.push({ role: 'system', content: recollection.text });
+      preambleTokens += recollection.tokens + MESSAGE_FRAMING_TOKENS;
+    }
+    let history = plan.history;
+    if (summary) {
+      preamble.push({ role: 'system', content: `${SUMMARY_PREFIX} ${summary.text}` });
+      preambleTokens += summary.tokens + this.#summaryPrefixTokens + MESSAGE_FRAMING_TOKENS;
+      history = history.filter((m) => m.seq === undefined || m.seq > summary.throughSeq);
+    }
+    const context = selectContext(history, plan.question, preambleTokens, this.deps.context);
+    const messages: ModelMessage[] = [...preamble];
     for (const m of context) messages.push({ role: m.role, content: m.content });
 
     const modelCalledAt = performance.now();
@@ -143,8 +183,18 @@ export class Exchanges {
       }
       throw sessionEnded();
     }
-    this.#remember(active, plan, stored.messages, stored.messageCount, completion);
-    if (turn.kind === 'send' && stored.messageCount === 1) this.deps.afterFirstExchange?.(sessionId, turn.text, completion.text);
+    this.#remember(active, plan, summary, stored.messages, stored.messageCount, completion);
+    const first = context[0]!;
+    const windowStart = first === plan.question && plan.asksAnew ? stored.messages[0]! : first;
+    this.deps.afterExchange?.({
+      session: { ...active.session },
+      turn,
+      question: plan.question.content,
+      answer: completion.text,
+      windowStart: { seq: windowStart.seq ?? stored.messages[0]!.seq, parentSeq: windowStart.parentSeq ?? null },
+      summaryThrough: summary?.throughSeq ?? null,
+      pathEpoch: active.pathEpoch,
+    });
     return {
       session: { ...active.session },
       reply: completion.text,
@@ -163,11 +213,28 @@ export class Exchanges {
     return planBranch(this.deps.store, active.session, turn, question, this.deps.context.maxMessages - 1);
   }
 
+  /**
+   * The summary that belongs to the turn's path: on a send, the one held; on a branch, the held one
+   * if it ends at or above the branch point (the two paths share everything above it).
+   */
+  #summaryFor(active: ActiveSession, plan: TurnPlan): HeldSummary | null {
+    const held = active.summary;
+    if (!held || plan.parentSeq === undefined) return held;
+    return plan.parentSeq !== null && held.throughSeq <= plan.parentSeq ? held : null;
+  }
+
   /** Memory follows the new active path: what the turn answered, then what it stored. */
-  #remember(active: ActiveSession, plan: TurnPlan, stored: StoredMessage[], messageCount: number, completion: Completion): void {
+  #remember(
+    active: ActiveSession,
+    plan: TurnPlan,
+    summary: HeldSummary | null,
+    stored: StoredMessage[],
+    messageCount: number,
+    completion: Completion,
+  ): void {
     const session = active.session;
     // A branch's path is the one the turn read, up to its question; a send goes on from memory.
-    if (plan.parentSeq !== undefined) active.recent = plan.history.map(({ role, content, tokens }) => ({ role, content, tokens }));
+    if (plan.parentSeq !== undefined) this.deps.active.replacePath(active, plan.history, summary);
     this.deps.active.remember(active, ...(plan.asksAnew ? stored : [plan.question, ...stored]));
     session.messageCount = messageCount;
     session.activeSeq = stored.at(-1)!.seq;

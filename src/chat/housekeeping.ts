@@ -33,6 +33,11 @@ export interface HousekeepingOptions {
 export interface HousekeepingJob {
   kind: string;
   sessionId: string;
+  /**
+   * Jobs with the same key do the same work: one waiting or running makes another redundant (it is
+   * skipped, not counted as dropped). Default: kind and session.
+   */
+  key?: string;
   /** One attempt; `signal` aborts when the attempt times out or the runner closes. */
   run(signal: AbortSignal): Promise<void>;
 }
@@ -43,6 +48,8 @@ class AttemptTimeout extends Error {
 
 export class Housekeeping {
   readonly #pending: HousekeepingJob[] = [];
+  /** Keys of the jobs waiting or running. */
+  readonly #keys = new Set<string>();
   #running = 0;
   #idleWaiters: (() => void)[] = [];
   readonly #closing = new AbortController();
@@ -64,13 +71,19 @@ export class Housekeeping {
     return this.#pending.length + this.#running;
   }
 
-  /** Queues a job; false (and counted as dropped) when the queue is full or the runner closed. */
+  /**
+   * Queues a job; false when the same work already waits or runs (skipped), or when the queue is full
+   * or the runner closed (counted as dropped).
+   */
   enqueue(job: HousekeepingJob): boolean {
+    const key = keyOf(job);
+    if (this.#keys.has(key)) return false;
     if (this.#closing.signal.aborted || this.#pending.length >= this.options.maxPending) {
       this.observer.finished(job.kind, 'dropped', 0);
       this.#log.warn({ kind: job.kind, sessionId: job.sessionId }, 'housekeeping job dropped: queue full');
       return false;
     }
+    this.#keys.add(key);
     this.#pending.push(job);
     this.#pump();
     return true;
@@ -94,7 +107,10 @@ export class Housekeeping {
   /** Drops what waits and aborts what runs. */
   close(): void {
     if (this.#closing.signal.aborted) return;
-    for (const job of this.#pending.splice(0)) this.observer.finished(job.kind, 'dropped', 0);
+    for (const job of this.#pending.splice(0)) {
+      this.#keys.delete(keyOf(job));
+      this.observer.finished(job.kind, 'dropped', 0);
+    }
     this.#closing.abort();
     this.#settleIfIdle();
   }
@@ -104,6 +120,7 @@ export class Housekeeping {
       const job = this.#pending.shift()!;
       this.#running += 1;
       void this.#run(job).finally(() => {
+        this.#keys.delete(keyOf(job));
         this.#running -= 1;
         this.#pump();
         this.#settleIfIdle();
@@ -183,3 +200,5 @@ function reasonOf(error: unknown): string {
   const failure = (error as { failure?: unknown }).failure;
   return typeof failure === 'string' ? `${error.name}:${failure}` : error.name;
 }
+
+const keyOf = (job: HousekeepingJob) => job.key ?? `${job.kind}:${job.sessionId}`;

@@ -22,6 +22,11 @@ export interface CompletionRequest extends ModelSettings {
    */
   purpose?: 'reply' | 'housekeeping' | undefined;
   /**
+   * Structured output: the answer must be JSON of this schema (`response_format: json_schema`, which
+   * OpenAI, vLLM, Ollama and llama.cpp's server honour). The caller still checks what comes back.
+   */
+  responseSchema?: { name: string; schema: Record<string, unknown> } | undefined;
+  /**
    * How long the message already waited before this call (queued behind earlier sends of the session,
    * prepared), in ms: it counts against the call's deadline. A duration, not a time, so it means the
    * same on any thread and whatever the wall clock does meanwhile.

@@ -1,13 +1,13 @@
-import { ActiveSessions } from './active-sessions.js';
+import { ActiveSessions, type ActiveSessionsOptions } from './active-sessions.js';
 import type { ContextLimits } from './context-window.js';
 import { ChatError } from './errors.js';
-import { Exchanges } from './exchanges.js';
+import { Exchanges, type ExchangesDeps } from './exchanges.js';
 import type { Llm } from './llm.js';
 import type { PersonalityService } from './personality-service.js';
 import { LocalSessionLock, type SessionLock } from './session-lock.js';
 import type { Store } from './store.js';
 import type { TokenCounter } from './token-count.js';
-import type { Session, StoredMessage } from './types.js';
+import type { Session, SessionSummary, StoredMessage } from './types.js';
 import { checkMessageText } from './message-text.js';
 import { assertSessionId, isSessionId, sessionEnded, sessionNotFound, toChatError, visibleTo } from './session-rules.js';
 import type { Caller, EndResult, ExchangeResult, ExchangeTimings, SendOptions, SessionView } from './session-types.js';
@@ -36,8 +36,14 @@ interface Deps {
   newId: () => string;
   /** Defaults to an in-process lock (one instance). */
   lock?: SessionLock;
-  /** Told once a session's first exchange is stored (to name it); must return at once and never throw. */
-  afterFirstExchange?: (sessionId: string, question: string, answer: string) => void;
+  /** Told about every stored exchange (titles, summaries, memories); must return at once and never throw. */
+  afterExchange?: ExchangesDeps['afterExchange'];
+  /** Told when a session has ended (to learn from it); must return at once and never throw. */
+  afterEnd?: ((session: Session) => void) | undefined;
+  /** What the personality remembers about the user, for the prompt. */
+  recall?: ExchangesDeps['recall'];
+  /** Whether a stored summary belongs to a path; rolling summaries are off without it. */
+  summaryBelongs?: ActiveSessionsOptions['summaryBelongs'];
 }
 
 /**
@@ -59,6 +65,8 @@ export class ChatService {
       ...options.cache,
       maxMessages: options.context.maxMessages,
       sharedStore: options.sharedStore ?? false,
+      summaryBelongs: deps.summaryBelongs,
+      countTokens: deps.countTokens,
     });
     this.#exchanges = new Exchanges({
       ...deps,
@@ -91,6 +99,7 @@ export class ChatService {
       activeSeq: null,
       usage: { promptTokens: 0, completionTokens: 0 },
       title: null,
+      summary: null,
     };
     await this.deps.store.createSession(session);
     await this.deps.personalities.recordUse(personalityId);
@@ -113,6 +122,11 @@ export class ChatService {
   ask(sessionId: string, turn: Turn, options: SendOptions = {}): Promise<ExchangeResult> {
     this.#checkTurnInput(sessionId, turn);
     return this.#exchanges.run(sessionId, turn, options);
+  }
+
+  /** A summary stored for the path held as `pathEpoch`: memory uses it from the next send on. */
+  summaryStored(sessionId: string, summary: SessionSummary, pathEpoch: number): void {
+    this.#active.summaryStored(sessionId, summary, pathEpoch);
   }
 
   /** Resolves when every exchange under way has finished, or after `timeoutMs`, whichever is first. */
@@ -157,8 +171,18 @@ export class ChatService {
     const messages = hasMore ? fetched.slice(1) : fetched;
     // Every message's versions, for the whole page at once.
     const parents = [...new Set(messages.map((m) => m.parentSeq))];
-    const siblings = parents.length === 0 ? new Map<number | null, number[]>() : await this.deps.store.childrenOf(sessionId, parents);
-    return { session, messages, siblings, hasMore };
+    const [siblings, summary] = await Promise.all([
+      parents.length === 0 ? new Map<number | null, number[]>() : this.deps.store.childrenOf(sessionId, parents),
+      this.#summaryOf(session),
+    ]);
+    return { session, messages, siblings, hasMore, summary };
+  }
+
+  /** The stored summary if it belongs to the active path (another branch's is not this conversation's). */
+  async #summaryOf(session: Session): Promise<string | null> {
+    const { summary } = session;
+    if (!summary || !this.deps.summaryBelongs) return null;
+    return (await this.deps.summaryBelongs(session.id, summary, session.activeSeq)) ? summary.text : null;
   }
 
   /**
@@ -212,6 +236,7 @@ export class ChatService {
       }
       this.#active.forget(sessionId);
       const ended: Session = { ...session, status: 'ended', endedAt };
+      this.deps.afterEnd?.(ended);
       const durationSeconds = (Date.parse(endedAt) - Date.parse(session.createdAt)) / 1000;
       return { session: ended, durationSeconds };
     });

@@ -1,6 +1,7 @@
-import type { Llm, ModelMessage } from './llm.js';
+import type { HousekeepingModel } from './housekeeping-model.js';
+import type { ModelMessage } from './llm.js';
 import type { Store } from './store.js';
-import type { Session } from './types.js';
+import type { Personality, Session } from './types.js';
 
 /** A generated title's bounds; a rename by the user may be longer (see MAX_TITLE_LENGTH). */
 export const MAX_TITLE_WORDS = 8;
@@ -38,15 +39,14 @@ function boundedWords(text: string): string | null {
   return /[\p{L}\p{N}\p{S}]/u.test(title) && !/\p{Cc}/u.test(title) ? title : null;
 }
 
-const quote = (text: string) => ([...text].length > QUOTED_CHARS ? `${[...text].slice(0, QUOTED_CHARS).join('')}…` : text);
+/** A message quoted in a housekeeping request: its first 1000 characters, where the gist is. */
+export const quote = (text: string) => ([...text].length > QUOTED_CHARS ? `${[...text].slice(0, QUOTED_CHARS).join('')}…` : text);
 
 export interface TitleWriterDeps {
   store: Store;
-  llm: Llm;
-  /** The model for housekeeping (MEMORY_MODEL); undefined: the session's personality's model. */
-  memoryModel: string | undefined;
+  model: HousekeepingModel;
   /** The session's personality, for its model and its name (offline replies). */
-  personalityOf(session: Session): Promise<{ id: string; name: string; model: string }>;
+  personalityOf(session: Session): Promise<Pick<Personality, 'id' | 'name' | 'model'>>;
 }
 
 /**
@@ -59,27 +59,16 @@ export class TitleWriter {
   async write(sessionId: string, question: string, answer: string, signal: AbortSignal): Promise<void> {
     const session = await this.deps.store.getSession(sessionId);
     if (!session || session.title !== null) return;
-    const title = this.deps.llm.provider === 'offline' ? firstWordsTitle(question) : await this.#ask(session, question, answer, signal);
+    const title = this.deps.model.offline ? firstWordsTitle(question) : await this.#ask(session, question, answer, signal);
     if (title !== null) await this.deps.store.setTitle(sessionId, title, true);
   }
 
   async #ask(session: Session, question: string, answer: string, signal: AbortSignal): Promise<string | null> {
-    const personality = await this.deps.personalityOf(session);
     const messages: ModelMessage[] = [
       { role: 'system', content: TITLE_INSTRUCTIONS },
       { role: 'user', content: `User: ${quote(question)}\n\nAssistant: ${quote(answer)}` },
     ];
-    const completion = await this.deps.llm.complete({
-      model: this.deps.memoryModel ?? personality.model,
-      temperature: 0.2,
-      maxTokens: 32,
-      presencePenalty: 0,
-      frequencyPenalty: 0,
-      messages,
-      persona: { id: personality.id, name: personality.name },
-      purpose: 'housekeeping',
-      signal,
-    });
-    return cleanTitle(completion.text);
+    const text = await this.deps.model.ask(session, await this.deps.personalityOf(session), messages, { maxTokens: 32, signal });
+    return cleanTitle(text);
   }
 }

@@ -110,6 +110,7 @@ export class SessionTransfer {
       // Tokens this server's model spent: none yet.
       usage: { promptTokens: 0, completionTokens: 0 },
       title: file.title,
+      summary: null,
     };
     await this.deps.store.importSession(session, messages);
     await this.deps.personalities.recordUse(file.templateId);

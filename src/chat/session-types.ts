@@ -29,6 +29,8 @@ export interface SessionView {
   /** The seqs of the children of each message's parent (null: the first messages), oldest first. */
   siblings: ReadonlyMap<number | null, readonly number[]>;
   hasMore: boolean;
+  /** The rolling summary of the active path's start, when it has one. */
+  summary: string | null;
 }
 
 /** Who is asking: with sign-in on, a session is only visible to its owner (to others it does not exist). */

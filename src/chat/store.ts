@@ -1,4 +1,4 @@
-import type { NewMessage, Page, Personality, Session, StoredMessage, TokenUsage, UniversalRules } from './types.js';
+import type { NewMessage, Page, Personality, Session, SessionSummary, StoredMessage, TokenUsage, UniversalRules } from './types.js';
 
 /**
  * Everything the chat domain needs from durable storage. Each implementation (sqlite, postgres,
@@ -32,6 +32,8 @@ export interface Store {
    * messageCount name its active leaf and the exchanges on the path down to it.
    */
   importSession(session: Session, messages: readonly StoredMessage[]): Promise<void>;
+  /** Stores a session's rolling summary (replacing the one it had); false when there is no such session. */
+  setSummary(sessionId: string, summary: SessionSummary): Promise<boolean>;
   /** Marks an active session ended; returns false when it was not active (missing or already ended). */
   endSession(id: string, endedAt: string): Promise<boolean>;
 

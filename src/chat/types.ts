@@ -21,6 +21,14 @@ export interface Session {
   usage: TokenUsage;
   /** A short name: made after the first exchange, or set by the user; null until then. */
   title: string | null;
+  /** What left the context window, summarised; for the path through `throughSeq` only. */
+  summary: SessionSummary | null;
+}
+
+/** A rolling summary of a conversation's start: the messages of a path up to and including `throughSeq`. */
+export interface SessionSummary {
+  text: string;
+  throughSeq: number;
 }
 
 /** Tokens as the model reports them for one call (or summed over many). */

@@ -16,6 +16,7 @@ const STATUS_OF: Record<ChatErrorCode, number> = {
   personality_not_found: 404,
   session_ended: 409,
   message_not_found: 404,
+  memory_not_found: 404,
   invalid_message_target: 422,
   invalid_import: 422,
   personality_exists: 409,

@@ -33,7 +33,7 @@ export function sessionJson(session: Session) {
   };
 }
 
-export function sessionDetail({ session, messages, siblings, hasMore }: SessionView) {
+export function sessionDetail({ session, messages, siblings, hasMore, summary }: SessionView) {
   return {
     ...chatReply(session, {}),
     ...sessionJson(session),
@@ -45,6 +45,7 @@ export function sessionDetail({ session, messages, siblings, hasMore }: SessionV
     })),
     has_more: hasMore,
     next_before: hasMore ? (messages[0]?.seq ?? null) : null,
+    summary,
   };
 }
 

@@ -76,6 +76,9 @@ export class OpenAiLlm implements Llm {
       max_tokens: request.maxTokens,
       presence_penalty: request.presencePenalty,
       frequency_penalty: request.frequencyPenalty,
+      ...(request.responseSchema
+        ? { response_format: { type: 'json_schema' as const, json_schema: { name: request.responseSchema.name, schema: request.responseSchema.schema, strict: true } } }
+        : {}),
     };
     try {
       const attempt = { signal: deadline.signal, timeout: deadline.attemptTimeout(this.options.timeoutMs) };

@@ -28,6 +28,9 @@ export interface SessionRow {
   prompt_tokens: number;
   completion_tokens: number;
   title: string | null;
+  summary: string | null;
+  /** The last message the summary covers; 0 while there is none. */
+  summary_seq: number;
 }
 
 /** A messages row, the same columns in every SQL store. */
@@ -62,6 +65,7 @@ export function sessionFromRow(row: SessionRow): Session {
     activeSeq: row.active_seq === 0 ? null : row.active_seq,
     usage: { promptTokens: row.prompt_tokens, completionTokens: row.completion_tokens },
     title: row.title ?? null,
+    summary: row.summary == null ? null : { text: row.summary, throughSeq: row.summary_seq },
   };
 }
 

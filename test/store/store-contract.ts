@@ -27,6 +27,7 @@ export function newSession(userId = 'user_contract', overrides: Partial<Session>
     activeSeq: null,
     usage: { promptTokens: 0, completionTokens: 0 },
     title: null,
+    summary: null,
     ...overrides,
   };
 }

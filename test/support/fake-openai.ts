@@ -1,6 +1,25 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { TITLE_INSTRUCTIONS } from '../../src/chat/session-titles.js';
+import { SUMMARY_INSTRUCTIONS } from '../../src/chat/session-summaries.js';
+import { MEMORY_INSTRUCTIONS } from '../../src/chat/memory-learning.js';
+
+/** What a housekeeping request (summary, memory) gets instead of its normal answer. */
+export type HousekeepingFault = { status: number } | { hang: true } | { text: string };
+
+/** One kind of housekeeping request: recorded apart from replies, with faults of its own. */
+export interface HousekeepingChannel {
+  readonly requests: RecordedRequest[];
+  /** Consumed one per request, in order. */
+  readonly faults: HousekeepingFault[];
+  /** When set, every request of the kind gets it (after `faults`). */
+  always: HousekeepingFault | undefined;
+  reply: (request: RecordedRequest) => string;
+}
+
+function housekeepingChannel(reply: (request: RecordedRequest) => string): HousekeepingChannel {
+  return { requests: [], faults: [], always: undefined, reply };
+}
 
 /** A chat completions request as the fake model received it. */
 export interface RecordedRequest {
@@ -74,6 +93,17 @@ export class FakeOpenAi {
   /** When set, every title request fails with this status. */
   failTitles: number | undefined;
   titleReply: (request: RecordedRequest) => string = () => 'A Conversation About Things';
+  /**
+   * Summary and memory requests, answered on their own like titles. A summary by default is the
+   * request's "User: …" lines (the old summary kept); memories by default are none.
+   */
+  readonly summaries = housekeepingChannel((request) => {
+    const content = request.messages.at(-1)?.content ?? '';
+    const old = /Summary so far:\n([\s\S]*?)\n\nNew messages:/.exec(content)?.[1] ?? '';
+    const said = content.split('\n').filter((line) => line.startsWith('User: '));
+    return [...(old === '(none yet)' ? [] : [old]), ...said].join('\n');
+  });
+  readonly memories = housekeepingChannel(() => JSON.stringify({ facts: [] }));
   latencyMs: number | ((index: number) => number);
   tokenDelayMs: number;
   /** Requests that arrived, including faulted ones. */
@@ -142,6 +172,19 @@ export class FakeOpenAi {
       } else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(completion(body, this.titleReply(body))));
       return;
     }
+    const housekeeping = body.messages[0]?.role === 'system' ? this.#housekeeping(body.messages[0].content) : undefined;
+    if (housekeeping) {
+      housekeeping.requests.push(body);
+      const fault = housekeeping.faults.shift() ?? housekeeping.always;
+      if (fault && 'hang' in fault) return;
+      if (fault && 'status' in fault) {
+        res.writeHead(fault.status, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: `injected ${fault.status}` } }));
+        return;
+      }
+      const text = fault && 'text' in fault ? fault.text : housekeeping.reply(body);
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(completion(body, text)));
+      return;
+    }
     this.attempts += 1;
 
     const fault = this.faults.shift() ?? this.randomFault?.();
@@ -191,6 +234,12 @@ export class FakeOpenAi {
       const done = performance.now();
       this.timings.push({ key: lastUserMessage(body), firstTokenMs: firstToken - arrived, totalMs: done - arrived });
     }
+  }
+
+  #housekeeping(instructions: unknown): HousekeepingChannel | undefined {
+    if (instructions === SUMMARY_INSTRUCTIONS) return this.summaries;
+    if (instructions === MEMORY_INSTRUCTIONS) return this.memories;
+    return undefined;
   }
 
   /** Streams the answer; returns when (performance.now()) the first token was written. */

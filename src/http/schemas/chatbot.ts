@@ -109,6 +109,9 @@ export const SessionDetail = Type.Object({
   conversation_history: Type.Array(HistoryMessage, { description: 'Oldest first' }),
   has_more: Type.Boolean({ description: 'Older messages exist' }),
   next_before: Type.Union([Type.Integer(), Type.Null()], { description: 'Pass as `before` for the previous page' }),
+  summary: Type.Union([Type.String(), Type.Null()], {
+    description: 'What left the context window, summarised (CONTEXT_SUMMARY); null until messages have left it, or on a branch not summarised yet',
+  }),
 });
 
 export const SessionListQuery = Type.Object({

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { Store } from '../../chat/store.js';
 import { treeExchangeNumbers } from '../appended-messages.js';
 import { pushKeyCursor } from '../session-cursors.js';
-import type { NewMessage, Page, Personality, Session, StoredMessage, UniversalRules } from '../../chat/types.js';
+import type { NewMessage, Page, Personality, Session, SessionSummary, StoredMessage, UniversalRules } from '../../chat/types.js';
 import { messageKey, TimedDatabase, userKey, validKey, type TransactionResult } from './firebase-access.js';
 import { FirebaseConnections } from './firebase-connections.js';
 import { FirebaseMemories } from './firebase-memories.js';
@@ -149,6 +149,12 @@ export class FirebaseStore extends ConnectionStoreDelegate implements Store {
   /** Titles only: see session-titles.ts. */
   searchSessions(userId: string, words: readonly string[], page: { limit: number; cursor?: string | undefined }): Promise<Page<Session>> {
     return this.#titles.search(userId, words, page);
+  }
+
+  async setSummary(id: string, summary: SessionSummary): Promise<boolean> {
+    if (!validKey(id) || (await this.#read(this.db.ref(`userSessions/${id}/user_id`))) == null) return false;
+    await this.#write(this.db.ref(`userSessions/${id}`).update({ summary: summary.text, summary_seq: summary.throughSeq }));
+    return true;
   }
 
   async endSession(id: string, endedAt: string): Promise<boolean> {

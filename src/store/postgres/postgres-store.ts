@@ -3,7 +3,7 @@ import { ConnectionStoreDelegate } from '../connection-store-delegate.js';
 import { ChatError } from '../../chat/errors.js';
 import type { Store } from '../../chat/store.js';
 import { messageFromRow, sessionFromRow, type MessageRow, type SessionRow } from '../sql-rows.js';
-import type { NewMessage, Page, Personality, Session, StoredMessage, UniversalRules } from '../../chat/types.js';
+import type { NewMessage, Page, Personality, Session, SessionSummary, StoredMessage, UniversalRules } from '../../chat/types.js';
 import { exchangeUsage } from '../exchange-usage.js';
 import { appendedMessages, treeExchangeNumbers } from '../appended-messages.js';
 import { seqCursor } from '../session-cursors.js';
@@ -101,6 +101,11 @@ export class PostgresStore extends ConnectionStoreDelegate implements Store {
       messages.map((m) => m.tokens),
       messages.map((m) => m.createdAt),
     ]);
+  }
+
+  async setSummary(id: string, summary: SessionSummary): Promise<boolean> {
+    const { rowCount } = await this.#query('UPDATE sessions SET summary = $2, summary_seq = $3 WHERE id = $1', [id, summary.text, summary.throughSeq]);
+    return rowCount === 1;
   }
 
   async getSession(id: string): Promise<Session | null> {

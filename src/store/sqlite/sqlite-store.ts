@@ -6,7 +6,7 @@ import type { Store } from '../../chat/store.js';
 import type { ConnectionStore, ConnectionListOptions } from '../../people/connection-store.js';
 import type { Connection, ConnectionMessage, ConnectionSummary, NewConnectionMessage, StoredPushTarget } from '../../people/types.js';
 import { messageFromRow, sessionFromRow, type MessageRow, type SessionRow } from '../sql-rows.js';
-import type { NewMessage, Page, Personality, Session, StoredMessage, UniversalRules } from '../../chat/types.js';
+import type { NewMessage, Page, Personality, Session, SessionSummary, StoredMessage, UniversalRules } from '../../chat/types.js';
 import { openConnection } from './connection.js';
 import { SqliteConnectionQueries } from './connection-queries.js';
 import { CHILDREN_OF, FIND_EXCHANGE, PATH_PAGE, READ_TREE } from './message-tree-sql.js';
@@ -102,6 +102,10 @@ export class SqliteStore implements Store, ConnectionStore {
     const hasMore = rows.length > page.limit;
     const items = (hasMore ? rows.slice(0, page.limit) : rows).map(sessionFromRow);
     return { items, nextCursor: hasMore ? String(rows[page.limit - 1]!.seq) : null };
+  }
+
+  setSummary(id: string, summary: SessionSummary): Promise<boolean> {
+    return this.#writer.write({ kind: 'setSummary', id, summary });
   }
 
   endSession(id: string, endedAt: string): Promise<boolean> {

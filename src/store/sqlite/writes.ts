@@ -1,5 +1,5 @@
 import type { Database, Statement } from 'better-sqlite3';
-import type { NewMessage, Personality, Session, StoredMessage, UniversalRules } from '../../chat/types.js';
+import type { NewMessage, Personality, Session, SessionSummary, StoredMessage, UniversalRules } from '../../chat/types.js';
 import { exchangeNumbers, treeExchangeNumbers } from '../appended-messages.js';
 import { exchangeUsage } from '../exchange-usage.js';
 import type { SessionRow } from '../sql-rows.js';
@@ -12,6 +12,7 @@ export type WriteOp =
   | { kind: 'createSession'; session: Session; messages: readonly StoredMessage[] }
   | { kind: 'endSession'; id: string; endedAt: string }
   | { kind: 'setTitle'; id: string; title: string; onlyIfUnset: boolean }
+  | { kind: 'setSummary'; id: string; summary: SessionSummary }
   | {
       kind: 'appendExchange';
       sessionId: string;
@@ -50,6 +51,7 @@ export function prepareWrites(db: Database) {
       RETURNING seq`),
     endSession: s(`UPDATE sessions SET status = 'ended', ended_at = ?, last_activity = ? WHERE id = ? AND status = 'active'`),
     setTitle: s('UPDATE sessions SET title = @title WHERE id = @id AND (@onlyIfUnset = 0 OR title IS NULL)'),
+    setSummary: s('UPDATE sessions SET summary = ?, summary_seq = ? WHERE id = ?'),
     appendTarget: s(`SELECT seq, message_count, active_seq FROM sessions
       WHERE id = @id AND status = 'active' AND (@expected IS NULL OR active_seq = @expected)`),
     exchangeOf: s('SELECT exchange_no FROM messages WHERE session_seq = ? AND seq = ?'),
@@ -102,6 +104,8 @@ function apply(sql: Statements, op: WriteOp): unknown {
       return sql.endSession.run(op.endedAt, op.endedAt, op.id).changes === 1;
     case 'setTitle':
       return sql.setTitle.run({ id: op.id, title: op.title, onlyIfUnset: op.onlyIfUnset ? 1 : 0 }).changes === 1;
+    case 'setSummary':
+      return sql.setSummary.run(op.summary.text, op.summary.throughSeq, op.id).changes === 1;
     case 'appendExchange':
       return appendExchange(sql, op);
     case 'selectMessage': {
