@@ -111,6 +111,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
     { finished: (kind, outcome, seconds) => metrics.housekeeping.observe({ kind, outcome }, seconds) },
   );
   metrics.watchHousekeeping(() => housekeeping.size);
+  // Housekeeping's tokens count toward the user's quota, kept by the rate limits (set up with the routes).
+  let spendTokens: (userId: string, tokens: number) => void = () => undefined;
   const { chat, memories, transfer } = assembleConversation({
     config,
     store,
@@ -120,6 +122,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
     countTokens,
     now,
     lock: coordination.lock,
+    onHousekeepingTokens: (session, tokens) => spendTokens(session.userId, tokens),
     // A server database may be shared by other instances: never trust memory over it.
     sharedStore: coordination.kind === 'redis' || store.kind !== 'sqlite',
   });
@@ -208,6 +211,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
   await app.register(healthRoutes, { store, coordination, provider: llm.provider, accepting: () => accepting });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   const limits = rateLimitHooks(config.rateLimits, coordination, (id) => chat.sessionOwner(id));
+  spendTokens = limits.spendTokens;
   await app.register(
     async (api) => {
       registerAuth(api, config.auth);

@@ -26,7 +26,7 @@ export interface ConversationDeps {
   lock: SessionLock;
   /** Other instances share the store (see ChatServiceOptions). */
   sharedStore: boolean;
-  /** Told the tokens each housekeeping call used (the user's usage and quota). */
+  /** Told the tokens each housekeeping call used (the user's token quota); they are added to the session's usage here. */
   onHousekeepingTokens?: (session: Session, tokens: number) => void;
 }
 
@@ -37,7 +37,14 @@ export interface ConversationDeps {
  */
 export function assembleConversation(deps: ConversationDeps) {
   const { config, store, personalities, housekeeping, countTokens, now } = deps;
-  const model = new HousekeepingModel({ llm: deps.llm, memoryModel: config.memoryModel, onTokens: deps.onHousekeepingTokens });
+  const model = new HousekeepingModel({
+    llm: deps.llm,
+    memoryModel: config.memoryModel,
+    onTokens: async (session, tokens) => {
+      deps.onHousekeepingTokens?.(session, tokens);
+      await store.addMemoryTokens(session.id, tokens);
+    },
+  });
   const personalityOf = async (session: Session) => (await personalities.forSession(session)).personality;
   const titles = new TitleWriter({ store, model, personalityOf });
   const summaries = new SessionSummaries({ store, personalities, model, countTokens, maxTokens: config.summary.maxTokens });

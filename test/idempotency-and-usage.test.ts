@@ -136,17 +136,23 @@ describe('token usage', () => {
     const id = await ctx.server.createSession('user_tokens');
     await ctx.server.send(id, 'Hello there'); // prompt: system + "Hello there"
     await ctx.server.send(id, 'More please');
+    // The title made after the first exchange is housekeeping: counted apart.
+    await ctx.server.chatify.housekeeping.idle();
     const read = (await ctx.server.get(`/api/v1/chatbot/session/${id}`)).body;
     const replies = read.conversation_history.filter((m: any) => m.role === 'assistant');
     expect(replies.every((m: any) => m.usage.prompt_tokens > 0 && m.usage.completion_tokens > 0)).toBe(true);
     expect(read.conversation_history.filter((m: any) => m.role === 'user').every((m: any) => m.usage === null)).toBe(true);
     const prompt = replies.reduce((sum: number, m: any) => sum + m.usage.prompt_tokens, 0);
     const completion = replies.reduce((sum: number, m: any) => sum + m.usage.completion_tokens, 0);
-    expect(read.usage).toEqual({ prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion });
+    expect(ctx.model.titleRequests.length).toBeGreaterThan(0);
+    const memory = read.usage.memory_tokens;
+    expect(memory).toBeGreaterThan(0);
+    expect(read.usage).toEqual({ prompt_tokens: prompt, completion_tokens: completion, memory_tokens: memory, total_tokens: prompt + completion + memory });
     expect(replies[0].usage.completion_tokens).toBe(Math.ceil('Reply to: Hello there'.length / 4));
 
     const other = await ctx.server.createSession('user_tokens');
     await ctx.server.send(other, 'Hi');
+    await ctx.server.chatify.housekeeping.idle();
     const otherUsage = (await ctx.server.get(`/api/v1/chatbot/session/${other}`)).body.usage;
     const total = await ctx.server.get('/api/v1/chatbot/usage?user_id=user_tokens');
     expect(total.status).toBe(200);
@@ -156,7 +162,8 @@ describe('token usage', () => {
       sessions: 2,
       prompt_tokens: prompt + otherUsage.prompt_tokens,
       completion_tokens: completion + otherUsage.completion_tokens,
-      total_tokens: prompt + completion + otherUsage.total_tokens,
+      memory_tokens: memory + otherUsage.memory_tokens,
+      total_tokens: prompt + completion + memory + otherUsage.total_tokens,
     });
     const listed = (await ctx.server.get('/api/v1/chatbot/sessions?user_id=user_tokens')).body.sessions;
     expect(listed.find((s: any) => s.session_id === id).usage).toEqual(read.usage);

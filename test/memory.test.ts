@@ -79,8 +79,11 @@ forEachStore((kind) =>
       await idle();
       const kept = await memoriesOf('u_grace', 'friendly-assistant');
       expect(kept).toMatchObject([{ text: 'The user is called Grace and sails a small boat.', personality_id: 'friendly-assistant', source_session_id: a }]);
-      // The memory request used structured output.
+      // The memory request used structured output, and its tokens count in the user's usage, apart.
       expect(model.memories.requests.at(-1)!['response_format']).toMatchObject({ type: 'json_schema' });
+      const usage = (await server.get('/api/v1/chatbot/usage?user_id=u_grace')).body;
+      expect(usage.memory_tokens).toBeGreaterThan(0);
+      expect(usage.total_tokens).toBe(usage.prompt_tokens + usage.completion_tokens + usage.memory_tokens);
 
       const b = await server.createSession('u_grace');
       await server.send(b, 'Hello again!');
@@ -175,6 +178,26 @@ describe('memory switched off', () => {
     } finally {
       await server.close();
       await model.close();
+    }
+  });
+});
+
+describe('the offline responder remembers too', () => {
+  it('keeps what the user says of themselves and summarises by rule, without any model', async () => {
+    const server = await ChatifyServer.start({ CONTEXT_MAX_MESSAGES: '4' });
+    try {
+      expect(server.chatify.llm.provider).toBe('offline');
+      const a = await server.createSession('u_offline');
+      await server.send(a, 'Hello! My name is Ada. The weather is grey.');
+      for (let i = 2; i <= 4; i++) await server.send(a, `Small talk ${i}.`);
+      await server.chatify.housekeeping.idle();
+      expect((await server.get(`/api/v1/chatbot/session/${a}`)).body.summary).toContain('My name is Ada');
+      await server.del(`/api/v1/chatbot/session/${a}`);
+      await server.chatify.housekeeping.idle();
+      const kept = (await server.get('/api/v1/memories?user_id=u_offline')).body.memories;
+      expect(kept.map((m: { text: string }) => m.text)).toEqual(['The user said: "My name is Ada"']);
+    } finally {
+      await server.close();
     }
   });
 });

@@ -16,6 +16,7 @@ const session = (id: string): Session => ({
   messageCount: 0,
   activeSeq: null,
   usage: { promptTokens: 0, completionTokens: 0 },
+  memoryTokens: 0,
     title: null,
     summary: null,
 });

@@ -5,8 +5,8 @@ export interface HousekeepingModelDeps {
   llm: Llm;
   /** MEMORY_MODEL (else LLM_MODEL); undefined: the session's personality's model. */
   memoryModel: string | undefined;
-  /** Told the tokens each call used, for the user's usage and quota; must return at once. */
-  onTokens?: ((session: Session, tokens: number) => void) | undefined;
+  /** Told the tokens each call used, for the user's usage and quota; a failure there is not the call's. */
+  onTokens?: ((session: Session, tokens: number) => Promise<void>) | undefined;
 }
 
 /**
@@ -39,7 +39,9 @@ export class HousekeepingModel {
       signal: options.signal,
       responseSchema: options.responseSchema,
     });
-    if (completion.usage) this.deps.onTokens?.(session, completion.usage.promptTokens + completion.usage.completionTokens);
+    if (completion.usage) {
+      await this.deps.onTokens?.(session, completion.usage.promptTokens + completion.usage.completionTokens).catch(() => undefined);
+    }
     return completion.text;
   }
 }

@@ -98,6 +98,7 @@ export class ChatService {
       messageCount: 0,
       activeSeq: null,
       usage: { promptTokens: 0, completionTokens: 0 },
+      memoryTokens: 0,
       title: null,
       summary: null,
     };

@@ -82,13 +82,12 @@ export class SessionSummaries {
     return this.deps.model.ask(session, personality, messages, { maxTokens: this.deps.maxTokens, signal });
   }
 
-  /** The offline responder's summary: what the user said, sentence by sentence, oldest kept first. */
+  /** The offline responder's summary: what the user said, a line per message (its start), oldest kept first. */
   #byRule(old: string | null, fresh: StoredMessage[]): string {
     const lines = old ? old.split('\n') : [];
     for (const m of fresh) {
-      if (m.role !== 'user') continue;
-      const first = m.content.split(/(?<=[.!?])\s+|\n+/)[0]?.trim();
-      if (first) lines.push(`The user said: ${first}`);
+      const said = [...m.content.replace(/\s+/g, ' ').trim()];
+      if (m.role === 'user' && said.length > 0) lines.push(`The user said: ${said.length > 200 ? `${said.slice(0, 200).join('')}…` : said.join('')}`);
     }
     return this.#bounded(lines.join('\n'), true);
   }

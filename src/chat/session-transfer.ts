@@ -109,6 +109,7 @@ export class SessionTransfer {
       activeSeq,
       // Tokens this server's model spent: none yet.
       usage: { promptTokens: 0, completionTokens: 0 },
+      memoryTokens: 0,
       title: file.title,
       summary: null,
     };

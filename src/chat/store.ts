@@ -61,8 +61,10 @@ export interface Store {
    * reply, or a regenerated reply alone), with the session's message count right after. Null if none.
    */
   findExchange(sessionId: string, idempotencyKey: string): Promise<{ messages: StoredMessage[]; messageCount: number } | null>;
-  /** Tokens used by all of a user's sessions, and how many sessions that is. */
-  userUsage(userId: string): Promise<TokenUsage & { sessions: number }>;
+  /** Tokens used by all of a user's sessions (replies, and housekeeping apart), and how many sessions that is. */
+  userUsage(userId: string): Promise<TokenUsage & { sessions: number; memoryTokens: number }>;
+  /** Adds what a housekeeping call used to a session's count. */
+  addMemoryTokens(sessionId: string, tokens: number): Promise<void>;
   /**
    * A page of a path of the session's tree, oldest first: the newest `limit` messages with seq below
    * `beforeSeq` (all when omitted) on the path from the first message down to `leafSeq` (default: the

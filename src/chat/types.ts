@@ -19,6 +19,8 @@ export interface Session {
   activeSeq: number | null;
   /** Tokens the model reported for this session's replies, summed. */
   usage: TokenUsage;
+  /** Tokens the housekeeping model (titles, summaries, memories) reported for this session. */
+  memoryTokens: number;
   /** A short name: made after the first exchange, or set by the user; null until then. */
   title: string | null;
   /** What left the context window, summarised; for the path through `throughSeq` only. */

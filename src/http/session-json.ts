@@ -28,7 +28,7 @@ export function sessionJson(session: Session) {
     last_activity: session.lastActivity,
     ended_at: session.endedAt,
     message_count: session.messageCount,
-    usage: usageJson(session.usage),
+    usage: usageJson(session.usage, session.memoryTokens),
     title: session.title,
   };
 }
@@ -60,10 +60,12 @@ export function treeMessageJson(m: StoredMessage) {
   };
 }
 
-export function usageJson(usage: TokenUsage) {
+/** Replies' tokens, and apart what housekeeping (titles, summaries, memories) used; the total counts both. */
+export function usageJson(usage: TokenUsage, memoryTokens: number) {
   return {
     prompt_tokens: usage.promptTokens,
     completion_tokens: usage.completionTokens,
-    total_tokens: usage.promptTokens + usage.completionTokens,
+    memory_tokens: memoryTokens,
+    total_tokens: usage.promptTokens + usage.completionTokens + memoryTokens,
   };
 }

@@ -31,6 +31,7 @@ export interface SessionRow {
   summary: string | null;
   /** The last message the summary covers; 0 while there is none. */
   summary_seq: number;
+  memory_tokens: number | string;
 }
 
 /** A messages row, the same columns in every SQL store. */
@@ -64,6 +65,7 @@ export function sessionFromRow(row: SessionRow): Session {
     messageCount: row.message_count,
     activeSeq: row.active_seq === 0 ? null : row.active_seq,
     usage: { promptTokens: row.prompt_tokens, completionTokens: row.completion_tokens },
+    memoryTokens: Number(row.memory_tokens ?? 0),
     title: row.title ?? null,
     summary: row.summary == null ? null : { text: row.summary, throughSeq: row.summary_seq },
   };

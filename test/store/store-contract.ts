@@ -26,6 +26,7 @@ export function newSession(userId = 'user_contract', overrides: Partial<Session>
     messageCount: 0,
     activeSeq: null,
     usage: { promptTokens: 0, completionTokens: 0 },
+    memoryTokens: 0,
     title: null,
     summary: null,
     ...overrides,
@@ -231,8 +232,12 @@ export function storeContract(name: string, factory: StoreFactory): void {
       const other = newSession(session.userId);
       await store.createSession(other);
       await store.appendExchange(other.id, exchange('more'), at(7));
-      expect(await store.userUsage(session.userId)).toEqual({ sessions: 2, promptTokens: 30, completionTokens: 12 });
-      expect(await store.userUsage('nobody_here')).toEqual({ sessions: 0, promptTokens: 0, completionTokens: 0 });
+      // Housekeeping's tokens are kept apart, per session.
+      await store.addMemoryTokens(other.id, 7);
+      await store.addMemoryTokens(other.id, 5);
+      expect((await store.getSession(other.id))?.memoryTokens).toBe(12);
+      expect(await store.userUsage(session.userId)).toEqual({ sessions: 2, promptTokens: 30, completionTokens: 12, memoryTokens: 12 });
+      expect(await store.userUsage('nobody_here')).toEqual({ sessions: 0, promptTokens: 0, completionTokens: 0, memoryTokens: 0 });
     });
 
     it('refuses an append built on a stale active leaf (fencing), writing nothing', async () => {

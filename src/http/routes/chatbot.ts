@@ -145,8 +145,8 @@ export const chatbotRoutes: FastifyPluginAsyncTypebox<ChatbotRoutesOptions> = as
     },
     handler: async (request) => {
       const userId = userOf(request, request.query.user_id);
-      const { sessions, ...usage } = await chat.userUsage(userId);
-      return { success: true as const, user_id: userId, sessions, ...usageJson(usage) };
+      const { sessions, memoryTokens, ...usage } = await chat.userUsage(userId);
+      return { success: true as const, user_id: userId, sessions, ...usageJson(usage, memoryTokens) };
     },
   });
 

@@ -58,9 +58,10 @@ export const turnReplyResponse = (schema: typeof ChatReply | typeof TurnReply) =
 
 const Usage = Type.Object(
   {
-    prompt_tokens: Type.Integer(),
-    completion_tokens: Type.Integer(),
-    total_tokens: Type.Integer(),
+    prompt_tokens: Type.Integer({ description: 'Of the replies' }),
+    completion_tokens: Type.Integer({ description: 'Of the replies' }),
+    memory_tokens: Type.Integer({ description: 'Of the housekeeping calls: titles, summaries, memories (MEMORY_MODEL)' }),
+    total_tokens: Type.Integer({ description: 'All of them' }),
   },
   { description: 'Tokens the model reported using' },
 );
@@ -166,5 +167,6 @@ export const UserUsage = Type.Object({
   sessions: Type.Integer(),
   prompt_tokens: Type.Integer(),
   completion_tokens: Type.Integer(),
+  memory_tokens: Type.Integer(),
   total_tokens: Type.Integer(),
 });

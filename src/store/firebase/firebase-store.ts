@@ -178,14 +178,20 @@ export class FirebaseStore extends ConnectionStoreDelegate implements Store {
   async userUsage(userId: string) {
     const index = ((await this.#read(this.db.ref(`userSessionIndex/${userKey(userId)}`))) ?? {}) as Record<string, string>;
     const sessions = await Promise.all(Object.values(index).map((id) => this.getSession(id)));
-    const usage = { sessions: 0, promptTokens: 0, completionTokens: 0 };
+    const usage = { sessions: 0, promptTokens: 0, completionTokens: 0, memoryTokens: 0 };
     for (const session of sessions) {
       if (!session) continue;
       usage.sessions += 1;
       usage.promptTokens += session.usage.promptTokens;
       usage.completionTokens += session.usage.completionTokens;
+      usage.memoryTokens += session.memoryTokens;
     }
     return usage;
+  }
+
+  async addMemoryTokens(id: string, tokens: number): Promise<void> {
+    if (!validKey(id) || (await this.#read(this.db.ref(`userSessions/${id}/user_id`))) == null) return;
+    await this.#transact(this.db.ref(`userSessions/${id}/memory_tokens`), (n: number | null) => (n ?? 0) + tokens);
   }
 
   async readMessages(

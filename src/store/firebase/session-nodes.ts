@@ -17,10 +17,11 @@ export interface SessionNode {
   title?: string;
   summary?: string;
   summary_seq?: number;
+  memory_tokens?: number;
 }
 export const SESSION_FIELDS = [
   'user_id', 'template_id', 'system_prompt', 'status', 'created_at', 'last_activity', 'ended_at', 'message_count',
-  'prompt_tokens', 'completion_tokens', 'title', 'summary', 'summary_seq',
+  'prompt_tokens', 'completion_tokens', 'title', 'summary', 'summary_seq', 'memory_tokens',
 ] as const;
 
 export interface MessageNode {
@@ -79,6 +80,7 @@ export function toSession(id: string, node: SessionNode, tree: TreeStateNode): S
     messageCount: tree.message_count,
     activeSeq: tree.active_seq ?? null,
     usage: { promptTokens: node.prompt_tokens ?? 0, completionTokens: node.completion_tokens ?? 0 },
+    memoryTokens: node.memory_tokens ?? 0,
     title: node.title ?? null,
     summary: node.summary == null ? null : { text: node.summary, throughSeq: node.summary_seq ?? 0 },
   };

@@ -120,6 +120,7 @@ const MIGRATIONS: readonly string[] = [
   /* 7: memory: a rolling summary per session, long-term facts per user and personality */ `
   ALTER TABLE sessions ADD COLUMN summary TEXT;
   ALTER TABLE sessions ADD COLUMN summary_seq INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE sessions ADD COLUMN memory_tokens BIGINT NOT NULL DEFAULT 0;
   CREATE TABLE memories (
     id                TEXT PRIMARY KEY,
     user_id           TEXT NOT NULL,

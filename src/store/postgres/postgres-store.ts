@@ -219,13 +219,22 @@ export class PostgresStore extends ConnectionStoreDelegate implements Store {
   }
 
   async userUsage(userId: string) {
-    const { rows } = await this.#query<{ sessions: string; prompt: string | null; completion: string | null }>(
-      `SELECT COUNT(*) AS sessions, SUM(prompt_tokens) AS prompt, SUM(completion_tokens) AS completion
+    const { rows } = await this.#query<{ sessions: string; prompt: string | null; completion: string | null; memory: string | null }>(
+      `SELECT COUNT(*) AS sessions, SUM(prompt_tokens) AS prompt, SUM(completion_tokens) AS completion, SUM(memory_tokens) AS memory
          FROM sessions WHERE user_id = $1`,
       [userId],
     );
     const row = rows[0]!;
-    return { sessions: Number(row.sessions), promptTokens: Number(row.prompt ?? 0), completionTokens: Number(row.completion ?? 0) };
+    return {
+      sessions: Number(row.sessions),
+      promptTokens: Number(row.prompt ?? 0),
+      completionTokens: Number(row.completion ?? 0),
+      memoryTokens: Number(row.memory ?? 0),
+    };
+  }
+
+  async addMemoryTokens(id: string, tokens: number): Promise<void> {
+    await this.#query('UPDATE sessions SET memory_tokens = memory_tokens + $2 WHERE id = $1', [id, tokens]);
   }
 
   async listPersonalities(): Promise<Personality[]> {

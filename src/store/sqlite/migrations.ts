@@ -131,6 +131,8 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE sessions ADD COLUMN summary TEXT;
   -- The last message the summary covers; 0 while there is none.
   ALTER TABLE sessions ADD COLUMN summary_seq INTEGER NOT NULL DEFAULT 0;
+  -- Tokens the housekeeping model (titles, summaries, memories) used for the session.
+  ALTER TABLE sessions ADD COLUMN memory_tokens INTEGER NOT NULL DEFAULT 0;
   CREATE TABLE memories (
     id                TEXT PRIMARY KEY,
     user_id           TEXT NOT NULL,

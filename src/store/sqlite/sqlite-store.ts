@@ -176,8 +176,12 @@ export class SqliteStore implements Store, ConnectionStore {
   }
 
   async userUsage(userId: string) {
-    const row = this.#sql.userUsage.get(userId) as { sessions: number; prompt: number | null; completion: number | null };
-    return { sessions: row.sessions, promptTokens: row.prompt ?? 0, completionTokens: row.completion ?? 0 };
+    const row = this.#sql.userUsage.get(userId) as { sessions: number; prompt: number | null; completion: number | null; memory: number | null };
+    return { sessions: row.sessions, promptTokens: row.prompt ?? 0, completionTokens: row.completion ?? 0, memoryTokens: row.memory ?? 0 };
+  }
+
+  async addMemoryTokens(id: string, tokens: number): Promise<void> {
+    await this.#writer.write({ kind: 'addMemoryTokens', id, tokens });
   }
 
   async listPersonalities(): Promise<Personality[]> {
@@ -279,7 +283,7 @@ function prepareReads(db: Database.Database) {
     childrenOf: s(CHILDREN_OF),
     readTree: s(READ_TREE),
     findExchange: s(FIND_EXCHANGE),
-    userUsage: s(`SELECT COUNT(*) AS sessions, SUM(prompt_tokens) AS prompt, SUM(completion_tokens) AS completion
+    userUsage: s(`SELECT COUNT(*) AS sessions, SUM(prompt_tokens) AS prompt, SUM(completion_tokens) AS completion, SUM(memory_tokens) AS memory
       FROM sessions WHERE user_id = ?`),
     listPersonalities: s('SELECT body FROM personalities ORDER BY seq'),
     getPersonality: s('SELECT body FROM personalities WHERE id = ?'),

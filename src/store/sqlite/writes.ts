@@ -13,6 +13,7 @@ export type WriteOp =
   | { kind: 'endSession'; id: string; endedAt: string }
   | { kind: 'setTitle'; id: string; title: string; onlyIfUnset: boolean }
   | { kind: 'setSummary'; id: string; summary: SessionSummary }
+  | { kind: 'addMemoryTokens'; id: string; tokens: number }
   | {
       kind: 'appendExchange';
       sessionId: string;
@@ -52,6 +53,7 @@ export function prepareWrites(db: Database) {
     endSession: s(`UPDATE sessions SET status = 'ended', ended_at = ?, last_activity = ? WHERE id = ? AND status = 'active'`),
     setTitle: s('UPDATE sessions SET title = @title WHERE id = @id AND (@onlyIfUnset = 0 OR title IS NULL)'),
     setSummary: s('UPDATE sessions SET summary = ?, summary_seq = ? WHERE id = ?'),
+    addMemoryTokens: s('UPDATE sessions SET memory_tokens = memory_tokens + ? WHERE id = ?'),
     appendTarget: s(`SELECT seq, message_count, active_seq FROM sessions
       WHERE id = @id AND status = 'active' AND (@expected IS NULL OR active_seq = @expected)`),
     exchangeOf: s('SELECT exchange_no FROM messages WHERE session_seq = ? AND seq = ?'),
@@ -104,6 +106,9 @@ function apply(sql: Statements, op: WriteOp): unknown {
       return sql.endSession.run(op.endedAt, op.endedAt, op.id).changes === 1;
     case 'setTitle':
       return sql.setTitle.run({ id: op.id, title: op.title, onlyIfUnset: op.onlyIfUnset ? 1 : 0 }).changes === 1;
+    case 'addMemoryTokens':
+      sql.addMemoryTokens.run(op.tokens, op.id);
+      return undefined;
     case 'setSummary':
       return sql.setSummary.run(op.summary.text, op.summary.throughSeq, op.id).changes === 1;
     case 'appendExchange':
