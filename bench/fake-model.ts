@@ -7,6 +7,7 @@ import { FakeOpenAi } from '../test/support/fake-openai.js';
 export type ModelCommand =
   | { type: 'configure'; latencyMs: number; tokenDelayMs: number; replyWords: number }
   | { type: 'timings' }
+  | { type: 'housekeeping' }
   | { type: 'stop' };
 
 const model = await FakeOpenAi.start({ recordTimings: true, recordRequests: false });
@@ -22,6 +23,9 @@ process.on('message', (command: ModelCommand) => {
       model.reply = () => reply;
       model.timings.length = 0;
       process.send!({ type: 'configured' });
+      break;
+    case 'housekeeping':
+      process.send!({ type: 'housekeeping', counts: { titles: model.titleCount, summaries: model.summaries.count, memories: model.memories.count } });
       break;
     case 'timings':
       process.send!({ type: 'timings', timings: model.timings.splice(0) });

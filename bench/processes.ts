@@ -58,6 +58,13 @@ export class ModelProcess {
     return new Map((await reply).timings.map((t) => [t.key, t]));
   }
 
+  /** Housekeeping requests (titles, summaries, memories) answered since the model started. */
+  async housekeeping(): Promise<{ titles: number; summaries: number; memories: number }> {
+    const reply = nextMessage<{ counts: { titles: number; summaries: number; memories: number } }>(this.child, 'housekeeping');
+    this.child.send({ type: 'housekeeping' } satisfies ModelCommand);
+    return (await reply).counts;
+  }
+
   stop(): void {
     this.child.send({ type: 'stop' } satisfies ModelCommand);
   }

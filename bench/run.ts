@@ -200,7 +200,19 @@ try {
     const result = await withServer(async (server) => {
       await load.run({ baseUrl: server.url, users, messagesPerSession: 10, durationMs: 1500, stream: false, tag: 'warm' });
       await model.timings();
-      return measured('throughput', server, { baseUrl: server.url, users, messagesPerSession: 10, durationMs, stream: false, tag: 'tp' });
+      const before = await model.housekeeping();
+      const measuredResult = await measured('throughput', server, { baseUrl: server.url, users, messagesPerSession: 10, durationMs, stream: false, tag: 'tp' });
+      // Housekeeping runs beside the replies: give the last jobs a moment before counting.
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      const after = await model.housekeeping();
+      const per100 = (n: number) => ((100 * n) / measuredResult.samples.length).toFixed(1);
+      const calls = { titles: after.titles - before.titles, summaries: after.summaries - before.summaries, memories: after.memories - before.memories };
+      rows.push({
+        metric: 'housekeeping model calls per 100 messages in the throughput phase (titles, summaries, memories; MEMORY_MODEL)',
+        result: `${per100(calls.titles + calls.summaries + calls.memories)} (titles ${per100(calls.titles)}, summaries ${per100(calls.summaries)}, memories ${per100(calls.memories)})`,
+        target: '',
+      });
+      return measuredResult;
     });
     checkErrors('throughput', result);
     const latencies = result.samples.map((s) => s.totalMs);

@@ -90,7 +90,10 @@ export function assembleConversation(deps: ConversationDeps) {
         }
         if (event.turn.kind === 'send' && session.messageCount % config.memory.everyExchanges === 0) learnFrom(session);
       },
-      afterEnd: learnFrom,
+      // At the end, unless the last exchanges were just learnt from.
+      afterEnd: (session) => {
+        if (session.messageCount % config.memory.everyExchanges !== 0) learnFrom(session);
+      },
     },
     { context: config.context, maxMessageLength: config.maxMessageLength, cache: config.sessionCache, sharedStore: deps.sharedStore },
   );

@@ -10,6 +10,8 @@ export type HousekeepingFault = { status: number } | { hang: true } | { text: st
 /** One kind of housekeeping request: recorded apart from replies, with faults of its own. */
 export interface HousekeepingChannel {
   readonly requests: RecordedRequest[];
+  /** Requests of the kind that arrived, recorded or not. */
+  count: number;
   /** Consumed one per request, in order. */
   readonly faults: HousekeepingFault[];
   /** When set, every request of the kind gets it (after `faults`). */
@@ -18,7 +20,7 @@ export interface HousekeepingChannel {
 }
 
 function housekeepingChannel(reply: (request: RecordedRequest) => string): HousekeepingChannel {
-  return { requests: [], faults: [], always: undefined, reply };
+  return { requests: [], count: 0, faults: [], always: undefined, reply };
 }
 
 /** A chat completions request as the fake model received it. */
@@ -93,6 +95,8 @@ export class FakeOpenAi {
   /** When set, every title request fails with this status. */
   failTitles: number | undefined;
   titleReply: (request: RecordedRequest) => string = () => 'A Conversation About Things';
+  /** Title requests that arrived, recorded or not. */
+  titleCount = 0;
   /**
    * Summary and memory requests, answered on their own like titles. A summary by default is the
    * request's "User: …" lines (the old summary kept); memories by default are none.
@@ -165,7 +169,8 @@ export class FakeOpenAi {
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as RecordedRequest;
     if (body.messages[0]?.role === 'system' && body.messages[0].content === TITLE_INSTRUCTIONS) {
-      this.titleRequests.push(body);
+      this.titleCount += 1;
+      if (this.#recordRequests) this.titleRequests.push(body);
       const status = this.titleFaults.shift()?.status ?? this.failTitles;
       if (status !== undefined) {
         res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: `injected ${status}` } }));
@@ -174,7 +179,8 @@ export class FakeOpenAi {
     }
     const housekeeping = body.messages[0]?.role === 'system' ? this.#housekeeping(body.messages[0].content) : undefined;
     if (housekeeping) {
-      housekeeping.requests.push(body);
+      housekeeping.count += 1;
+      if (this.#recordRequests) housekeeping.requests.push(body);
       const fault = housekeeping.faults.shift() ?? housekeeping.always;
       if (fault && 'hang' in fault) return;
       if (fault && 'status' in fault) {
