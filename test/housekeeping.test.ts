@@ -28,4 +28,29 @@ describe('the housekeeping runner', () => {
       process.off('warning', onWarning);
     }
   });
+
+  it('never runs the same job for one session twice at once: a copy waiting or running is skipped, not dropped', async () => {
+    const finished: string[] = [];
+    const runner = new Housekeeping(
+      { concurrency: 2, maxPending: 10, timeoutMs: 1000, retries: 0, retryDelayMs: 0 },
+      { finished: (kind, outcome) => finished.push(`${kind}:${outcome}`) },
+    );
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let runs = 0;
+    const job = (sessionId: string) => ({ kind: 'summary', sessionId, run: async () => void (runs += 1, await held) });
+    expect(runner.enqueue(job('a'))).toBe(true);
+    expect(runner.enqueue(job('a'))).toBe(false);
+    expect(runner.enqueue(job('b'))).toBe(true);
+    expect(runner.enqueue({ ...job('a'), kind: 'memory' })).toBe(true);
+    release();
+    await runner.idle();
+    expect(runs).toBe(3);
+    expect(finished.sort()).toEqual(['memory:ok', 'summary:ok', 'summary:ok']);
+    // Once done, the same job may run again.
+    expect(runner.enqueue(job('a'))).toBe(true);
+    await runner.idle();
+    expect(runs).toBe(4);
+    await runner.drain(100);
+  });
 });
