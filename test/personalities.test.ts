@@ -29,7 +29,7 @@ describe('personality templates', () => {
       expect(Object.keys(p).sort()).toEqual(
         [
           'id', 'name', 'title', 'description', 'category', 'personalityPrompt', 'welcomeMessage', 'model', 'temperature',
-          'maxTokens', 'presencePenalty', 'frequencyPenalty', 'tags', 'isPublic', 'isDefault', 'usageCount', 'createdAt',
+          'maxTokens', 'presencePenalty', 'frequencyPenalty', 'tags', 'isPublic', 'isDefault', 'memory', 'usageCount', 'createdAt',
           'updatedAt',
         ].sort(),
       );
