@@ -26,6 +26,7 @@ import { countTokens } from './chat/token-count.js';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './http/error-handler.js';
 import { chatbotRoutes } from './http/routes/chatbot.js';
 import { messageTreeRoutes } from './http/routes/message-tree.js';
+import { replyStreamRoutes } from './http/routes/reply-stream.js';
 import { sessionTransferRoutes } from './http/routes/session-transfer.js';
 import { healthRoutes } from './http/routes/health.js';
 import { personalityRoutes } from './http/routes/personalities.js';
@@ -95,8 +96,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
         (await import('./coordination/redis-coordination.js')).redisCoordination(config.redis.url, {
           ttlMs: config.redis.lockTtlMs,
           waitMs: config.redis.lockWaitMs,
-        })
-      : localCoordination());
+        }, config.streamResumeTtlMs)
+      : localCoordination({ replyTtlMs: config.streamResumeTtlMs }));
 
   const personalities = new PersonalityService({
     store,
@@ -215,9 +216,16 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Chat
   await app.register(
     async (api) => {
       registerAuth(api, config.auth);
-      const turns = { chat, limits, logContent: config.logContent, onStreamError: (code: string) => metrics.errors.inc({ code }) };
+      const turns = {
+        chat,
+        replies: coordination.replies,
+        limits,
+        logContent: config.logContent,
+        onStreamError: (code: string) => metrics.errors.inc({ code }),
+      };
       await api.register(chatbotRoutes, { ...turns, directory: new SessionDirectory(store), personalities });
       await api.register(messageTreeRoutes, turns);
+      await api.register(replyStreamRoutes, { chat, replies: coordination.replies, limits });
       await api.register(sessionTransferRoutes, { chat, personalities, transfer });
       await api.register(personalityRoutes, { personalities });
       await api.register(memoryRoutes, { memories, personalities });

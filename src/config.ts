@@ -50,6 +50,7 @@ const EnvSchema = Type.Object({
   CONTEXT_MAX_TOKENS: Type.Integer({ minimum: 1, default: 6000 }),
   CONTEXT_MAX_MESSAGES: Type.Integer({ minimum: 1, maximum: 1000, default: 20 }),
   CONTEXT_SUMMARY: Type.Boolean({ default: true }),
+  STREAM_RESUME_TTL_S: Type.Integer({ minimum: 1, maximum: 86_400, default: 300 }),
   SUMMARY_MAX_TOKENS: Type.Integer({ minimum: 16, maximum: 4000, default: 300 }),
   MEMORY_ENABLED: Type.Boolean({ default: true }),
   MEMORY_EVERY_EXCHANGES: Type.Integer({ minimum: 1, maximum: 1000, default: 5 }),
@@ -139,6 +140,8 @@ export interface Config {
   /** Set when OPENAI_BASE_URL is given but unused (no key, no LLM_PROVIDER): worth a warning. */
   unusedBaseUrl: string | undefined;
   context: { maxTokens: number; maxMessages: number };
+  /** How long a finished streamed reply can still be attached to (STREAM_RESUME_TTL_S), in ms. */
+  streamResumeTtlMs: number;
   /** The rolling summary of what left the context window (CONTEXT_SUMMARY, SUMMARY_MAX_TOKENS). */
   summary: { enabled: boolean; maxTokens: number };
   /** Long-term memory of facts about users (MEMORY_*). */
@@ -239,6 +242,7 @@ export function loadConfig(env?: Record<string, string | undefined>): Config {
     unusedBaseUrl: provider === 'offline' && baseURL ? withoutCredentials(baseURL) : undefined,
     context: { maxTokens: raw.CONTEXT_MAX_TOKENS, maxMessages: raw.CONTEXT_MAX_MESSAGES },
     summary: { enabled: raw.CONTEXT_SUMMARY, maxTokens: raw.SUMMARY_MAX_TOKENS },
+    streamResumeTtlMs: raw.STREAM_RESUME_TTL_S * 1000,
     memory: {
       enabled: raw.MEMORY_ENABLED,
       everyExchanges: raw.MEMORY_EVERY_EXCHANGES,

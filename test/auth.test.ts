@@ -52,6 +52,7 @@ describe('AUTH_MODE=jwt: users kept apart', () => {
       ['GET', '/tree', undefined],
       ['GET', '/export', undefined],
       ['GET', '/export?format=markdown', undefined],
+      ['GET', '/stream', undefined],
       ['DELETE', '', undefined],
     ] as const) {
       const other = await server.request(method, path + suffix, body, bearer(bob));

@@ -72,7 +72,7 @@ describe('the context the model receives', () => {
   afterAll(() => model.close());
 
   it('is bounded by CONTEXT_MAX_MESSAGES, system prompt first', async () => {
-    const server = await ChatifyServer.start(ChatifyServer.modelEnv(model.url, { CONTEXT_MAX_MESSAGES: '4' }));
+    const server = await ChatifyServer.start(ChatifyServer.modelEnv(model.url, { CONTEXT_MAX_MESSAGES: '4', CONTEXT_SUMMARY: 'false' }));
     try {
       const id = await server.createSession('user_window');
       for (let i = 1; i <= 5; i++) await server.send(id, `q${i}`);

@@ -39,6 +39,7 @@ describe('every error path answers clearly and leaves the store unchanged', () =
     status: number,
     code: string,
   ): Promise<void> {
+    await server.chatify.housekeeping.idle();
     const before = dumpDatabase(server.databasePath);
     const res = await call();
     expect({ status: res.status, body: res.body }).toEqual({ status, body: errorBody(code) });

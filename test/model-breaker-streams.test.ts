@@ -33,6 +33,8 @@ for (const thread of ['true', 'false']) {
       model.faults.push({ status: 500 }, { status: 500 });
       for (let i = 0; i < 2; i++) expect((await server.send(id, `fail ${i}`)).status).toBe(502);
 
+      await server.chatify.housekeeping.idle();
+
       const before = dumpDatabase(server.databasePath);
       const attempts = model.attempts;
       const refused = await stream(id, 'paused?');

@@ -46,6 +46,8 @@ for (const thread of ['true', 'false']) {
     ] as const) {
       it(`a stream that ${name} ends with an error event, storing nothing`, async () => {
         const id = await server.createSession(`user_broken_${thread}`);
+        // Titles of earlier sessions are written beside their replies: let them land first.
+        await server.chatify.housekeeping.idle();
         const before = dumpDatabase(server.databasePath);
         model.faults.push(fault);
         const events = await readEvents(await stream(id, 'tell me all eight'));
@@ -67,6 +69,8 @@ for (const thread of ['true', 'false']) {
     ] as const) {
       it(`a whole reply with ${name} is a 502 provider_error, storing nothing`, async () => {
         const id = await server.createSession(`user_broken_${thread}`);
+        // Titles of earlier sessions are written beside their replies: let them land first.
+        await server.chatify.housekeeping.idle();
         const before = dumpDatabase(server.databasePath);
         model.faults.push(fault);
         const res = await server.send(id, 'answer me');

@@ -40,6 +40,7 @@ for (const thread of ['true', 'false']) {
 
     it('answers 504 provider_timeout at the deadline, storing nothing', async () => {
       const id = await server.createSession(`user_deadline_${thread}`);
+      await server.chatify.housekeeping.idle();
       const before = dumpDatabase(server.databasePath);
       model.randomFault = () => ({ hang: true });
       const started = performance.now();
@@ -68,6 +69,7 @@ for (const thread of ['true', 'false']) {
 
     it('ends a stream with an error event provider_timeout at the deadline', async () => {
       const id = await server.createSession(`user_deadline_${thread}`);
+      await server.chatify.housekeeping.idle();
       const before = dumpDatabase(server.databasePath);
       model.randomFault = () => ({ hang: true });
       const started = performance.now();

@@ -34,6 +34,8 @@ describe('when the model fails', () => {
       model.faults.push({ status: 500 }, { status: 500 }, { status: 500 });
       for (let i = 0; i < 3; i++) expect((await server.send(id, `fail ${i}`)).status).toBe(502);
 
+      await server.chatify.housekeeping.idle();
+
       const before = dumpDatabase(server.databasePath);
       const attempts = model.attempts;
       const started = performance.now();

@@ -43,6 +43,7 @@ for (const thread of ['true', 'false']) {
     it('answers 422 model_refused with the reason, tries once, and leaves other users unaffected', async () => {
       const a = await server.createSession(`user_a_${thread}`);
       const b = await server.createSession(`user_b_${thread}`);
+      await server.chatify.housekeeping.idle();
       const before = dumpDatabase(server.databasePath);
       for (const [i, refusal] of REFUSALS.entries()) {
         model.faults.push(providerError(refusal.status, refusal.message, refusal.code));
@@ -71,6 +72,7 @@ for (const thread of ['true', 'false']) {
 
     it('ends a stream with an error event model_refused, storing nothing', async () => {
       const id = await server.createSession(`user_stream_${thread}`);
+      await server.chatify.housekeeping.idle();
       const before = dumpDatabase(server.databasePath);
       model.faults.push(providerError(400, 'Invalid value for temperature.'));
       const res = await fetch(`${server.baseUrl}/api/v1/chatbot/session/${id}/message`, {

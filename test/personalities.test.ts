@@ -141,6 +141,7 @@ describe('personality templates', () => {
       ['PUT', `${base}/friendly-assistant`, { personalityPrompt: 'Be nice.' }, 422, 'validation_error'],
     ];
     for (const [method, path, body, status, code] of cases) {
+      await ctx.server.chatify.housekeeping.idle();
       const before = dumpDatabase(ctx.server.databasePath);
       const res = await ctx.server.request(method, path, body);
       expect([method, path, res.status, res.body.error?.code]).toEqual([method, path, status, code]);

@@ -27,6 +27,7 @@ describe('abuse limits', () => {
   it('limits messages per user per minute with 429 and Retry-After, storing nothing', async () => {
     const id = await server.createSession('user_chatty');
     for (let i = 1; i <= 3; i++) expect((await server.send(id, `m${i}`)).status).toBe(200);
+    await server.chatify.housekeeping.idle();
     const before = dumpDatabase(server.databasePath);
     const calls = model.requests.length;
     const refused = await server.send(id, 'one too many');
@@ -291,6 +292,7 @@ describe('abuse limits on the message tree', () => {
       const id = await server.createSession('user_branchy');
       expect((await server.send(id, 'hello')).status).toBe(200);
       expect((await server.post(`/api/v1/chatbot/session/${id}/regenerate`)).status).toBe(200);
+      await server.chatify.housekeeping.idle();
       const before = dumpDatabase(server.databasePath);
       const calls = model.requests.length;
       for (const refused of [

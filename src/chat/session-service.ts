@@ -135,6 +135,14 @@ export class ChatService {
     return this.#exchanges.drain(timeoutMs);
   }
 
+  /** The session if the caller may see it (ended ones too); 404 otherwise. */
+  async visibleSession(sessionId: string, caller: Caller = {}): Promise<Session> {
+    assertSessionId(sessionId);
+    const session = visibleTo(caller, await this.#active.current(sessionId));
+    if (!session) throw sessionNotFound();
+    return session;
+  }
+
   /** Who a session belongs to, or null if there is no such session (for per-user limits). */
   async sessionOwner(sessionId: string): Promise<string | null> {
     if (!isSessionId(sessionId)) return null;

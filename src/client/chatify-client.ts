@@ -79,6 +79,22 @@ export class ChatifyClient {
     return this.#stream<ChatReplyJson>(`${sessionPath(sessionId)}/message`, { message }, options);
   }
 
+  /**
+   * Attaches to the session's reply in progress (or just finished) after event `afterId` (0: from the
+   * start), e.g. after a reload or a dropped connection; resolves with the `done` JSON, or null when
+   * there is no such reply (204). `onDelta` gets only the pieces after `afterId`; `onEvent` their ids.
+   */
+  async resumeStream(sessionId: string, afterId = 0, options: StreamOptions & { onEvent?: (id: number) => void } = {}): Promise<ChatReplyJson | null> {
+    const response = await this.#request('GET', `${sessionPath(sessionId)}/stream`, {
+      accept: 'text/event-stream',
+      signal: options.signal,
+      headers: { 'last-event-id': String(afterId) },
+    });
+    if (response.status === 204) return null;
+    if (!response.ok || !response.body) throw await errorOf(response);
+    return this.#readTurn<ChatReplyJson>(response, options);
+  }
+
   /** A new version of a reply on the conversation shown (by default the last), made its end. */
   regenerate(sessionId: string, messageId?: string, options?: StreamOptions): Promise<TurnReplyJson> {
     const body = messageId === undefined ? {} : { message_id: messageId };
@@ -217,8 +233,13 @@ export class ChatifyClient {
   async #stream<T>(path: string, body: unknown, options: StreamOptions): Promise<T> {
     const response = await this.#request('POST', path, { body, accept: 'text/event-stream', signal: options.signal });
     if (!response.ok || !response.body) throw await errorOf(response);
+    return this.#readTurn<T>(response, options);
+  }
+
+  async #readTurn<T>(response: Response, options: StreamOptions & { onEvent?: (id: number) => void }): Promise<T> {
     let done: T | undefined;
-    for await (const { event, data } of readEventStream(response.body)) {
+    for await (const { event, data, id } of readEventStream(response.body!)) {
+      if (id !== undefined) options.onEvent?.(id);
       if (event === 'delta') options.onDelta?.((data as { text: string }).text);
       else if (event === 'done') done = data as T;
       else if (event === 'error') {

@@ -1,7 +1,14 @@
-/** Server-Sent Events as the API sends them (`event:` and `data:` lines, blank-line separated). */
+/** Server-Sent Events as the API sends them (`id:`, `event:` and `data:` lines, blank-line separated). */
 
-/** Parses a Server-Sent Events body into {event, data} as the blocks arrive. */
-export async function* readEventStream(body: ReadableStream<Uint8Array>): AsyncGenerator<{ event: string; data: unknown }> {
+/** One event; `id` is what to resume after (Last-Event-ID), when the server numbered it. */
+export interface ServerEvent {
+  event: string;
+  data: unknown;
+  id?: number | undefined;
+}
+
+/** Parses a Server-Sent Events body into {event, data, id} as the blocks arrive. */
+export async function* readEventStream(body: ReadableStream<Uint8Array>): AsyncGenerator<ServerEvent> {
   const reader = body.getReader();
   const decoder = new TextDecoder();
   let buffer = '';
@@ -14,12 +21,14 @@ export async function* readEventStream(body: ReadableStream<Uint8Array>): AsyncG
       const block = buffer.slice(0, end);
       buffer = buffer.slice(end + 2);
       let event = 'message';
+      let id: number | undefined;
       const data: string[] = [];
       for (const line of block.split('\n')) {
         if (line.startsWith('event:')) event = line.slice(6).trim();
         else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
+        else if (line.startsWith('id:')) id = Number(line.slice(3).trim());
       }
-      if (data.length) yield { event, data: JSON.parse(data.join('\n')) as unknown };
+      if (data.length) yield { event, data: JSON.parse(data.join('\n')) as unknown, ...(id !== undefined ? { id } : {}) };
     }
   }
 }

@@ -4,6 +4,8 @@ import { LocalSessionLock, type SessionLock } from '../chat/session-lock.js';
 import { memoryConcurrencyLimiter, type ConcurrencyLimiter } from './concurrency-limiter.js';
 import type { LiveHub } from '../people/live-hub.js';
 import { LocalLiveHub } from './local-live-hub.js';
+import { LocalReplyLog } from './local-reply-log.js';
+import type { ReplyLog } from './reply-log.js';
 import { memoryQuota, memoryRateLimiter, type Quota, type RateLimit, type RateLimiter } from './rate-limiter.js';
 
 /**
@@ -22,11 +24,13 @@ export interface Coordination {
   quota(limit: RateLimit): Quota;
   /** Events for users' live sockets, wherever they are connected. */
   live: LiveHub;
+  /** Streamed replies, attachable from any instance (with Redis) or this one. */
+  replies: ReplyLog;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
 
-export function localCoordination(): Coordination {
+export function localCoordination(options: { replyTtlMs?: number } = {}): Coordination {
   return {
     kind: 'local',
     lock: new LocalSessionLock(),
@@ -35,6 +39,7 @@ export function localCoordination(): Coordination {
     concurrency: memoryConcurrencyLimiter(),
     quota: memoryQuota,
     live: new LocalLiveHub(),
+    replies: new LocalReplyLog(options.replyTtlMs ?? 300_000),
     ping: async () => undefined,
     close: async () => undefined,
   };

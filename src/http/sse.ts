@@ -32,9 +32,15 @@ export class EventStream {
     this.#raw.flushHeaders();
   }
 
-  send(event: string, data: unknown): void {
+  /** One event; with `id`, an `id:` line a client can resume after (Last-Event-ID). */
+  send(event: string, data: unknown, id?: number): void {
     if (this.#raw.destroyed || this.#raw.writableEnded) return;
-    this.#raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    this.#raw.write(`${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  }
+
+  /** Whether the client has gone away (what is sent after that is dropped). */
+  get closed(): boolean {
+    return this.#raw.destroyed || this.#raw.writableEnded;
   }
 
   end(): void {

@@ -8,9 +8,12 @@ import type { ChatReply, TurnReply } from './schemas/chatbot.js';
 import { serverTimingOf } from './server-timing.js';
 import { chatReply, messageId } from './session-json.js';
 import { EventStream, wantsEventStream } from './sse.js';
+import type { ReplyLog, ReplyWriter } from '../coordination/reply-log.js';
 
 export interface TurnAnswerOptions {
   chat: ChatService;
+  /** Where streamed replies are kept for clients that attach later (GET …/stream). */
+  replies: ReplyLog;
   limits: ReturnType<typeof rateLimitHooks>;
   /** LOG_CONTENT: also log what was said (never otherwise). */
   logContent: boolean;
@@ -25,7 +28,7 @@ export interface TurnAnswerOptions {
  * with a plain status first. Undefined when the reply has been sent here (a stream, or a 429).
  */
 export async function answerTurn(
-  { chat, limits, logContent, onStreamError }: TurnAnswerOptions,
+  { chat, replies, limits, logContent, onStreamError }: TurnAnswerOptions,
   request: FastifyRequest,
   reply: FastifyReply,
   sessionId: string,
@@ -53,21 +56,52 @@ export async function answerTurn(
   const release = await limits.streamSlot(request, reply);
   if (!release) return undefined;
   const events = new EventStream(request, reply);
+  const kept = new KeptReply(replies, sessionId);
+  const delta = (text: string) => events.send('delta', { text }, kept.delta(text));
   Promise.resolve()
-    .then(() => chat.ask(sessionId, turn, { caller: request.caller, idempotencyKey, onDelta: (text) => events.send('delta', { text }) }))
-    .then((result) => {
+    .then(() => chat.ask(sessionId, turn, { caller: request.caller, idempotencyKey, onDelta: delta }))
+    .then(async (result) => {
       // A replayed answer arrives whole: send it as one piece so clients that render deltas show it.
-      if (result.replayed) events.send('delta', { text: result.reply });
-      events.send('done', answer(result));
+      if (result.replayed) delta(result.reply);
+      const done = answer(result);
+      events.send('done', done, await kept.finish('done', done));
     })
-    .catch((error: unknown) => {
+    .catch(async (error: unknown) => {
       const failure = streamErrorOf(error, request.log);
       onStreamError(failure.code);
-      events.send('error', failure);
+      events.send('error', failure, await kept.finish('error', failure).catch(() => undefined));
     })
     .finally(() => {
       release();
       events.end();
     });
   return undefined;
+}
+
+/**
+ * A streamed reply as attaching clients see it: numbered like the SSE ids, begun at its first event
+ * (a turn queued behind another does not displace the reply still running before it).
+ */
+class KeptReply {
+  #writer: ReplyWriter | undefined;
+  #count = 0;
+
+  constructor(
+    private readonly replies: ReplyLog,
+    private readonly sessionId: string,
+  ) {}
+
+  /** Keeps a piece; its id. */
+  delta(text: string): number {
+    this.#writer ??= this.replies.begin(this.sessionId);
+    this.#writer.delta(text);
+    return ++this.#count;
+  }
+
+  /** Keeps the last event (once it is written, an attached client can read it); its id. */
+  async finish(event: 'done' | 'error', data: unknown): Promise<number> {
+    this.#writer ??= this.replies.begin(this.sessionId);
+    await this.#writer.finish(event, data);
+    return ++this.#count;
+  }
 }

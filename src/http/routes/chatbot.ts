@@ -1,12 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { ChatService } from '../../chat/session-service.js';
 import type { SessionDirectory } from '../../chat/session-directory.js';
 import type { PersonalityService } from '../../chat/personality-service.js';
 import { userOf } from '../auth.js';
-import type { rateLimitHooks } from '../rate-limits.js';
 import { errors } from '../schemas/common.js';
 import { chatReply, sessionDetail, sessionJson, usageJson } from '../session-json.js';
-import { answerTurn } from '../turn-answer.js';
+import { answerTurn, type TurnAnswerOptions } from '../turn-answer.js';
 import {
   ChatReply,
   CreateSessionBody,
@@ -25,16 +23,10 @@ import {
   UserUsage,
 } from '../schemas/chatbot.js';
 
-export interface ChatbotRoutesOptions {
-  chat: ChatService;
+export interface ChatbotRoutesOptions extends TurnAnswerOptions {
   /** The session list, search and renames. */
   directory: SessionDirectory;
   personalities: PersonalityService;
-  limits: ReturnType<typeof rateLimitHooks>;
-  /** LOG_CONTENT: also log what was said (never otherwise). */
-  logContent: boolean;
-  /** Told the code of every failure inside a stream (its HTTP status was already 200). */
-  onStreamError: (code: string) => void;
 }
 
 const tags = ['chatbot'];

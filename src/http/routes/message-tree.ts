@@ -1,19 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { ChatService } from '../../chat/session-service.js';
 import { messageNotFound } from '../../chat/turns.js';
-import type { rateLimitHooks } from '../rate-limits.js';
 import { errors, MAX_SEQ } from '../schemas/common.js';
 import { SendMessageQuery, SessionDetail, SessionParams, TurnReply, turnReplyResponse } from '../schemas/chatbot.js';
 import { EditBody, MessageParams, RegenerateBody, SelectQuery, TreePage, TreeQuery } from '../schemas/message-tree.js';
 import { messageId, sessionDetail, treeMessageJson } from '../session-json.js';
-import { answerTurn } from '../turn-answer.js';
+import { answerTurn, type TurnAnswerOptions } from '../turn-answer.js';
 
-export interface MessageTreeRoutesOptions {
-  chat: ChatService;
-  limits: ReturnType<typeof rateLimitHooks>;
-  logContent: boolean;
-  onStreamError: (code: string) => void;
-}
+export type MessageTreeRoutesOptions = TurnAnswerOptions;
 
 const tags = ['chatbot'];
 
