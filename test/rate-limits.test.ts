@@ -310,3 +310,20 @@ describe('abuse limits on the message tree', () => {
     }
   });
 });
+
+describe('abuse limits on attaching to replies', () => {
+  it('counts attaches as messages: over the limit an attach is refused (429)', async () => {
+    const model = await FakeOpenAi.start();
+    const server = await ChatifyServer.start(ChatifyServer.modelEnv(model.url, { RATE_LIMIT_USER_MESSAGES_PER_MINUTE: '2' }));
+    try {
+      const id = await server.createSession('user_attaching');
+      expect((await server.send(id, 'hello')).status).toBe(200);
+      expect((await server.get(`/api/v1/chatbot/session/${id}/stream`)).status).toBe(204);
+      const refused = await server.get(`/api/v1/chatbot/session/${id}/stream`);
+      expect([refused.status, refused.body.error.code]).toEqual([429, 'rate_limited']);
+    } finally {
+      await server.close();
+      await model.close();
+    }
+  });
+});

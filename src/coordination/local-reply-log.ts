@@ -8,15 +8,28 @@ interface Reply {
   expiry?: NodeJS.Timeout;
 }
 
-/** One instance's replies, in memory: each kept for `ttlMs` after it finished. */
+/**
+ * One instance's replies, in memory: each kept for `ttlMs` after it finished, and at most `maxKept`
+ * finished ones (the oldest go first), so a busy instance's memory stays bounded.
+ */
 export class LocalReplyLog implements ReplyLog {
   readonly #replies = new Map<string, Reply>();
 
-  constructor(private readonly ttlMs: number) {}
+  constructor(
+    private readonly ttlMs: number,
+    private readonly maxKept = 10_000,
+  ) {}
 
   begin(sessionId: string): ReplyWriter {
     const previous = this.#replies.get(sessionId);
     if (previous) this.#drop(sessionId, previous);
+    if (this.#replies.size >= this.maxKept) {
+      // Oldest first (a Map keeps insertion order); replies still running are never dropped.
+      for (const [id, reply] of this.#replies) {
+        if (this.#replies.size < this.maxKept) break;
+        if (reply.finished) this.#drop(id, reply);
+      }
+    }
     const reply: Reply = { events: [], finished: false, wake: new Set() };
     this.#replies.set(sessionId, reply);
     const push = (event: ReplyEvent['event'], data: unknown) => {
