@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { HistoryMessageJson } from '../src/client/chatify-client.js';
 import { ChatifyServer } from './support/chatify-server.js';
-import { FakeOpenAi, type RecordedRequest } from './support/fake-openai.js';
+import type { RecordedRequest } from './support/fake-openai.js';
+import { useModelAndServer } from './support/model-and-server.js';
 import { forEachStore } from './support/stores.js';
 
 interface TreeMessageJson {
@@ -17,23 +18,13 @@ const shown = (request: RecordedRequest) => request.messages.slice(1).map((m) =>
 
 forEachStore((kind) =>
   describe('regenerate, edit, select and the tree over HTTP', () => {
-    let model: FakeOpenAi;
-    let server: ChatifyServer;
-    beforeAll(async () => {
-      model = await FakeOpenAi.start();
-      // Every answer differs, so versions of a reply can be told apart.
-      model.reply = (request, index) => `Reply ${index} to: ${request.messages.at(-1)!.content}`;
-      server = await ChatifyServer.start(ChatifyServer.modelEnv(model.url));
-      expect(server.chatify.store.kind).toBe(kind);
-    });
-    afterAll(async () => {
-      await server.close();
-      await model.close();
-    });
+    // Every answer differs, so versions of a reply can be told apart.
+    const ctx = useModelAndServer({ model: { reply: (request, index) => `Reply ${index} to: ${request.messages.at(-1)!.content}` } });
+    it(`runs on ${kind}`, () => expect(ctx.server.chatify.store.kind).toBe(kind));
 
     const path = (id: string, rest = '') => `/api/v1/chatbot/session/${id}${rest}`;
     const session = async (id: string) => {
-      const got = await server.get(path(id));
+      const got = await ctx.server.get(path(id));
       expect(got.status).toBe(200);
       return got.body as { conversation_history: HistoryMessageJson[]; message_count: number; usage: { total_tokens: number } };
     };
@@ -42,7 +33,7 @@ forEachStore((kind) =>
       const all: TreeMessageJson[] = [];
       let after = '';
       for (;;) {
-        const page = await server.get(path(id, `/tree?limit=3${after}`));
+        const page = await ctx.server.get(path(id, `/tree?limit=3${after}`));
         expect(page.status).toBe(200);
         all.push(...(page.body.messages as TreeMessageJson[]));
         if (!page.body.has_more) return all;
@@ -50,27 +41,27 @@ forEachStore((kind) =>
       }
     };
     const regenerate = (id: string, body?: unknown, headers: Record<string, string> = {}) =>
-      server.request('POST', path(id, '/regenerate'), body, headers);
-    const edit = (id: string, messageId: string, message: string) => server.post(path(id, `/messages/${messageId}/edit`), { message });
-    const select = (id: string, messageId: string) => server.post(path(id, `/messages/${messageId}/select`));
+      ctx.server.request('POST', path(id, '/regenerate'), body, headers);
+    const edit = (id: string, messageId: string, message: string) => ctx.server.post(path(id, `/messages/${messageId}/edit`), { message });
+    const select = (id: string, messageId: string) => ctx.server.post(path(id, `/messages/${messageId}/select`));
     async function sessionWith(exchanges: number, user: string): Promise<string> {
-      const id = await server.createSession(user);
-      for (let i = 1; i <= exchanges; i++) expect((await server.send(id, `q${i}`)).status).toBe(200);
+      const id = await ctx.server.createSession(user);
+      for (let i = 1; i <= exchanges; i++) expect((await ctx.server.send(id, `q${i}`)).status).toBe(200);
       return id;
     }
 
     it('regenerates twice: three sibling replies to the same context, the last active, the count unchanged; selecting the first makes it the context', async () => {
       const id = await sessionWith(2, 'u_regen');
       const before = await session(id);
-      const seen = model.requests.length;
+      const seen = ctx.model.requests.length;
       const first = await regenerate(id);
       const second = await regenerate(id, {});
       expect([first.status, second.status]).toEqual([200, 200]);
       expect(first.body).toMatchObject({ success: true, session_id: id, message_count: 2, message_id: '5' });
       expect(second.body).toMatchObject({ message_count: 2, message_id: '6', response: second.body.response });
       // The model saw exactly what the original reply answered, both times.
-      const original = model.requests[seen - 1]!;
-      expect(model.requests.slice(seen).map(shown)).toEqual([shown(original), shown(original)]);
+      const original = ctx.model.requests[seen - 1]!;
+      expect(ctx.model.requests.slice(seen).map(shown)).toEqual([shown(original), shown(original)]);
 
       const after = await session(id);
       expect(after.message_count).toBe(2);
@@ -88,8 +79,8 @@ forEachStore((kind) =>
       expect(selected.body.message_count).toBe(2);
       const originalReply = before.conversation_history[3]!.content;
       expect(selected.body.conversation_history.at(-1)).toMatchObject({ id: '4', content: originalReply, sibling_ids: ['4', '5', '6'] });
-      await server.send(id, 'q3');
-      const context = shown(model.requests.at(-1)!);
+      await ctx.server.send(id, 'q3');
+      const context = shown(ctx.model.requests.at(-1)!);
       expect(context).toContain(`assistant: ${originalReply}`);
       expect(context).not.toContain(`assistant: ${first.body.response}`);
       expect(context).not.toContain(`assistant: ${second.body.response}`);
@@ -106,12 +97,12 @@ forEachStore((kind) =>
     it('edits the second user message of a five-exchange session; the old branch stays in the tree and selecting it restores all five', async () => {
       const id = await sessionWith(5, 'u_edit');
       const five = await contents(id);
-      const seen = model.requests.length;
+      const seen = ctx.model.requests.length;
       const edited = await edit(id, '3', 'q2, better');
       expect(edited.status).toBe(200);
       expect(edited.body).toMatchObject({ message_count: 2, message_id: '12', response: expect.stringContaining('q2, better') });
       // The model saw the first exchange and the new question, nothing of the old branch.
-      expect(shown(model.requests[seen]!)).toEqual(['user: q1', `assistant: ${five[1]}`, 'user: q2, better']);
+      expect(shown(ctx.model.requests[seen]!)).toEqual(['user: q1', `assistant: ${five[1]}`, 'user: q2, better']);
 
       const now = await session(id);
       expect(now.message_count).toBe(2);
@@ -137,20 +128,20 @@ forEachStore((kind) =>
 
     it('orders a regenerate behind a send under way: it regenerates the reply that send stores', async () => {
       const id = await sessionWith(1, 'u_order');
-      const held = model.holdNext();
-      const send = server.send(id, 'q2');
+      const held = ctx.model.holdNext();
+      const send = ctx.server.send(id, 'q2');
       await held.arrived;
       const regen = regenerate(id);
       // The regenerate waits for the send; the model is not called again until the send is stored.
       await new Promise((resolve) => setTimeout(resolve, 100));
-      const calls = model.requests.length;
+      const calls = ctx.model.requests.length;
       held.release();
       const [sent, regenerated] = await Promise.all([send, regen]);
       expect(sent.body.message_count).toBe(2);
       expect(sent.body).not.toHaveProperty('message_id');
       expect(regenerated.body).toMatchObject({ message_count: 2, message_id: '5' });
-      expect(model.requests.length).toBe(calls + 1);
-      expect(shown(model.requests.at(-1)!).at(-1)).toBe('user: q2');
+      expect(ctx.model.requests.length).toBe(calls + 1);
+      expect(shown(ctx.model.requests.at(-1)!).at(-1)).toBe('user: q2');
       expect((await session(id)).conversation_history.at(-1)).toMatchObject({ id: '5', sibling_ids: ['4', '5'] });
     });
 
@@ -158,28 +149,28 @@ forEachStore((kind) =>
       const id = await sessionWith(1, 'u_keyed');
       const key = { 'idempotency-key': 'regen-once' };
       const first = await regenerate(id, undefined, key);
-      const calls = model.requests.length;
+      const calls = ctx.model.requests.length;
       const retry = await regenerate(id, undefined, key);
       expect(retry.status).toBe(200);
       expect(retry.headers.get('idempotent-replayed')).toBe('true');
       expect(retry.body).toEqual(first.body);
-      expect(model.requests.length).toBe(calls);
+      expect(ctx.model.requests.length).toBe(calls);
       expect((await tree(id)).length).toBe(3);
 
       // A keyed edit likewise: once stored, its retry is the same answer.
       const editKey = { 'idempotency-key': 'edit-once' };
       const editPath = path(id, '/messages/1/edit');
-      const edited = await server.request('POST', editPath, { message: 'hello again' }, editKey);
-      const editCalls = model.requests.length;
-      const editRetry = await server.request('POST', editPath, { message: 'hello again' }, editKey);
+      const edited = await ctx.server.request('POST', editPath, { message: 'hello again' }, editKey);
+      const editCalls = ctx.model.requests.length;
+      const editRetry = await ctx.server.request('POST', editPath, { message: 'hello again' }, editKey);
       expect([editRetry.status, editRetry.headers.get('idempotent-replayed')]).toEqual([200, 'true']);
       expect(editRetry.body).toEqual(edited.body);
-      expect(model.requests.length).toBe(editCalls);
-      const otherText = await server.request('POST', editPath, { message: 'something else' }, editKey);
+      expect(ctx.model.requests.length).toBe(editCalls);
+      const otherText = await ctx.server.request('POST', editPath, { message: 'something else' }, editKey);
       expect([otherText.status, otherText.body.error?.code]).toEqual([422, 'idempotency_key_reused']);
       expect((await tree(id)).length).toBe(5);
       // The same key on another kind of request is a client bug.
-      const misused = await server.request('POST', path(id, '/message'), { message: 'hello' }, key);
+      const misused = await ctx.server.request('POST', path(id, '/message'), { message: 'hello' }, key);
       expect([misused.status, misused.body.error.code]).toEqual([422, 'idempotency_key_reused']);
     });
 
@@ -189,7 +180,7 @@ forEachStore((kind) =>
         ['/regenerate', undefined, { message_count: 1, message_id: '3' }],
         ['/messages/1/edit', { message: 'q1 again' }, { message_count: 1, message_id: '5' }],
       ] as const) {
-        const res = await fetch(server.baseUrl + path(id, route), {
+        const res = await fetch(ctx.server.baseUrl + path(id, route), {
           method: 'POST',
           headers: { accept: 'text/event-stream', ...(body ? { 'content-type': 'application/json' } : {}) },
           ...(body ? { body: JSON.stringify(body) } : {}),
@@ -222,7 +213,7 @@ forEachStore((kind) =>
         [regenerate(id, { message_id: '4' }), 422, 'invalid_message_target'],
         [regenerate(id, { message_id: 4 }), 422, 'validation_error'],
         [edit(id, '1', ''), 422, 'validation_error'],
-        [server.get(path('3f2b6c1e-8a4d-4c7e-9b1a-2d3e4f5a6b7c', '/tree')), 404, 'session_not_found'],
+        [ctx.server.get(path('3f2b6c1e-8a4d-4c7e-9b1a-2d3e4f5a6b7c', '/tree')), 404, 'session_not_found'],
         [select('3f2b6c1e-8a4d-4c7e-9b1a-2d3e4f5a6b7c', '1'), 404, 'session_not_found'],
       ];
       for (const [request, status, code] of cases) {
@@ -233,15 +224,15 @@ forEachStore((kind) =>
     });
 
     it.runIf(kind !== 'sqlite')('continues the branch another instance chose, though the count is the same', async () => {
-      const other = await ChatifyServer.start(ChatifyServer.modelEnv(model.url));
+      const other = await ChatifyServer.start(ChatifyServer.modelEnv(ctx.model.url));
       try {
         expect(other.chatify.store.kind).toBe(kind);
         const id = await sessionWith(2, 'u_two_instances');
         // This instance holds the session in memory; the other makes a new last reply (same count).
         const regenerated = await other.post(path(id, '/regenerate'));
         expect(regenerated.body).toMatchObject({ message_count: 2, message_id: '5' });
-        await server.send(id, 'q3');
-        const context = shown(model.requests.at(-1)!);
+        await ctx.server.send(id, 'q3');
+        const context = shown(ctx.model.requests.at(-1)!);
         expect(context.at(-2)).toBe(`assistant: ${regenerated.body.response}`);
         expect((await session(id)).conversation_history.map((m) => m.parent_id)).toEqual([null, '1', '2', '3', '5', '6']);
       } finally {
@@ -251,11 +242,11 @@ forEachStore((kind) =>
 
     it('refuses every change to an ended session (409) but still shows its tree', async () => {
       const id = await sessionWith(1, 'u_ended');
-      expect((await server.del(path(id))).status).toBe(200);
+      expect((await ctx.server.del(path(id))).status).toBe(200);
       for (const res of [await regenerate(id), await edit(id, '1', 'again'), await select(id, '1')]) {
         expect([res.status, res.body.error?.code]).toEqual([409, 'session_ended']);
       }
-      const streamed = await fetch(server.baseUrl + path(id, '/regenerate'), { method: 'POST', headers: { accept: 'text/event-stream' } });
+      const streamed = await fetch(ctx.server.baseUrl + path(id, '/regenerate'), { method: 'POST', headers: { accept: 'text/event-stream' } });
       expect(streamed.status).toBe(409);
       expect((await tree(id)).length).toBe(2);
     });

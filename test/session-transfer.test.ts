@@ -1,41 +1,31 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ChatifyServer } from './support/chatify-server.js';
-import { FakeOpenAi } from './support/fake-openai.js';
+import { describe, expect, it } from 'vitest';
+import { useModelAndServer } from './support/model-and-server.js';
 import { forEachStore } from './support/stores.js';
 
 forEachStore((kind) =>
   describe('export and import of sessions', () => {
-    let model: FakeOpenAi;
-    let server: ChatifyServer;
-    beforeAll(async () => {
-      model = await FakeOpenAi.start();
-      model.reply = (request, index) => `Reply ${index} to: ${request.messages.at(-1)!.content}`;
-      server = await ChatifyServer.start(ChatifyServer.modelEnv(model.url));
-      expect(server.chatify.store.kind).toBe(kind);
-    });
-    afterAll(async () => {
-      await server.close();
-      await model.close();
-    });
+    // Every answer differs, so versions of a reply can be told apart.
+    const ctx = useModelAndServer({ model: { reply: (request, index) => `Reply ${index} to: ${request.messages.at(-1)!.content}` } });
+    it(`runs on ${kind}`, () => expect(ctx.server.chatify.store.kind).toBe(kind));
 
     const path = (id: string, rest = '') => `/api/v1/chatbot/session/${id}${rest}`;
     const exportOf = async (id: string) => {
-      const got = await server.get(path(id, '/export'));
+      const got = await ctx.server.get(path(id, '/export'));
       expect(got.status).toBe(200);
       return got;
     };
-    const importAs = (file: unknown, userId: string) => server.post(`/api/v1/chatbot/sessions/import?user_id=${userId}`, file);
-    const sessionsOf = async (userId: string) => (await server.get(`/api/v1/chatbot/sessions?user_id=${userId}`)).body.sessions as unknown[];
+    const importAs = (file: unknown, userId: string) => ctx.server.post(`/api/v1/chatbot/sessions/import?user_id=${userId}`, file);
+    const sessionsOf = async (userId: string) => (await ctx.server.get(`/api/v1/chatbot/sessions?user_id=${userId}`)).body.sessions as unknown[];
 
     /** Three exchanges, the second reply regenerated, the third question edited, then back on the first versions of both. */
     async function branchedSession(userId: string): Promise<string> {
-      const id = await server.createSession(userId);
-      for (const text of ['Tell me about windmills', 'And their sails?', 'Who built the first?']) await server.send(id, text);
-      expect((await server.post(path(id, '/regenerate'), { message_id: '4' })).status).toBe(200);
-      expect((await server.post(path(id, '/messages/5/select'))).status).toBe(200);
-      expect((await server.post(path(id, '/messages/5/edit'), { message: 'Who built the oldest?' })).status).toBe(200);
-      expect((await server.post(path(id, '/messages/5/select'))).status).toBe(200);
-      expect((await server.request('PATCH', path(id), { title: 'Windmills, old and new' })).status).toBe(200);
+      const id = await ctx.server.createSession(userId);
+      for (const text of ['Tell me about windmills', 'And their sails?', 'Who built the first?']) await ctx.server.send(id, text);
+      expect((await ctx.server.post(path(id, '/regenerate'), { message_id: '4' })).status).toBe(200);
+      expect((await ctx.server.post(path(id, '/messages/5/select'))).status).toBe(200);
+      expect((await ctx.server.post(path(id, '/messages/5/edit'), { message: 'Who built the oldest?' })).status).toBe(200);
+      expect((await ctx.server.post(path(id, '/messages/5/select'))).status).toBe(200);
+      expect((await ctx.server.request('PATCH', path(id), { title: 'Windmills, old and new' })).status).toBe(200);
       return id;
     }
 
@@ -53,7 +43,7 @@ forEachStore((kind) =>
       const newId = imported.body.session_id as string;
       expect(newId).not.toBe(id);
       expect(imported.body).toMatchObject({ user_id: 'u_importer', status: 'active', title: 'Windmills, old and new', message_count: 3 });
-      const original = await server.get(path(id));
+      const original = await ctx.server.get(path(id));
       expect(imported.body.conversation_history.map((m: { content: string }) => m.content)).toEqual(
         original.body.conversation_history.map((m: { content: string }) => m.content),
       );
@@ -64,9 +54,9 @@ forEachStore((kind) =>
       expect(again.messages).toEqual(file.messages);
 
       // The imported session goes on like any other, from its active path.
-      const sent = await server.send(newId, 'And today?');
+      const sent = await ctx.server.send(newId, 'And today?');
       expect(sent.body.message_count).toBe(4);
-      const context = model.requests.at(-1)!.messages.map((m) => m.content);
+      const context = ctx.model.requests.at(-1)!.messages.map((m) => m.content);
       expect(context).toContain('Who built the first?');
       expect(context).not.toContain('Who built the oldest?');
       // The exporter's session is untouched.
@@ -75,7 +65,7 @@ forEachStore((kind) =>
 
     it('exports the conversation shown as Markdown, with a download name', async () => {
       const id = await branchedSession('u_markdown');
-      const got = await server.get(path(id, '/export?format=markdown'));
+      const got = await ctx.server.get(path(id, '/export?format=markdown'));
       expect(got.status).toBe(200);
       expect(got.headers.get('content-type')).toContain('text/markdown');
       expect(got.headers.get('content-disposition')).toMatch(/^attachment; filename="chatify-windmills-old-and-new-[0-9a-f]{8}\.md"$/);
@@ -121,13 +111,13 @@ forEachStore((kind) =>
       const huge = { template_id: 'friendly-assistant', messages: [{ id: 'a', parent_id: null, role: 'user', content: 'x'.repeat(300_000), timestamp: '2026-01-01T00:00:00Z' }] };
       const refused = await importAs(huge, 'u_importer_huge');
       expect([refused.status, refused.body.error?.code]).toEqual([413, 'payload_too_large']);
-      const ownerless = await server.post('/api/v1/chatbot/sessions/import', { template_id: 'friendly-assistant', messages: [] });
+      const ownerless = await ctx.server.post('/api/v1/chatbot/sessions/import', { template_id: 'friendly-assistant', messages: [] });
       expect([ownerless.status, ownerless.body.error?.code]).toEqual([422, 'user_required']);
       expect(await sessionsOf('u_importer_huge')).toEqual([]);
     });
 
     it('answers 404 for a session that does not exist', async () => {
-      const missing = await server.get(path('3f2b6c1e-8a4d-4c7e-9b1a-2d3e4f5a6b7c', '/export'));
+      const missing = await ctx.server.get(path('3f2b6c1e-8a4d-4c7e-9b1a-2d3e4f5a6b7c', '/export'));
       expect([missing.status, missing.body.error?.code]).toEqual([404, 'session_not_found']);
     });
   }),
