@@ -1,3 +1,5 @@
+import { linkedSignal } from './linked-signal.js';
+
 /**
  * Work done beside the conversation after a reply is stored (titles now; summaries and memories
  * later). It never slows, fails or changes a reply: jobs wait in a bounded queue, run a few at a
@@ -149,7 +151,8 @@ export class Housekeeping {
   /** One attempt, bounded by the timeout whether or not the job heeds its signal. */
   async #attempt(job: HousekeepingJob): Promise<void> {
     const timeout = new AbortController();
-    const signal = AbortSignal.any([timeout.signal, this.#closing.signal]);
+    const link = linkedSignal(timeout.signal, this.#closing.signal);
+    const signal = link.signal;
     let timer: NodeJS.Timeout | undefined;
     let onAbort: (() => void) | undefined;
     const expired = new Promise<never>((_, reject) => {
@@ -168,6 +171,7 @@ export class Housekeeping {
       clearTimeout(timer);
       // The runner's closing signal outlives every attempt: a listener left on it would keep the attempt alive.
       signal.removeEventListener('abort', onAbort!);
+      link.dispose();
     }
   }
 

@@ -1,3 +1,4 @@
+import { linkedSignal } from '../chat/linked-signal.js';
 import { LlmError } from '../chat/llm.js';
 
 /** The most the call ends before its deadline, to leave time for the answer to travel. */
@@ -15,6 +16,7 @@ const DEADLINE_FIRST_BY_MS = 100;
 export class CallDeadline {
   readonly signal: AbortSignal;
   readonly #expired = new AbortController();
+  readonly #link: { dispose(): void } | undefined;
   readonly #endsAt: number;
   readonly #timer: NodeJS.Timeout | undefined;
   #lifted = false;
@@ -30,7 +32,11 @@ export class CallDeadline {
     // A message that waited longer than its deadline: the call fails before it reaches the model.
     if (left <= 0) this.#expired.abort();
     else if (ms !== undefined) this.#timer = setTimeout(() => this.#expired.abort(), left);
-    this.signal = callerSignal ? AbortSignal.any([callerSignal, this.#expired.signal]) : this.#expired.signal;
+    if (callerSignal) {
+      const link = linkedSignal(callerSignal, this.#expired.signal);
+      this.signal = link.signal;
+      this.#link = link;
+    } else this.signal = this.#expired.signal;
   }
 
   /**
@@ -67,5 +73,6 @@ export class CallDeadline {
 
   dispose(): void {
     clearTimeout(this.#timer);
+    this.#link?.dispose();
   }
 }

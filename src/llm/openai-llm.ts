@@ -1,6 +1,7 @@
 import OpenAI from 'openai';
 import type { CompletionUsage } from 'openai/resources/completions';
 import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
+import { linkedSignal } from '../chat/linked-signal.js';
 import { CallDeadline } from './call-deadline.js';
 import { createModelFetch } from './http-fetch.js';
 import { isRequestFault, LlmError, type Completion, type CompletionRequest, type Llm } from '../chat/llm.js';
@@ -103,7 +104,8 @@ export class OpenAiLlm implements Llm {
    */
   async #stream(body: ChatCompletionCreateParamsNonStreaming, onDelta: (text: string) => void, attempt: Attempt): Promise<Completion> {
     const stall = new AbortController();
-    const combined = AbortSignal.any([attempt.signal, stall.signal]);
+    const link = linkedSignal(attempt.signal, stall.signal);
+    const combined = link.signal;
     let idle: NodeJS.Timeout | undefined;
     const expectMore = () => {
       clearTimeout(idle);
@@ -141,6 +143,7 @@ export class OpenAiLlm implements Llm {
       throw error;
     } finally {
       clearTimeout(idle);
+      link.dispose();
     }
   }
 }

@@ -1,3 +1,4 @@
+import { linkedSignal } from '../chat/linked-signal.js';
 import { createHmac, randomUUID } from 'node:crypto';
 import pRetry, { AbortError } from 'p-retry';
 import type { Notification, Notifier } from '../people/notifier.js';
@@ -146,6 +147,7 @@ export class WebhookNotifier implements Notifier {
   /** One POST: resolves on 2xx, throws RetryableFailure when trying again may help, AbortError when not. */
   async #attempt(body: string, headers: Record<string, string>): Promise<void> {
     const closing = this.#closing.signal;
+    const link = linkedSignal(closing, AbortSignal.timeout(this.#options.timeoutMs));
     let response: Response;
     try {
       response = await fetch(this.#options.url, {
@@ -154,17 +156,19 @@ export class WebhookNotifier implements Notifier {
         body,
         // A redirect would turn the POST into a GET, or carry the signature elsewhere: treat it as a refusal.
         redirect: 'manual',
-        signal: AbortSignal.any([closing, AbortSignal.timeout(this.#options.timeoutMs)]),
+        signal: link.signal,
       });
     } catch (error) {
+      link.dispose();
       if (closing.aborted) throw new AbortError('shutting down');
       if (error instanceof Error && error.name === 'TimeoutError') {
         throw new RetryableFailure(`no response within ${this.#options.timeoutMs} ms`);
       }
       throw new RetryableFailure(`request failed: ${describeError(error instanceof Error && error.cause ? error.cause : error)}`);
     }
-    // The body is of no interest; reading it to the end frees the connection for reuse.
+    // The body is of no interest; reading it to the end frees the connection for reuse (still bounded by the timeout).
     await response.arrayBuffer().catch(() => undefined);
+    link.dispose();
     if (response.ok) return;
     const { status } = response;
     if (status === 429 || status >= 500) {
