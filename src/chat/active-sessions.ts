@@ -129,7 +129,7 @@ export class ActiveSessions {
     const cached = this.#cache.get(sessionId);
     if (!cached || cached.pathEpoch !== pathEpoch) return;
     cached.session.summary = summary;
-    cached.summary = { ...summary, tokens: this.options.countTokens(summary.text) };
+    cached.summary = this.#counted(summary);
   }
 
   close(): void {
@@ -140,6 +140,10 @@ export class ActiveSessions {
   async #held(session: Session): Promise<HeldSummary | null> {
     const { summary } = session;
     if (!summary || !this.options.summaryBelongs || !(await this.options.summaryBelongs(session.id, summary, session.activeSeq))) return null;
+    return this.#counted(summary);
+  }
+
+  #counted(summary: SessionSummary): HeldSummary {
     return { ...summary, tokens: this.options.countTokens(summary.text) };
   }
 }

@@ -1,5 +1,5 @@
 import type { ActiveSession, ActiveSessions, HeldSummary } from './active-sessions.js';
-import { selectContext, type ContextLimits } from './context-window.js';
+import { MESSAGE_FRAMING_TOKENS, selectContext, type ContextLimits } from './context-window.js';
 import { ChatError } from './errors.js';
 import type { Completion, Llm, ModelMessage } from './llm.js';
 import { modelSettingsOf, type PersonalityService, type ResolvedPersonality } from './personality-service.js';
@@ -12,7 +12,6 @@ import { planBranch, turnFingerprint, turnText, type Turn, type TurnPlan } from 
 import type { NewMessage, Personality, Session, StoredMessage } from './types.js';
 import type { Recollection } from './memory-service.js';
 import { SUMMARY_PREFIX } from './session-summaries.js';
-import { MESSAGE_FRAMING_TOKENS } from './context-window.js';
 
 export interface ExchangesDeps {
   store: Store;

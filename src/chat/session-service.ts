@@ -166,11 +166,6 @@ export class ChatService {
     if (paused) throw toChatError(paused);
   }
 
-  /** Throws as sendMessage would for this id and text, without queueing anything. */
-  checkSendable(sessionId: string, text: string, caller: Caller = {}, idempotencyKey?: string): Promise<void> {
-    return this.checkTurn(sessionId, { kind: 'send', text }, caller, idempotencyKey);
-  }
-
   async getSession(sessionId: string, page: { limit: number; before?: number | undefined }, caller: Caller = {}): Promise<SessionView> {
     assertSessionId(sessionId);
     const session = visibleTo(caller, await this.deps.store.getSession(sessionId));

@@ -58,12 +58,17 @@ export async function readTarget(store: Store, session: Session, seq: number, ex
   return page;
 }
 
+/** The message a regenerate or edit names; a regenerate names the active leaf by default. */
+function targetSeq(turn: Exclude<Turn, { kind: 'send' }>, session: Session): number {
+  const seq = turn.messageSeq ?? session.activeSeq;
+  if (seq === null) throw notOnPath('There is no reply to regenerate yet.');
+  return seq;
+}
+
 /** Checks a regenerate or edit's target without reading more than it. */
 export async function checkTarget(store: Store, session: Session, turn: Turn): Promise<void> {
   if (turn.kind === 'send') return;
-  const seq = turn.messageSeq ?? session.activeSeq;
-  if (seq === null) throw notOnPath('There is no reply to regenerate yet.');
-  const [target] = await readTarget(store, session, seq, 0);
+  const [target] = await readTarget(store, session, targetSeq(turn, session), 0);
   checkRole(turn, target!);
 }
 
@@ -87,8 +92,7 @@ export async function planBranch(
   newQuestion: NewMessage | undefined,
   window: number,
 ): Promise<TurnPlan> {
-  const seq = turn.messageSeq ?? session.activeSeq;
-  if (seq === null) throw notOnPath('There is no reply to regenerate yet.');
+  const seq = targetSeq(turn, session);
   // A regenerate also reads the question its reply answers.
   const page = await readTarget(store, session, seq, window + (turn.kind === 'regenerate' ? 1 : 0));
   const target = page.pop()!;
